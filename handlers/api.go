@@ -1,0 +1,219 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/rolodex/rolodex/store"
+)
+
+// decodeJSON reads one JSON object from the body into v, refusing unknown
+// fields and trailing data so that typos are reported, not ignored.
+func decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return store.Errorf(store.EInvalid, "The body is not valid JSON for this request: %s.", jsonProblem(err))
+	}
+	if dec.Decode(&struct{}{}) != io.EOF {
+		return store.Errorf(store.EInvalid, "The body must hold one JSON object.")
+	}
+	return nil
+}
+
+func jsonProblem(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return "field " + strconv.Quote(typeErr.Field) + " has the wrong type"
+	}
+	if errors.Is(err, io.EOF) {
+		return "the body is empty"
+	}
+	return err.Error()
+}
+
+func (h *Handler) apiListCompanies(w http.ResponseWriter, r *http.Request) {
+	page, err := h.Store.ListCompanies(r.Context(), userFrom(r.Context()), companyQuery(r))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+func (h *Handler) apiCreateCompany(w http.ResponseWriter, r *http.Request) {
+	var in store.CompanyInput
+	if err := decodeJSON(r, &in); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	c, err := h.Store.CreateCompany(r.Context(), userFrom(r.Context()), in)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/companies/"+strconv.FormatInt(c.ID, 10))
+	writeJSON(w, http.StatusCreated, c)
+}
+
+func (h *Handler) apiGetCompany(w http.ResponseWriter, r *http.Request) {
+	if c, ok := h.company(w, r); ok {
+		writeJSON(w, http.StatusOK, c)
+	}
+}
+
+func (h *Handler) apiUpdateCompany(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var in store.CompanyInput
+	if err := decodeJSON(r, &in); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	c, err := h.Store.UpdateCompany(r.Context(), userFrom(r.Context()), id, in)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (h *Handler) apiDeleteCompany(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err == nil {
+		err = h.Store.DeleteCompany(r.Context(), userFrom(r.Context()), id)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *Handler) apiTimeline(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	var types []string
+	if t := q.Get("type"); t != "" {
+		types = []string{t}
+	}
+	items, next, err := h.Store.Timeline(r.Context(), userFrom(r.Context()), id, store.TimelineQuery{Types: types, Cursor: q.Get("cursor"), Limit: limit})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if items == nil {
+		items = []store.TimelineItem{}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Items      []store.TimelineItem `json:"items"`
+		NextCursor string               `json:"next_cursor"`
+	}{items, next})
+}
+
+func (h *Handler) apiAddItem(k itemKind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		in := map[string]string{}
+		if err := decodeJSON(r, &in); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		for key := range in {
+			if !contains(k.fields, key) {
+				h.fail(w, r, store.Errorf(store.EInvalid, "Unknown field %q.", key))
+				return
+			}
+		}
+		item, err := k.add(r.Context(), h.Store, userFrom(r.Context()), id, in)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, item)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Handler) apiCreateUser(w http.ResponseWriter, r *http.Request) {
+	var in store.UserInput
+	if err := decodeJSON(r, &in); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	u, err := h.Store.CreateUser(r.Context(), userFrom(r.Context()).WorkspaceID, in)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, u)
+}
+
+func (h *Handler) apiSetClients(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var in struct {
+		CompanyIDs []int64 `json:"company_ids"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if in.CompanyIDs == nil {
+		h.fail(w, r, &store.Error{Code: store.EInvalid, Message: "company_ids is required.", Fields: map[string]string{"company_ids": "Give a list of company ids (it may be empty)."}})
+		return
+	}
+	if err := h.Store.SetUserClients(r.Context(), userFrom(r.Context()), id, in.CompanyIDs); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user_id": id, "company_ids": in.CompanyIDs})
+}
+
+// health reports the state of SQLite and Redis; 200 while SQLite answers,
+// since Rolodex serves from SQLite when Redis is away.
+func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
+	sqlErr, redisErr := h.Store.Ping(r.Context())
+	state := func(err error) string {
+		if err != nil {
+			return "down: " + err.Error()
+		}
+		return "ok"
+	}
+	pending, _ := h.Store.CountOutbox(r.Context())
+	st := http.StatusOK
+	if sqlErr != nil {
+		st = http.StatusServiceUnavailable
+	}
+	writeJSON(w, st, map[string]any{"sqlite": state(sqlErr), "redis": state(redisErr), "outbox_pending": pending})
+}

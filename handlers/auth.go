@@ -1,0 +1,226 @@
+package handlers
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gorilla/sessions"
+
+	"github.com/rolodex/rolodex/store"
+	"github.com/rolodex/rolodex/views"
+)
+
+const (
+	sessionName   = "rolodex"
+	sessionMaxAge = 30 * 24 * 3600
+)
+
+// NewSessionStore returns a cookie session store whose keys live in
+// dataDir/session.key, so that a restart logs nobody out. secure marks the
+// cookie Secure (behind TLS).
+func NewSessionStore(dataDir string, secure bool) (*sessions.CookieStore, error) {
+	path := filepath.Join(dataDir, "session.key")
+	keys, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		keys = make([]byte, 64+32)
+		if _, err := rand.Read(keys); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, keys, 0o600); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	if len(keys) != 96 {
+		return nil, fmt.Errorf("%s: want 96 bytes, found %d", path, len(keys))
+	}
+	st := sessions.NewCookieStore(keys[:64], keys[64:])
+	st.Options = &sessions.Options{Path: "/", MaxAge: sessionMaxAge, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
+	st.MaxAge(sessionMaxAge)
+	return st, nil
+}
+
+// loadUser puts the signed-in user, if any, and the pending flash message
+// in the request context.
+func (h *Handler) loadUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := h.Sessions.Get(r, sessionName) // a bad cookie is a new session
+		ctx := r.Context()
+		if uid, ok := sess.Values["uid"].(int64); ok {
+			u, err := h.Store.UserByID(ctx, uid)
+			switch {
+			case err == nil:
+				ctx = context.WithValue(ctx, userKey, u)
+				if info, ok := ctx.Value(infoKey).(*reqInfo); ok {
+					info.user = u.ID
+				}
+			case store.ErrorCode(err) != store.ENotFound:
+				h.fail(w, r, err)
+				return
+			}
+		}
+		if msg, ok := sess.Values["flash"].(string); ok && r.Method == http.MethodGet && !isHTMX(r) {
+			delete(sess.Values, "flash")
+			if err := sess.Save(r, w); err == nil {
+				ctx = context.WithValue(ctx, flashKey, msg)
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// requireUser lets signed-in users through; others get 401 (API) or the
+// sign-in page.
+func (h *Handler) requireUser(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if userFrom(r.Context()) == nil {
+			if wantsJSON(r) {
+				writeJSON(w, http.StatusUnauthorized, apiError{Error: "Sign in first."})
+				return
+			}
+			target := "/login"
+			if r.Method == http.MethodGet && r.URL.Path != "/" {
+				target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+			}
+			redirect(w, r, target)
+			return
+		}
+		next(w, r)
+	})
+}
+
+// requireAdmin lets admins through; staff get 403 and anonymous users what
+// requireUser gives them.
+func (h *Handler) requireAdmin(next http.HandlerFunc) http.Handler {
+	return h.requireUser(func(w http.ResponseWriter, r *http.Request) {
+		if !userFrom(r.Context()).IsAdmin() {
+			h.fail(w, r, store.Errorf(store.EForbidden, "This page is for admins."))
+			return
+		}
+		next(w, r)
+	})
+}
+
+// flash stores a message shown once on the next page.
+func (h *Handler) flash(w http.ResponseWriter, r *http.Request, msg string) {
+	sess, _ := h.Sessions.Get(r, sessionName)
+	sess.Values["flash"] = msg
+	if err := sess.Save(r, w); err != nil {
+		h.Log.Warn("save flash", "err", err)
+	}
+}
+
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	if userFrom(r.Context()) != nil {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	h.render(w, r, http.StatusOK, views.LoginPage(h.page(r, "Sign in"), views.Form{Values: map[string]string{"next": r.URL.Query().Get("next")}}), nil)
+}
+
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	f := formOf(r, "email", "next")
+	u, err := h.Store.Authenticate(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"))
+	if err != nil {
+		code := store.ErrorCode(err)
+		if code != store.EInvalid && code != store.EThrottled {
+			h.fail(w, r, err)
+			return
+		}
+		h.Log.Info("sign-in refused", "email", f.Values["email"], "reason", code)
+		f.Message = store.ErrorMessage(err)
+		if wantsJSON(r) {
+			writeJSON(w, status(code), apiError{Error: f.Message})
+			return
+		}
+		h.render(w, r, status(code), views.LoginPage(h.page(r, "Sign in"), f), nil)
+		return
+	}
+	// A new session at sign-in: nothing from before carries over.
+	sess, _ := h.Sessions.New(r, sessionName)
+	sess.Values = map[any]any{"uid": u.ID, "at": time.Now().Unix()}
+	if err := sess.Save(r, w); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.Log.Info("signed in", "user", u.ID)
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, u)
+		return
+	}
+	redirect(w, r, safeNext(f.Values["next"]))
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	sess, _ := h.Sessions.Get(r, sessionName)
+	sess.Values = map[any]any{}
+	sess.Options.MaxAge = -1
+	if err := sess.Save(r, w); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	redirect(w, r, "/login")
+}
+
+// logRequests writes one line per request.
+func (h *Handler) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		info := &reqInfo{}
+		r = r.WithContext(context.WithValue(r.Context(), infoKey, info))
+		defer func() {
+			if p := recover(); p != nil {
+				h.Log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", p)
+				if !rec.wrote {
+					http.Error(w, "Internal error.", http.StatusInternalServerError)
+				}
+				rec.status = http.StatusInternalServerError
+			}
+			level := slog.LevelInfo
+			if rec.status >= 500 {
+				level = slog.LevelError
+			}
+			h.Log.Log(r.Context(), level, "http", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+				"dur", time.Since(start).Round(time.Microsecond), "user", info.user)
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// reqInfo lets inner middleware tell the request log who asked.
+type reqInfo struct{ user int64 }
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the writer (flush for SSE).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

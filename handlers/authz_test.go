@@ -1,0 +1,183 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/rolodex/rolodex/static"
+	"github.com/rolodex/rolodex/store"
+)
+
+// TestAuthorization sends every route as four people: anonymous, staff
+// without the client, staff with the client, and an admin. A company a user
+// may not see answers 404, exactly like one that does not exist.
+func TestAuthorization(t *testing.T) {
+	a := newTestApp(t)
+	ctx := context.Background()
+	with := a.User(t, "with@example.com", store.RoleStaff)
+	without := a.User(t, "without@example.com", store.RoleStaff)
+	adm := a.User(t, "admin@example.com", store.RoleAdmin)
+	target := a.User(t, "target@example.com", store.RoleStaff)
+	acme := mustCompany(t, a, "Acme")
+	if err := a.Store.AssignClient(ctx, admin(), with.ID, acme.ID, true); err != nil {
+		t.Fatal(err)
+	}
+
+	// Each case builds its own target so that a delete by one role does not
+	// change what the next role sees.
+	newCompany := func() int64 {
+		c := mustCompany(t, a, "Doomed")
+		if err := a.Store.AssignClient(ctx, admin(), with.ID, c.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		return c.ID
+	}
+	newItem := func(kind string) int64 {
+		var id int64
+		var err error
+		switch kind {
+		case "notes":
+			var n *store.Note
+			n, err = a.Store.AddNote(ctx, admin(), acme.ID, store.NoteInput{Title: "n"})
+			if n != nil {
+				id = n.ID
+			}
+		case "contacts":
+			var c *store.Contact
+			c, err = a.Store.AddContact(ctx, admin(), acme.ID, store.ContactInput{Name: "c"})
+			if c != nil {
+				id = c.ID
+			}
+		case "links":
+			var l *store.Link
+			l, err = a.Store.AddLink(ctx, admin(), acme.ID, store.LinkInput{Title: "l", URL: "https://example.com"})
+			if l != nil {
+				id = l.ID
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+
+	const (
+		login = -1 // a redirect to the sign-in page
+	)
+	type want struct{ anon, without, with, admin int }
+	page := func(w, wi, ad int) want { return want{login, w, wi, ad} }
+	api := func(w, wi, ad int) want { return want{401, w, wi, ad} }
+	type tc struct {
+		pattern string // the route it covers
+		method  string
+		path    func() string
+		ctype   string
+		body    string
+		want    want
+	}
+	A := fmt.Sprint(acme.ID)
+	fixed := func(s string) func() string { return func() string { return s } }
+	cases := []tc{
+		{"GET /static/", "GET", fixed(static.Path("app.css")), "", "", want{200, 200, 200, 200}},
+		{"GET /healthz", "GET", fixed("/healthz"), "", "", want{200, 200, 200, 200}},
+		{"GET /login", "GET", fixed("/login"), "", "", want{200, 303, 303, 303}},
+		{"POST /login", "POST", fixed("/login"), formType, "email=nobody@example.com&password=wrongwrong", want{422, 422, 422, 422}},
+		{"POST /logout", "POST", fixed("/logout"), formType, "", want{303, 303, 303, 303}},
+		{"GET /{$}", "GET", fixed("/"), "", "", page(303, 303, 303)},
+		{"GET /companies", "GET", fixed("/companies"), "", "", page(200, 200, 200)},
+		{"GET /companies/new", "GET", fixed("/companies/new"), "", "", page(200, 200, 200)},
+		{"POST /companies", "POST", fixed("/companies"), formType, "name=New+Co", page(303, 303, 303)},
+		{"GET /companies/{id}", "GET", fixed("/companies/" + A), "", "", page(404, 200, 200)},
+		{"GET /companies/{id}/timeline", "GET", fixed("/companies/" + A + "/timeline"), "", "", page(404, 200, 200)},
+		{"GET /companies/{id}/edit", "GET", fixed("/companies/" + A + "/edit"), "", "", page(404, 200, 200)},
+		{"POST /companies/{id}", "POST", fixed("/companies/" + A), formType, "name=Acme", page(404, 303, 303)},
+		{"POST /companies/{id}/delete", "POST", func() string { return fmt.Sprintf("/companies/%d/delete", newCompany()) }, formType, "", page(404, 403, 303)},
+		{"GET /search", "GET", fixed("/search?q=acme"), "", "", page(200, 200, 200)},
+		{"GET /admin/users", "GET", fixed("/admin/users"), "", "", page(403, 403, 200)},
+		{"POST /admin/users", "POST", fixed("/admin/users"), formType, "", page(403, 403, 422)},
+		{"GET /admin/users/{id}", "GET", fixed(fmt.Sprintf("/admin/users/%d", target.ID)), "", "", page(403, 403, 200)},
+		{"GET /admin/users/{id}/candidates", "GET", fixed(fmt.Sprintf("/admin/users/%d/candidates?q=ac", target.ID)), "", "", page(403, 403, 200)},
+		{"POST /admin/users/{id}/clients", "POST", fixed(fmt.Sprintf("/admin/users/%d/clients", target.ID)), formType, "company_id=" + A, page(403, 403, 303)},
+		{"POST /admin/users/{id}/clients/{cid}/delete", "POST", fixed(fmt.Sprintf("/admin/users/%d/clients/%s/delete", target.ID, A)), formType, "", page(403, 403, 303)},
+		{"GET /api/v1/companies", "GET", fixed("/api/v1/companies"), "", "", api(200, 200, 200)},
+		{"POST /api/v1/companies", "POST", fixed("/api/v1/companies"), jsonType, `{"name":"Api Co"}`, api(201, 201, 201)},
+		{"GET /api/v1/companies/{id}", "GET", fixed("/api/v1/companies/" + A), "", "", api(404, 200, 200)},
+		{"PUT /api/v1/companies/{id}", "PUT", fixed("/api/v1/companies/" + A), jsonType, `{"name":"Acme"}`, api(404, 200, 200)},
+		{"DELETE /api/v1/companies/{id}", "DELETE", func() string { return fmt.Sprintf("/api/v1/companies/%d", newCompany()) }, "", "", api(404, 403, 204)},
+		{"GET /api/v1/companies/{id}/timeline", "GET", fixed("/api/v1/companies/" + A + "/timeline"), "", "", api(404, 200, 200)},
+		{"GET /api/v1/search", "GET", fixed("/api/v1/search?q=acme"), "", "", api(200, 200, 200)},
+		{"POST /api/v1/users", "POST", fixed("/api/v1/users"), jsonType, `{"email":"x@example.com","name":"X","password":"longenough1","role":"staff"}`, api(403, 403, 201)},
+		{"PUT /api/v1/users/{id}/clients", "PUT", fixed(fmt.Sprintf("/api/v1/users/%d/clients", target.ID)), jsonType, `{"company_ids":[` + A + `]}`, api(403, 403, 200)},
+	}
+	for _, kind := range []string{"notes", "contacts", "links"} {
+		body := map[string]string{"notes": "title=Hi&body=**x**", "contacts": "name=Lee&email=", "links": "title=Site&url=https%3A%2F%2Fexample.com"}[kind]
+		jsonBody := map[string]string{"notes": `{"title":"Hi"}`, "contacts": `{"name":"Lee"}`, "links": `{"title":"Site","url":"https://example.com"}`}[kind]
+		item := func() string { return fmt.Sprintf("/%s/%d", kind, newItem(kind)) }
+		cases = append(cases,
+			tc{"POST /companies/{id}/" + kind, "POST", fixed("/companies/" + A + "/" + kind), formType, body, page(404, 303, 303)},
+			tc{"GET /" + kind + "/{id}/edit", "GET", func() string { return item() + "/edit" }, "", "", page(404, 200, 200)},
+			tc{"POST /" + kind + "/{id}", "POST", item, formType, body, page(404, 303, 303)},
+			tc{"POST /" + kind + "/{id}/delete", "POST", func() string { return item() + "/delete" }, formType, "", page(404, 303, 303)},
+			tc{"POST /api/v1/companies/{id}/" + kind, "POST", fixed("/api/v1/companies/" + A + "/" + kind), jsonType, jsonBody, api(404, 201, 201)},
+		)
+	}
+
+	covered := map[string]bool{}
+	for _, c := range cases {
+		covered[c.pattern] = true
+	}
+	for _, p := range a.Handler.Patterns() {
+		if !covered[p] {
+			t.Errorf("route %q has no authorization case", p)
+		}
+	}
+
+	clients := []struct {
+		name string
+		c    *http.Client
+		pick func(want) int
+	}{
+		{"anonymous", a.client(t, nil), func(w want) int { return w.anon }},
+		{"staff without client", a.client(t, without), func(w want) int { return w.without }},
+		{"staff with client", a.client(t, with), func(w want) int { return w.with }},
+		{"admin", a.client(t, adm), func(w want) int { return w.admin }},
+	}
+	for _, c := range cases {
+		for _, cl := range clients {
+			if c.pattern == "POST /logout" {
+				continue // would sign the shared client out; run last below
+			}
+			t.Run(c.method+" "+c.pattern+" as "+cl.name, func(t *testing.T) {
+				path := c.path()
+				resp, body := do(t, cl.c, c.method, a.Server.URL+path, c.ctype, c.body)
+				want := cl.pick(c.want)
+				if want == login {
+					loc := resp.Header.Get("Location")
+					if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/login") {
+						t.Fatalf("%s %s: got %d to %q, want a redirect to /login", c.method, path, resp.StatusCode, loc)
+					}
+					return
+				}
+				if resp.StatusCode != want {
+					t.Fatalf("%s %s: got %d, want %d\n%.300s", c.method, path, resp.StatusCode, want, body)
+				}
+				if strings.HasPrefix(path, "/api/") && resp.StatusCode >= 400 && !strings.Contains(body, `"error"`) {
+					t.Errorf("API error without a JSON error: %s", body)
+				}
+			})
+		}
+	}
+	for _, cl := range clients {
+		resp, _ := do(t, cl.c, "POST", a.Server.URL+"/logout", formType, "")
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Errorf("logout as %s: %d", cl.name, resp.StatusCode)
+		}
+		resp, _ = do(t, cl.c, "GET", a.Server.URL+"/companies", "", "")
+		if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "/login") {
+			t.Errorf("after logout %s still reaches /companies: %d %s", cl.name, resp.StatusCode, loc)
+		}
+	}
+}

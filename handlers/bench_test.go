@@ -1,0 +1,242 @@
+package handlers_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rolodex/rolodex/jobs"
+	"github.com/rolodex/rolodex/store"
+)
+
+// TestBenchReport is `make bench`: it is skipped unless ROLODEX_BENCH_OUT
+// names the report file. It builds N companies and N contacts (default 1M,
+// ROLODEX_BENCH_N), then measures as-you-type search and the company page
+// beside a minimal handler serving the same bytes, in one run.
+func TestBenchReport(t *testing.T) {
+	out := os.Getenv("ROLODEX_BENCH_OUT")
+	if out == "" {
+		t.Skip("set ROLODEX_BENCH_OUT (make bench) to run the benchmark")
+	}
+	n := 1_000_000
+	fmt.Sscan(os.Getenv("ROLODEX_BENCH_N"), &n)
+	a := newTestApp(t)
+	ctx := context.Background()
+	var report strings.Builder
+	row := func(format string, args ...any) {
+		line := fmt.Sprintf(format, args...)
+		fmt.Fprintln(&report, line)
+		t.Log(line)
+	}
+
+	start := time.Now()
+	generate(t, filepath.Join(a.Dir, "rolodex.db"), n)
+	genTime := time.Since(start)
+	start = time.Now()
+	if err := jobs.Reindex(ctx, a.Store, a.Index, nil); err != nil {
+		t.Fatal(err)
+	}
+	indexTime := time.Since(start)
+
+	staff := a.User(t, "staff@example.com", store.RoleStaff)
+	adm := a.User(t, "admin@example.com", store.RoleAdmin)
+	rng := rand.New(rand.NewPCG(1, 2))
+	clients := make([]int64, 0, 1000)
+	for len(clients) < 1000 {
+		clients = append(clients, 1+rng.Int64N(int64(n)))
+	}
+	if err := a.Store.SetUserClients(ctx, admin(), staff.ID, clients); err != nil {
+		t.Fatal(err)
+	}
+
+	// As-you-type: every prefix of real names, as the box sends them.
+	var queries []string
+	for i := 0; len(queries) < 2000; i++ {
+		name := benchName(rng)
+		for l := 1; l <= len(name) && l <= 10; l++ {
+			queries = append(queries, name[:l])
+		}
+	}
+	searchLatency := func(u *store.User) (p50, p99 time.Duration) {
+		c := a.client(t, u)
+		var lat []time.Duration
+		for _, q := range queries[:2000] {
+			s := time.Now()
+			resp, err := c.Get(a.Server.URL + "/api/v1/search?q=" + url.QueryEscape(q))
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("search %q: %d", q, resp.StatusCode)
+			}
+			lat = append(lat, time.Since(s))
+		}
+		return pct(lat, 50), pct(lat, 99)
+	}
+	sp50, sp99 := searchLatency(staff)
+	ap50, ap99 := searchLatency(adm)
+
+	// The company page of one of the staff user's clients, with a timeline.
+	page := fmt.Sprintf("%s/companies/%d", a.Server.URL, clients[0])
+	sc := a.client(t, staff)
+	resp, body := do(t, sc, "GET", page, "", "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("company page: %d", resp.StatusCode)
+	}
+	staticSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, body)
+	}))
+	defer staticSrv.Close()
+	cookies := sc.Jar.Cookies(mustURL(a.Server.URL))
+	load := func(target string) (rps float64, p99 time.Duration) {
+		return loadTest(t, target, cookies, 64, 10*time.Second)
+	}
+	staticRPS, staticP99 := load(staticSrv.URL)
+	pageRPS, pageP99 := load(page)
+
+	row("Command: `make bench` (ROLODEX_BENCH_N=%d); machine: 2 cores, 24 GiB; %s", n, time.Now().UTC().Format("2006-01-02"))
+	row("")
+	row("| measure | result | target |")
+	row("| --- | --- | --- |")
+	row("| generate %d companies + %d contacts in SQLite | %s | |", n, n, genTime.Round(time.Millisecond))
+	row("| build the search index (%d docs) | %s | |", 2*n, indexTime.Round(time.Millisecond))
+	row("| search as you type, staff with 1,000 clients, p50 / p99 | %s / %s | p99 ≤ 15 ms |", ms(sp50), ms(sp99))
+	row("| search as you type, admin, p50 / p99 | %s / %s | p99 ≤ 15 ms |", ms(ap50), ms(ap99))
+	row("| minimal handler, same bytes, 64 connections | %.0f req/s, p99 %s | baseline |", staticRPS, ms(staticP99))
+	row("| company page, 64 connections | %.0f req/s (%.0f%% of baseline), p99 %s | ≥ 25%%, p99 ≤ 20 ms |", pageRPS, 100*pageRPS/staticRPS, ms(pageP99))
+	row("")
+	row("Search timings are end to end over HTTP on loopback (session, client set, Bleve, naming the hits in SQLite), %d queries of 1–10 character prefixes each.", 2000)
+	if err := os.WriteFile(out, []byte("# Benchmarks\n\n"+report.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+func pct(lat []time.Duration, p int) time.Duration {
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return lat[min(len(lat)-1, len(lat)*p/100)]
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
+// loadTest keeps conns requests in flight against target for d and
+// returns the throughput and the p99 latency.
+func loadTest(t *testing.T, target string, cookies []*http.Cookie, conns int, d time.Duration) (float64, time.Duration) {
+	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	var count atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for i := 0; i < conns; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for time.Now().Before(deadline) {
+				req, _ := http.NewRequest("GET", target, nil)
+				for _, c := range cookies {
+					req.AddCookie(c)
+				}
+				s := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					t.Errorf("load %s: %d", target, resp.StatusCode)
+					return
+				}
+				mine = append(mine, time.Since(s))
+				count.Add(1)
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return float64(count.Load()) / d.Seconds(), pct(lat, 99)
+}
+
+var benchWords = strings.Fields(`acme anderton bright cedar delta ember falcon granite harbor iris juniper kestrel lumen maple northwind orchard pioneer quartz riverside summit tidal union vertex willow zenith apex beacon cobalt dune echo fjord glacier horizon indigo jasper keystone lotus meridian nova onyx prism quest radiant sierra terra umbra vivid wander xenon yonder zephyr atlas boreal crimson drift evergreen fable garnet haven ivory jade kinetic lagoon mosaic nimbus oasis pinnacle quill rustic sable thistle`)
+var benchKinds = strings.Fields(`guitars logistics foods analytics studios dental motors outfitters labs partners brewing software media energy robotics consulting systems holdings trading supplies`)
+var benchFirst = strings.Fields(`lee maria sam priya tom aisha jonas chen olivia mateo hannah kofi ingrid ravi sofia liam emma noah ava lucas mia ethan zoe`)
+
+func benchName(rng *rand.Rand) string {
+	return benchWords[rng.IntN(len(benchWords))] + " " + benchKinds[rng.IntN(len(benchKinds))]
+}
+
+// generate bulk-loads n companies and n contacts straight into SQLite: a
+// benchmark fixture, not a code path users take.
+func generate(t *testing.T, path string, n int) {
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=OFF&_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	now := time.Now().UnixMilli()
+	co, _ := tx.Prepare(`INSERT INTO companies (workspace_id, name, town, created_at, updated_at) VALUES (1, ?, 'Guildford', ?, ?)`)
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("%s %d", benchName(rng), i)
+		if i%10 == 0 {
+			name = strings.Title(name)
+		}
+		if _, err := co.Exec(name, now-int64(i), now-int64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ct, _ := tx.Prepare(`INSERT INTO contacts (workspace_id, company_id, name, email, created_at, updated_at) VALUES (1, ?, ?, ?, ?, ?)`)
+	for i := 0; i < n; i++ {
+		first, last := benchFirst[rng.IntN(len(benchFirst))], benchWords[rng.IntN(len(benchWords))]
+		cid := 1 + rng.IntN(n)
+		if _, err := ct.Exec(cid, first+" "+last, fmt.Sprintf("%s.%s%d@example.com", first, last, i), now-int64(i), now-int64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A realistic timeline on every company the benchmark opens.
+	nt, _ := tx.Prepare(`INSERT INTO notes (workspace_id, company_id, title, body, created_at, updated_at) VALUES (1, ?, ?, ?, ?, ?)`)
+	for cid := 1; cid <= n; cid += max(1, n/20000) {
+		for j := 0; j < 5; j++ {
+			if _, err := nt.Exec(cid, fmt.Sprintf("Call %d", j), "Spoke about **pricing**:\n\n- volume\n- terms", now-int64(j*1000), now); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,146 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/rolodex/rolodex/store"
+)
+
+// browser starts headless Chromium (Debian's package) for one test.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		t.Fatal("chromium not found: apt-get install chromium (make test installs it)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1280, 900),
+	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancel3)
+	return ctx
+}
+
+// screenshot saves a PNG when ROLODEX_SCREENSHOTS names a directory, so a
+// person can look at what the test saw.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	dir := os.Getenv("ROLODEX_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+}
+
+// TestBrowserSignInSearchAddNote is the main path in real Chromium: sign
+// in, type in the search box, open a company, add a note, see it on top.
+func TestBrowserSignInSearchAddNote(t *testing.T) {
+	a := newTestApp(t)
+	bg := context.Background()
+	staff := a.User(t, "staff@example.com", store.RoleStaff)
+	co, err := a.Store.CreateCompany(bg, staff, store.CompanyInput{Name: "Andertons", Town: "Guildford", Website: "https://andertons.co.uk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Store.AddNote(bg, staff, co.ID, store.NoteInput{Title: "Older note", Body: "from before"}); err != nil {
+		t.Fatal(err)
+	}
+	mustCompany(t, a, "Andersen Hidden") // not assigned: must not show up
+
+	ctx := browser(t)
+	url := a.Server.URL
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(url+"/companies"),
+		chromedp.WaitVisible(`input[name="email"]`),
+		chromedp.SendKeys(`input[name="email"]`, staff.Email),
+		chromedp.SendKeys(`input[name="password"]`, "correct horse battery"),
+		chromedp.Submit(`input[name="password"]`),
+		chromedp.WaitVisible(`#search-q`),
+	)
+	if err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+	screenshot(t, ctx, "1-companies")
+	companyLink := `#search-results a[href="/companies/` + fmt.Sprint(co.ID) + `"]`
+	err = chromedp.Do(ctx,
+		// The "/" key focuses the search box; then type as a user would.
+		chromedp.KeyEvent("/"),
+		chromedp.Sleep(100*time.Millisecond),
+		chromedp.KeyEvent("andretons"),
+		chromedp.WaitVisible(companyLink),
+	)
+	if err != nil {
+		t.Fatalf("search: %v", err)
+	}
+	results, err := chromedp.Run(ctx, chromedp.Text(`#search-results`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "2-search")
+	if !strings.Contains(results, "Andertons") || strings.Contains(results, "Hidden") {
+		t.Fatalf("search results %q", results)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(companyLink),
+		chromedp.WaitVisible(`#timeline`),
+		chromedp.Click(`details.add summary`), // "Add a note"
+		chromedp.WaitVisible(`#note-form input[name="title"]`),
+		chromedp.SendKeys(`#note-form input[name="title"]`, "Called Lee"),
+		chromedp.SendKeys(`#note-form textarea[name="body"]`, "Wants **200** units"),
+		chromedp.Click(`#note-form button[type="submit"]`),
+		chromedp.WaitVisible(`#timeline .tl-body strong`),
+	)
+	if err != nil {
+		t.Fatalf("add note: %v", err)
+	}
+	screenshot(t, ctx, "3-company")
+	firstItem, err := chromedp.Run(ctx, chromedp.Text(`#timeline article`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, err := chromedp.Run(ctx, chromedp.OuterHTML(`#timeline`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(firstItem, "Called Lee") {
+		t.Errorf("first timeline item is %q, want the new note", firstItem)
+	}
+	if !strings.Contains(html, "<strong>200</strong>") {
+		t.Errorf("note Markdown not rendered: %.500s", html)
+	}
+	if i, j := strings.Index(html, "Called Lee"), strings.Index(html, "Older note"); i < 0 || j < 0 || i > j {
+		t.Errorf("new note is not above the older one")
+	}
+}

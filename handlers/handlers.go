@@ -1,0 +1,33 @@
+// Package handlers is Rolodex's HTTP layer: the HTML pages (templ + htmx)
+// and the JSON API, over the same store and the same session.
+package handlers
+
+import (
+	"log/slog"
+
+	"github.com/gorilla/sessions"
+
+	"github.com/rolodex/rolodex/search"
+	"github.com/rolodex/rolodex/store"
+)
+
+// Handler holds what every route needs.
+type Handler struct {
+	Store    *store.Store
+	Index    *search.Index
+	Sessions sessions.Store
+	Log      *slog.Logger
+
+	patterns []string // filled by Routes
+}
+
+// New returns a Handler.
+func New(st *store.Store, idx *search.Index, sess sessions.Store, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Handler{Store: st, Index: idx, Sessions: sess, Log: log}
+}
+
+// Patterns lists every route pattern, once Routes has run.
+func (h *Handler) Patterns() []string { return h.patterns }

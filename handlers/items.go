@@ -1,0 +1,216 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/a-h/templ"
+
+	"github.com/rolodex/rolodex/store"
+	"github.com/rolodex/rolodex/views"
+)
+
+// itemKind describes one kind of timeline item (note, contact, link) so
+// that one set of handlers serves all three, in HTML and JSON.
+type itemKind struct {
+	path   string // URL segment: "notes"
+	typ    string // store type: "note"
+	fields []string
+	add    func(ctx context.Context, st *store.Store, u *store.User, companyID int64, v map[string]string) (any, error)
+	update func(ctx context.Context, st *store.Store, u *store.User, id int64, v map[string]string) error
+	load   func(ctx context.Context, st *store.Store, u *store.User, id int64) (companyID int64, v map[string]string, err error)
+	form   func(c *store.Company, f views.Form) templ.Component
+}
+
+var itemKinds = []itemKind{
+	{
+		path: "notes", typ: store.TypeNote, fields: []string{"title", "body"},
+		add: func(ctx context.Context, st *store.Store, u *store.User, cid int64, v map[string]string) (any, error) {
+			return st.AddNote(ctx, u, cid, store.NoteInput{Title: v["title"], Body: v["body"]})
+		},
+		update: func(ctx context.Context, st *store.Store, u *store.User, id int64, v map[string]string) error {
+			_, err := st.UpdateNote(ctx, u, id, store.NoteInput{Title: v["title"], Body: v["body"]})
+			return err
+		},
+		load: func(ctx context.Context, st *store.Store, u *store.User, id int64) (int64, map[string]string, error) {
+			n, err := st.Note(ctx, u, id)
+			if err != nil {
+				return 0, nil, err
+			}
+			return n.CompanyID, map[string]string{"title": n.Title, "body": n.Body}, nil
+		},
+		form: views.NoteForm,
+	},
+	{
+		path: "contacts", typ: store.TypeContact, fields: []string{"name", "email", "phone", "title"},
+		add: func(ctx context.Context, st *store.Store, u *store.User, cid int64, v map[string]string) (any, error) {
+			return st.AddContact(ctx, u, cid, contactInput(v))
+		},
+		update: func(ctx context.Context, st *store.Store, u *store.User, id int64, v map[string]string) error {
+			_, err := st.UpdateContact(ctx, u, id, contactInput(v))
+			return err
+		},
+		load: func(ctx context.Context, st *store.Store, u *store.User, id int64) (int64, map[string]string, error) {
+			c, err := st.Contact(ctx, u, id)
+			if err != nil {
+				return 0, nil, err
+			}
+			return c.CompanyID, map[string]string{"name": c.Name, "email": c.Email, "phone": c.Phone, "title": c.Title}, nil
+		},
+		form: views.ContactForm,
+	},
+	{
+		path: "links", typ: store.TypeLink, fields: []string{"title", "url"},
+		add: func(ctx context.Context, st *store.Store, u *store.User, cid int64, v map[string]string) (any, error) {
+			return st.AddLink(ctx, u, cid, store.LinkInput{Title: v["title"], URL: v["url"]})
+		},
+		update: func(ctx context.Context, st *store.Store, u *store.User, id int64, v map[string]string) error {
+			_, err := st.UpdateLink(ctx, u, id, store.LinkInput{Title: v["title"], URL: v["url"]})
+			return err
+		},
+		load: func(ctx context.Context, st *store.Store, u *store.User, id int64) (int64, map[string]string, error) {
+			l, err := st.Link(ctx, u, id)
+			if err != nil {
+				return 0, nil, err
+			}
+			return l.CompanyID, map[string]string{"title": l.Title, "url": l.URL}, nil
+		},
+		form: views.LinkForm,
+	},
+}
+
+func contactInput(v map[string]string) store.ContactInput {
+	return store.ContactInput{Name: v["name"], Email: v["email"], Phone: v["phone"], Title: v["title"]}
+}
+
+// addItem adds a note, contact or link from the company page. With htmx a
+// success swaps in the refreshed timeline and a failure swaps the form back
+// with its errors; without it the browser is redirected or shown the page.
+func (h *Handler) addItem(k itemKind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, ok := h.company(w, r)
+		if !ok {
+			return
+		}
+		if err := parseForm(r); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		f := formOf(r, k.fields...)
+		_, err := k.add(r.Context(), h.Store, userFrom(r.Context()), c.ID, f.Values)
+		switch {
+		case invalid(err) && isHTMX(r):
+			w.Header().Set("HX-Retarget", "#"+k.typ+"-form")
+			w.Header().Set("HX-Reswap", "outerHTML")
+			h.render(w, r, http.StatusUnprocessableEntity, k.form(c, withErr(f, err)), nil)
+		case invalid(err):
+			tl, terr := h.timelineFor(r, c)
+			if terr != nil {
+				h.fail(w, r, terr)
+				return
+			}
+			forms := views.ItemForms{Open: k.typ}
+			switch k.typ {
+			case store.TypeNote:
+				forms.Note = withErr(f, err)
+			case store.TypeContact:
+				forms.Contact = withErr(f, err)
+			case store.TypeLink:
+				forms.Link = withErr(f, err)
+			}
+			h.render(w, r, http.StatusUnprocessableEntity, views.CompanyPage(h.page(r, c.Name), c, tl, forms), nil)
+		case err != nil:
+			h.fail(w, r, err)
+		case isHTMX(r):
+			tl, err := h.timelineFor(r, c)
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			h.render(w, r, http.StatusOK, views.TimelineSection(tl), nil)
+		default:
+			h.flash(w, r, "Added.")
+			redirect(w, r, companyURL(c.ID))
+		}
+	}
+}
+
+func (h *Handler) editItem(k itemKind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		u := userFrom(r.Context())
+		cid, values, err := k.load(r.Context(), h.Store, u, id)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		c, err := h.Store.Company(r.Context(), u, cid)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.render(w, r, http.StatusOK, views.ItemEditPage(h.page(r, "Edit "+k.typ), c, k.typ, id, views.Form{Values: values}), nil)
+	}
+}
+
+func (h *Handler) updateItem(k itemKind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		u := userFrom(r.Context())
+		cid, _, err := k.load(r.Context(), h.Store, u, id)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if err := parseForm(r); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		f := formOf(r, k.fields...)
+		err = k.update(r.Context(), h.Store, u, id, f.Values)
+		if invalid(err) {
+			c, cerr := h.Store.Company(r.Context(), u, cid)
+			if cerr != nil {
+				h.fail(w, r, cerr)
+				return
+			}
+			h.render(w, r, http.StatusUnprocessableEntity, views.ItemEditPage(h.page(r, "Edit "+k.typ), c, k.typ, id, withErr(f, err)), nil)
+			return
+		}
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.flash(w, r, "Saved.")
+		redirect(w, r, companyURL(cid))
+	}
+}
+
+func (h *Handler) deleteItem(k itemKind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		u := userFrom(r.Context())
+		cid, _, err := k.load(r.Context(), h.Store, u, id)
+		if err == nil {
+			err = h.Store.DeleteItem(r.Context(), u, k.typ, id)
+		}
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.flash(w, r, "Deleted.")
+		redirect(w, r, companyURL(cid))
+	}
+}

@@ -1,0 +1,122 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/a-h/templ"
+
+	"github.com/rolodex/rolodex/store"
+	"github.com/rolodex/rolodex/views"
+)
+
+// isHTMX reports whether r came from htmx and wants a fragment.
+func isHTMX(r *http.Request) bool {
+	return r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-History-Restore-Request") != "true"
+}
+
+// render writes full, or fragment when htmx asked for one and there is one.
+// Vary tells caches the two answers differ.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, full, fragment templ.Component) {
+	c := full
+	if fragment != nil && isHTMX(r) {
+		c = fragment
+	}
+	w.Header().Set("Vary", "HX-Request")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := c.Render(r.Context(), w); err != nil {
+		h.Log.Error("render", "path", r.URL.Path, "err", err)
+	}
+}
+
+// page builds the layout data for r, taking the one-shot flash message.
+func (h *Handler) page(r *http.Request, title string) views.Page {
+	return views.Page{Title: title, User: userFrom(r.Context()), Flash: flashFrom(r.Context()), Query: r.URL.Query().Get("q")}
+}
+
+// redirect sends the browser to target after a POST. htmx follows
+// HX-Redirect; a plain form follows the 303.
+func redirect(w http.ResponseWriter, r *http.Request, target string) {
+	if isHTMX(r) {
+		w.Header().Set("HX-Redirect", target)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// pathID parses the {name} path value; a malformed id is simply not found.
+func pathID(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, notFound
+	}
+	return id, nil
+}
+
+// formOf returns the submitted form values as a views.Form.
+func formOf(r *http.Request, fields ...string) views.Form {
+	f := views.Form{Values: map[string]string{}, Errors: map[string]string{}}
+	for _, k := range fields {
+		f.Values[k] = r.PostFormValue(k)
+	}
+	return f
+}
+
+// withErr returns f carrying the message and field errors of err.
+func withErr(f views.Form, err error) views.Form {
+	f.Message = store.ErrorMessage(err)
+	if fields := store.ErrorFields(err); fields != nil {
+		f.Errors = fields
+	}
+	return f
+}
+
+// invalid reports whether err is one a form shows next to its fields
+// (validation and conflicts such as a taken e-mail address).
+func invalid(err error) bool {
+	code := store.ErrorCode(err)
+	return code == store.EInvalid || code == store.EConflict && store.ErrorFields(err) != nil
+}
+
+// parseForm reads the body; an oversize one is an error for fail.
+func parseForm(r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		if _, ok := err.(*http.MaxBytesError); ok {
+			return err
+		}
+		return store.Errorf(store.EInvalid, "The form could not be read.")
+	}
+	return nil
+}
+
+type ctxKey int
+
+const (
+	userKey ctxKey = iota
+	flashKey
+	infoKey
+)
+
+func userFrom(ctx context.Context) *store.User {
+	u, _ := ctx.Value(userKey).(*store.User)
+	return u
+}
+
+func flashFrom(ctx context.Context) string {
+	s, _ := ctx.Value(flashKey).(string)
+	return s
+}
+
+// safeNext keeps a post-login redirect on this site.
+func safeNext(next string) string {
+	u, err := url.Parse(next)
+	if next == "" || err != nil || u.IsAbs() || u.Host != "" || len(next) < 1 || next[0] != '/' || (len(next) > 1 && (next[1] == '/' || next[1] == '\\')) {
+		return "/companies"
+	}
+	return next
+}

@@ -1,0 +1,99 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/rolodex/rolodex/static"
+)
+
+// maxBody caps form and JSON bodies; larger requests get 413.
+const maxBody = 1 << 20
+
+// Routes returns the complete HTTP handler: every route, then the
+// middleware that applies to all of them.
+func (h *Handler) Routes() http.Handler {
+	mux := &recordingMux{ServeMux: http.NewServeMux()}
+
+	// Open to everyone.
+	mux.Handle("GET /static/", static.Handler())
+	mux.HandleFunc("GET /healthz", h.health)
+	mux.HandleFunc("GET /login", h.loginPage)
+	mux.HandleFunc("POST /login", h.login)
+	mux.HandleFunc("POST /logout", h.logout)
+
+	// Signed-in pages.
+	page := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, h.requireUser(fn)) }
+	admin := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, h.requireAdmin(fn)) }
+
+	page("GET /{$}", h.home)
+	page("GET /companies", h.listCompanies)
+	page("GET /companies/new", h.newCompany)
+	page("POST /companies", h.createCompany)
+	page("GET /companies/{id}", h.showCompany)
+	page("GET /companies/{id}/timeline", h.timeline)
+	page("GET /companies/{id}/edit", h.editCompany)
+	page("POST /companies/{id}", h.updateCompany)
+	page("POST /companies/{id}/delete", h.deleteCompany)
+	for _, kind := range itemKinds {
+		page("POST /companies/{id}/"+kind.path, h.addItem(kind))
+		page("GET /"+kind.path+"/{id}/edit", h.editItem(kind))
+		page("POST /"+kind.path+"/{id}", h.updateItem(kind))
+		page("POST /"+kind.path+"/{id}/delete", h.deleteItem(kind))
+	}
+	page("GET /search", h.searchPage)
+
+	admin("GET /admin/users", h.listUsers)
+	admin("POST /admin/users", h.createUser)
+	admin("GET /admin/users/{id}", h.showUser)
+	admin("GET /admin/users/{id}/candidates", h.clientCandidates)
+	admin("POST /admin/users/{id}/clients", h.addClient)
+	admin("POST /admin/users/{id}/clients/{cid}/delete", h.removeClient)
+
+	// JSON API: same session, JSON errors.
+	api := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, h.requireUser(fn)) }
+	api("GET /api/v1/companies", h.apiListCompanies)
+	api("POST /api/v1/companies", h.apiCreateCompany)
+	api("GET /api/v1/companies/{id}", h.apiGetCompany)
+	api("PUT /api/v1/companies/{id}", h.apiUpdateCompany)
+	api("DELETE /api/v1/companies/{id}", h.apiDeleteCompany)
+	api("GET /api/v1/companies/{id}/timeline", h.apiTimeline)
+	for _, kind := range itemKinds {
+		api("POST /api/v1/companies/{id}/"+kind.path, h.apiAddItem(kind))
+	}
+	api("GET /api/v1/search", h.apiSearch)
+	mux.Handle("POST /api/v1/users", h.requireAdmin(h.apiCreateUser))
+	mux.Handle("PUT /api/v1/users/{id}/clients", h.requireAdmin(h.apiSetClients))
+
+	h.patterns = mux.patterns
+	var handler http.Handler = mux.ServeMux
+	handler = h.loadUser(handler)
+	handler = limitBody(handler)
+	handler = http.NewCrossOriginProtection().Handler(handler)
+	handler = h.logRequests(handler)
+	return handler
+}
+
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recordingMux remembers every pattern so that the authorization test can
+// prove it covers them all.
+type recordingMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *recordingMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+func (m *recordingMux) HandleFunc(pattern string, fn http.HandlerFunc) {
+	m.Handle(pattern, fn)
+}

@@ -1,0 +1,124 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/rolodex/rolodex/search"
+	"github.com/rolodex/rolodex/store"
+	"github.com/rolodex/rolodex/views"
+)
+
+var userFields = []string{"email", "name", "role"}
+
+func (h *Handler) usersPage(w http.ResponseWriter, r *http.Request, st int, f views.Form) {
+	users, err := h.Store.ListUsers(r.Context(), userFrom(r.Context()).WorkspaceID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, st, views.UsersPage(h.page(r, "Users"), users, f), nil)
+}
+
+func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) {
+	h.usersPage(w, r, http.StatusOK, views.Form{Values: map[string]string{"role": store.RoleStaff}})
+}
+
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	f := formOf(r, userFields...)
+	u, err := h.Store.CreateUser(r.Context(), userFrom(r.Context()).WorkspaceID, store.UserInput{
+		Email: f.Values["email"], Name: f.Values["name"], Password: r.PostFormValue("password"), Role: f.Values["role"]})
+	if invalid(err) {
+		h.usersPage(w, r, http.StatusUnprocessableEntity, withErr(f, err))
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.flash(w, r, "User created.")
+	redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10))
+}
+
+// targetUser loads the {id} user of the admin's workspace.
+func (h *Handler) targetUser(w http.ResponseWriter, r *http.Request) (*store.User, bool) {
+	id, err := pathID(r, "id")
+	if err == nil {
+		var u *store.User
+		if u, err = h.Store.WorkspaceUser(r.Context(), userFrom(r.Context()).WorkspaceID, id); err == nil {
+			return u, true
+		}
+	}
+	h.fail(w, r, err)
+	return nil, false
+}
+
+func (h *Handler) showUser(w http.ResponseWriter, r *http.Request) {
+	u, ok := h.targetUser(w, r)
+	if !ok {
+		return
+	}
+	clients, err := h.Store.UserClients(r.Context(), u.WorkspaceID, u.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, views.UserPage(h.page(r, u.Name), u, clients, views.Form{}), nil)
+}
+
+// clientCandidates lists companies matching q for the "add client" box.
+func (h *Handler) clientCandidates(w http.ResponseWriter, r *http.Request) {
+	u, ok := h.targetUser(w, r)
+	if !ok {
+		return
+	}
+	results, err := h.search(r.Context(), userFrom(r.Context()), r.URL.Query().Get("q"), []string{search.KindCompany}, 10)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, views.Candidates(u.ID, results), nil)
+}
+
+func (h *Handler) addClient(w http.ResponseWriter, r *http.Request) {
+	u, ok := h.targetUser(w, r)
+	if !ok {
+		return
+	}
+	if err := parseForm(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	cid, err := strconv.ParseInt(r.PostFormValue("company_id"), 10, 64)
+	if err != nil {
+		h.fail(w, r, &store.Error{Code: store.EInvalid, Message: "Choose a company.", Fields: map[string]string{"company_id": "Choose a company."}})
+		return
+	}
+	if err := h.Store.AssignClient(r.Context(), userFrom(r.Context()), u.ID, cid, true); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.flash(w, r, "Client assigned.")
+	redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10))
+}
+
+func (h *Handler) removeClient(w http.ResponseWriter, r *http.Request) {
+	u, ok := h.targetUser(w, r)
+	if !ok {
+		return
+	}
+	cid, err := pathID(r, "cid")
+	if err == nil {
+		err = h.Store.AssignClient(r.Context(), userFrom(r.Context()), u.ID, cid, false)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.flash(w, r, "Client removed.")
+	redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10))
+}

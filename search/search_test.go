@@ -1,0 +1,447 @@
+package search
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func openTest(t *testing.T, docs ...Doc) *Index {
+	t.Helper()
+	ix, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close() })
+	if err := ix.Put(docs...); err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
+func company(ws, id int64, name string) Doc {
+	return Doc{Kind: KindCompany, ID: id, WorkspaceID: ws, CompanyID: id, Name: name}
+}
+
+func contact(ws, id, companyID int64, name, email string) Doc {
+	return Doc{Kind: KindContact, ID: id, WorkspaceID: ws, CompanyID: companyID, Name: name, Email: email}
+}
+
+func search(t *testing.T, ix *Index, q Query) []Hit {
+	t.Helper()
+	hits, err := ix.Search(context.Background(), q)
+	if err != nil {
+		t.Fatalf("Search(%+v): %v", q, err)
+	}
+	return hits
+}
+
+func names(hits []Hit) []string {
+	var out []string
+	for _, h := range hits {
+		out = append(out, h.Name)
+	}
+	return out
+}
+
+var sample = []Doc{
+	company(1, 1, "Andertons"),
+	company(1, 2, "Guitar Centre"),
+	company(1, 3, "Acme"),
+	company(1, 4, "Acme Widgets"),
+	company(1, 5, "Café Müller"),
+	company(1, 6, "Anderson & Sons"),
+	contact(1, 1, 1, "Lee Anderton", "lee@andertons.co.uk"),
+	contact(1, 2, 2, "Rob Chapman", "rob@guitarcentre.com"),
+	contact(1, 3, 5, "Zoë Ångström", "zoe@mueller.de"),
+	company(2, 7, "Andertons Music"), // another workspace: never in workspace 1's results
+}
+
+func TestFinds(t *testing.T) {
+	ix := openTest(t, sample...)
+	tests := []struct {
+		text string
+		want string
+	}{
+		{"andert", "Andertons"},
+		{"andretons", "Andertons"},
+		{"ANDERTONS", "Andertons"},
+		{"guit", "Guitar Centre"},
+		{"g", "Guitar Centre"},
+		{"guitr cent", "Guitar Centre"},
+		{"centre guitar", "Guitar Centre"},
+		{"lee and", "Lee Anderton"},
+		{"lee@and", "Lee Anderton"},
+		{"andertons.co.uk", "Lee Anderton"},
+		{"LEE@ANDERTONS.CO.UK", "Lee Anderton"},
+		{"cafe", "Café Müller"},
+		{"müll", "Café Müller"},
+		{"muller", "Café Müller"},
+		{"zoe angstrom", "Zoë Ångström"},
+		{"chapmen", "Rob Chapman"},
+		{"  acme  ", "Acme"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			hits := search(t, ix, Query{WorkspaceID: 1, Text: tt.text})
+			if !slices.Contains(names(hits), tt.want) {
+				t.Errorf("got %q, want it to contain %q", names(hits), tt.want)
+			}
+			for _, h := range hits {
+				if h.Name == "Andertons Music" {
+					t.Errorf("hit from another workspace: %+v", h)
+				}
+			}
+		})
+	}
+}
+
+func TestNoMatch(t *testing.T) {
+	ix := openTest(t, sample...)
+	for _, text := range []string{"xylophone", "lee zzz", "q"} {
+		t.Run(text, func(t *testing.T) {
+			if hits := search(t, ix, Query{WorkspaceID: 1, Text: text}); len(hits) != 0 {
+				t.Errorf("got %q, want none", names(hits))
+			}
+		})
+	}
+}
+
+func TestHitFields(t *testing.T) {
+	ix := openTest(t, sample...)
+	hits := search(t, ix, Query{WorkspaceID: 1, Text: "lee@andertons"})
+	want := Hit{Kind: KindContact, ID: 1, CompanyID: 1, Name: "Lee Anderton", Email: "lee@andertons.co.uk"}
+	if len(hits) != 1 {
+		t.Fatalf("got %+v, want one hit", hits)
+	}
+	got := hits[0]
+	if got.Score <= 0 {
+		t.Errorf("score %v, want > 0", got.Score)
+	}
+	got.Score = 0
+	if got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestRanking(t *testing.T) {
+	docs := []Doc{
+		company(1, 1, "Acme Widgets"),
+		company(1, 2, "Acme"),
+		company(1, 3, "Acmeco"),
+		// Smyth is rare, so by term statistics alone a fuzzy match on it
+		// would score well; it must still come after every Smith.
+		company(1, 10, "Smyth"),
+	}
+	for i := range int64(5) {
+		docs = append(docs, company(1, 20+i, fmt.Sprintf("Smith %d", i)))
+	}
+	ix := openTest(t, docs...)
+
+	tests := []struct {
+		text string
+		want []string // expected order of the first len(want) hits
+	}{
+		{"acme", []string{"Acme", "Acme Widgets", "Acmeco"}},
+		{"acm", []string{"Acme"}},
+		{"smith", []string{"Smith 0", "Smith 1", "Smith 2", "Smith 3", "Smith 4", "Smyth"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			hits := search(t, ix, Query{WorkspaceID: 1, Text: tt.text})
+			got := names(hits)
+			if len(got) < len(tt.want) || !slices.Equal(got[:len(tt.want)], tt.want) {
+				t.Errorf("got %q, want it to start with %q", got, tt.want)
+			}
+			for i := 1; i < len(hits); i++ {
+				if hits[i].Score > hits[i-1].Score {
+					t.Errorf("scores not descending: %+v", hits)
+				}
+			}
+		})
+	}
+}
+
+func TestClients(t *testing.T) {
+	ix := openTest(t, sample...)
+	tests := []struct {
+		name    string
+		clients []int64
+		kinds   []string
+		want    []string
+	}{
+		{"admin", nil, nil, []string{"Anderson & Sons", "Andertons", "Lee Anderton"}},
+		{"none", []int64{}, nil, nil},
+		{"one client", []int64{1}, nil, []string{"Andertons", "Lee Anderton"}},
+		{"other workspace's company", []int64{7}, nil, nil},
+		{"unknown company", []int64{999}, nil, nil},
+		{"contacts only", nil, []string{KindContact}, []string{"Lee Anderton"}},
+		{"companies only", []int64{1, 6}, []string{KindCompany}, []string{"Anderson & Sons", "Andertons"}},
+		{"both kinds listed", []int64{1}, []string{KindCompany, KindContact}, []string{"Andertons", "Lee Anderton"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hits := search(t, ix, Query{WorkspaceID: 1, Text: "ander", Clients: tt.clients, Kinds: tt.kinds})
+			got := names(hits)
+			slices.Sort(got)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestUnknownKind(t *testing.T) {
+	ix := openTest(t)
+	if _, err := ix.Search(context.Background(), Query{WorkspaceID: 1, Text: "a", Kinds: []string{"deal"}}); err == nil {
+		t.Error("Search with unknown kind: want error")
+	}
+	if err := ix.Put(Doc{Kind: "deal", ID: 1, Name: "x"}); err == nil {
+		t.Error("Put with unknown kind: want error")
+	}
+	if err := ix.Delete("deal", 1); err == nil {
+		t.Error("Delete with unknown kind: want error")
+	}
+}
+
+// TestClientsRandom checks the filter against brute force: every hit is
+// allowed, and no allowed match is lost, however sparse the clients are.
+func TestClientsRandom(t *testing.T) {
+	words := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var docs []Doc
+	workspaceOf := map[string]int64{}
+	const companies = 120
+	for id := int64(1); id <= companies; id++ {
+		ws := 1 + id%3
+		name := words[rng.IntN(len(words))] + " " + words[rng.IntN(len(words))]
+		docs = append(docs, company(ws, id, name))
+		for range rng.IntN(3) {
+			cid := int64(len(docs) + 1000)
+			first := words[rng.IntN(len(words))]
+			docs = append(docs, contact(ws, cid, id, first+" "+words[rng.IntN(len(words))], first+"@"+words[rng.IntN(len(words))]+".example"))
+		}
+	}
+	for _, d := range docs {
+		workspaceOf[docID(d.Kind, d.ID)] = d.WorkspaceID
+	}
+	ix := openTest(t, docs...)
+
+	// Queries of one to three letters never go fuzzy, so brute force can
+	// say exactly what must match.
+	matches := func(d Doc, text string) bool {
+		for w := range strings.FieldsSeq(d.Name) {
+			if strings.HasPrefix(strings.ToLower(w), text) {
+				return true
+			}
+		}
+		if len(text) < minEmailGram || d.Email == "" {
+			return false
+		}
+		_, domain, _ := strings.Cut(d.Email, "@")
+		return strings.HasPrefix(d.Email, text) || strings.HasPrefix(domain, text)
+	}
+
+	for i := range 60 {
+		ws := int64(1 + rng.IntN(3))
+		var clients []int64
+		switch i % 4 {
+		case 0: // admin
+		case 1:
+			clients = []int64{}
+		default:
+			clients = []int64{}
+			for id := int64(1); id <= companies+5; id++ { // includes ids nobody has
+				if rng.IntN(10) == 0 {
+					clients = append(clients, id)
+				}
+			}
+		}
+		w := words[rng.IntN(len(words))]
+		text := w[:1+rng.IntN(3)]
+
+		want := map[string]bool{}
+		for _, d := range docs {
+			if d.WorkspaceID == ws && (clients == nil || slices.Contains(clients, d.CompanyID)) && matches(d, text) {
+				want[docID(d.Kind, d.ID)] = true
+			}
+		}
+		t.Run(fmt.Sprintf("%d_ws%d_%s", i, ws, text), func(t *testing.T) {
+			hits := search(t, ix, Query{WorkspaceID: ws, Text: text, Clients: clients, Limit: maxLimit})
+			for _, h := range hits {
+				id := docID(h.Kind, h.ID)
+				if workspaceOf[id] != ws {
+					t.Errorf("hit %s from workspace %d", id, workspaceOf[id])
+				}
+				if clients != nil && !slices.Contains(clients, h.CompanyID) {
+					t.Errorf("hit %s of company %d not in clients", id, h.CompanyID)
+				}
+				if !want[id] {
+					t.Errorf("hit %s (%q) not expected", id, h.Name)
+				}
+			}
+			if len(hits) != min(len(want), maxLimit) {
+				t.Errorf("got %d hits, want %d", len(hits), min(len(want), maxLimit))
+			}
+		})
+	}
+}
+
+func TestUpsertDeleteCount(t *testing.T) {
+	ix := openTest(t, sample...)
+	count := func() uint64 {
+		t.Helper()
+		n, err := ix.Count()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	find := func(text string) []string {
+		t.Helper()
+		return names(search(t, ix, Query{WorkspaceID: 1, Text: text}))
+	}
+	if got := count(); got != uint64(len(sample)) {
+		t.Fatalf("Count = %d, want %d", got, len(sample))
+	}
+
+	if err := ix.Put(company(1, 2, "Guitar Guitar")); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(); got != uint64(len(sample)) {
+		t.Errorf("Count after upsert = %d, want %d", got, len(sample))
+	}
+	if got := find("centre"); slices.Contains(got, "Guitar Centre") {
+		t.Errorf("old name still found: %q", got)
+	}
+	if got := find("guitar gui"); !slices.Contains(got, "Guitar Guitar") {
+		t.Errorf("new name not found: %q", got)
+	}
+
+	// Same id, other kind: a separate doc.
+	if err := ix.Delete(KindContact, 1, 404); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(); got != uint64(len(sample)-1) {
+		t.Errorf("Count after delete = %d, want %d", got, len(sample)-1)
+	}
+	if got := find("lee"); len(got) != 0 {
+		t.Errorf("deleted contact found: %q", got)
+	}
+	if got := find("andertons"); !slices.Contains(got, "Andertons") {
+		t.Errorf("company 1 lost with contact 1: %q", got)
+	}
+	if err := ix.Put(); err != nil {
+		t.Errorf("empty Put: %v", err)
+	}
+	if err := ix.Delete(KindCompany); err != nil {
+		t.Errorf("empty Delete: %v", err)
+	}
+}
+
+func TestWeirdInput(t *testing.T) {
+	ix := openTest(t, sample...)
+	tests := []struct {
+		text string
+		want string // "" means any result, including none, is fine
+	}{
+		{"", ""},
+		{"   \t\n", ""},
+		{`"acme"`, "Acme"},
+		{`name:acme`, ""},
+		{`+acme -widgets`, "Acme Widgets"},
+		{`acme*`, "Acme"},
+		{`acme~2`, ""},
+		{`*`, ""},
+		{`:`, ""},
+		{`+`, ""},
+		{`-`, ""},
+		{`"`, ""},
+		{`\`, ""},
+		{`(acme OR x) AND /re.*/`, ""},
+		{"\x00\xff\xfe", ""},
+		{"😀 acme", "Acme"},
+		{"@@@", ""},
+		{strings.Repeat("a", 500), ""},
+		{strings.Repeat("acme ", 200), "Acme"},
+		{strings.Repeat("ü", 300), ""},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%.20q", tt.text), func(t *testing.T) {
+			hits := search(t, ix, Query{WorkspaceID: 1, Text: tt.text})
+			if tt.want != "" && !slices.Contains(names(hits), tt.want) {
+				t.Errorf("got %q, want it to contain %q", names(hits), tt.want)
+			}
+			if strings.TrimSpace(tt.text) == "" && len(hits) != 0 {
+				t.Errorf("blank query returned %q", names(hits))
+			}
+		})
+	}
+}
+
+func TestLimit(t *testing.T) {
+	var docs []Doc
+	for i := range int64(60) {
+		// Same length, so same score.
+		docs = append(docs, company(1, i+1, fmt.Sprintf("Acme %02d", i)))
+	}
+	ix := openTest(t, docs...)
+	tests := []struct{ limit, want int }{{0, 10}, {-1, 10}, {3, 3}, {50, 50}, {1000, 50}}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.limit), func(t *testing.T) {
+			if got := len(search(t, ix, Query{WorkspaceID: 1, Text: "acme", Limit: tt.limit})); got != tt.want {
+				t.Errorf("got %d hits, want %d", got, tt.want)
+			}
+		})
+	}
+	// Same score: name order decides, so results are stable between calls.
+	got := names(search(t, ix, Query{WorkspaceID: 1, Text: "acme", Limit: 50}))
+	if !slices.IsSortedFunc(got, strings.Compare) {
+		t.Errorf("equal scores not in name order: %q", got)
+	}
+}
+
+func TestReopen(t *testing.T) {
+	dir := t.TempDir()
+	ix, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Put(sample...); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	ix, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(search(t, ix, Query{WorkspaceID: 1, Text: "guit"})); !slices.Contains(got, "Guitar Centre") {
+		t.Errorf("after reopen got %q, want Guitar Centre", got)
+	}
+	// An index from another mapping version must be rebuilt, not used.
+	if err := ix.idx.SetInternal(versionKey, []byte("0")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir); !errors.Is(err, ErrStale) {
+		t.Errorf("Open of old version: got %v, want ErrStale", err)
+	}
+}
+
+func TestCancelled(t *testing.T) {
+	ix := openTest(t, sample...)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := ix.Search(ctx, Query{WorkspaceID: 1, Text: "acme"}); err == nil {
+		t.Error("Search with cancelled context: want error")
+	}
+}

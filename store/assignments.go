@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+)
+
+// SetUserClients replaces the companies staff user userID may see. Only
+// companies of the admin's workspace count; unknown ids are refused.
+func (s *Store) SetUserClients(ctx context.Context, admin *User, userID int64, companyIDs []int64) error {
+	if !admin.IsAdmin() {
+		return Errorf(EForbidden, "Only an admin can assign clients.")
+	}
+	return s.tx(ctx, func(tx *Tx) error {
+		if err := s.checkStaff(ctx, tx, admin.WorkspaceID, userID); err != nil {
+			return err
+		}
+		seen := map[int64]bool{}
+		ids := make([]int64, 0, len(companyIDs))
+		for _, id := range companyIDs {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+		for start := 0; start < len(ids); start += 500 {
+			chunk := ids[start:min(start+500, len(ids))]
+			args := []any{admin.WorkspaceID}
+			for _, id := range chunk {
+				args = append(args, id)
+			}
+			var n int
+			if err := tx.QueryRow(`SELECT count(*) FROM companies WHERE workspace_id = ? AND id IN (`+placeholders(len(chunk))+`)`, args...).Scan(&n); err != nil {
+				return err
+			}
+			if n != len(chunk) {
+				return &Error{Code: EInvalid, Message: "Some companies do not exist.", Fields: map[string]string{"company_ids": "Every id must name a company of this workspace."}}
+			}
+		}
+		if _, err := tx.Exec(`DELETE FROM user_clients WHERE user_id = ?`, userID); err != nil {
+			return err
+		}
+		stmt, err := tx.Prepare(`INSERT INTO user_clients (workspace_id, user_id, company_id) VALUES (?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, id := range ids {
+			if _, err := stmt.Exec(admin.WorkspaceID, userID, id); err != nil {
+				return err
+			}
+		}
+		return tx.queue(admin.WorkspaceID, OutboxUserClients, userID)
+	})
+}
+
+// AssignClient gives staff user userID the company companyID (or takes it
+// away when assign is false).
+func (s *Store) AssignClient(ctx context.Context, admin *User, userID, companyID int64, assign bool) error {
+	if !admin.IsAdmin() {
+		return Errorf(EForbidden, "Only an admin can assign clients.")
+	}
+	return s.tx(ctx, func(tx *Tx) error {
+		if err := s.checkStaff(ctx, tx, admin.WorkspaceID, userID); err != nil {
+			return err
+		}
+		if _, err := s.company(ctx, tx, admin, companyID); err != nil {
+			return err
+		}
+		var err error
+		if assign {
+			_, err = tx.Exec(`INSERT OR IGNORE INTO user_clients (workspace_id, user_id, company_id) VALUES (?, ?, ?)`, admin.WorkspaceID, userID, companyID)
+		} else {
+			_, err = tx.Exec(`DELETE FROM user_clients WHERE user_id = ? AND company_id = ?`, userID, companyID)
+		}
+		if err != nil {
+			return err
+		}
+		return tx.queue(admin.WorkspaceID, OutboxUserClients, userID)
+	})
+}
+
+func (s *Store) checkStaff(ctx context.Context, q querier, ws, userID int64) error {
+	var role string
+	err := q.QueryRowContext(ctx, `SELECT role FROM users WHERE id = ? AND workspace_id = ?`, userID, ws).Scan(&role)
+	if isNoRows(err) {
+		return Errorf(ENotFound, "User not found.")
+	}
+	if err != nil {
+		return err
+	}
+	if role != RoleStaff {
+		return Errorf(EInvalid, "Admins see every company; only staff users have clients.")
+	}
+	return nil
+}
+
+// UserClients returns the companies assigned to a user, by name.
+func (s *Store) UserClients(ctx context.Context, ws, userID int64) ([]Company, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+companyCols+` FROM user_clients uc JOIN companies c ON c.id = uc.company_id
+		WHERE uc.user_id = ? AND c.workspace_id = ? ORDER BY c.name COLLATE NOCASE, c.id`, userID, ws)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Company{}
+	for rows.Next() {
+		var c Company
+		if err := scanCompany(rows, &c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// CompanyUsers returns the staff users assigned to a company.
+func (s *Store) CompanyUsers(ctx context.Context, companyID int64) ([]int64, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT user_id FROM user_clients WHERE company_id = ? ORDER BY user_id`, companyID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}

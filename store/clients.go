@@ -1,0 +1,229 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Key builds a Redis key scoped to workspace ws. The workspace is a hash
+// tag ({w1}) so every key of a workspace lands in one Redis Cluster slot and
+// multi-key commands and scripts work there unchanged.
+func Key(ws int64, parts ...any) string {
+	b := make([]byte, 0, 48)
+	b = append(b, "{w"...)
+	b = strconv.AppendInt(b, ws, 10)
+	b = append(b, '}')
+	for _, p := range parts {
+		b = append(b, ':')
+		b = fmt.Append(b, p)
+	}
+	return string(b)
+}
+
+// The generation marker says the workspace's derived Redis state is
+// complete. A flushed or restarted Redis lacks it; until a rebuild sets it
+// again, readers answer from SQLite.
+func generationKey(ws int64) string       { return Key(ws, "generation") }
+func clientsKey(ws, userID int64) string  { return Key(ws, "clients_for_user", userID) }
+func usersKey(ws, companyID int64) string { return Key(ws, "users_for_client", companyID) }
+
+// ClientIDs returns the ids of the companies u may see, or nil for an
+// admin, who sees them all. The Redis set is the fast path; when Redis is
+// unreachable or not yet rebuilt the answer comes from SQLite, so a viewer
+// is never shown a client that is not theirs, whatever state Redis is in.
+func (s *Store) ClientIDs(ctx context.Context, u *User) ([]int64, error) {
+	if u.IsAdmin() {
+		return nil, nil
+	}
+	if s.rdb != nil {
+		var gen *redis.IntCmd
+		var members *redis.StringSliceCmd
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			gen = p.Exists(ctx, generationKey(u.WorkspaceID))
+			members = p.SMembers(ctx, clientsKey(u.WorkspaceID, u.ID))
+			return nil
+		})
+		if err == nil && gen.Val() == 1 {
+			ids := make([]int64, 0, len(members.Val()))
+			for _, m := range members.Val() {
+				id, err := strconv.ParseInt(m, 10, 64)
+				if err != nil {
+					return nil, fmt.Errorf("bad member %q in %s", m, clientsKey(u.WorkspaceID, u.ID))
+				}
+				ids = append(ids, id)
+			}
+			return ids, nil
+		}
+		if err == nil {
+			s.rebuildSoon(u.WorkspaceID)
+		}
+	}
+	return s.clientIDsSQL(ctx, u.ID)
+}
+
+func (s *Store) clientIDsSQL(ctx context.Context, userID int64) ([]int64, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT company_id FROM user_clients WHERE user_id = ?`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ids := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// SyncUserClients rewrites a user's Redis client set, and the reverse sets,
+// from SQLite. It is idempotent and reads the truth at the time it runs, so
+// the outbox may apply it any number of times, in any order.
+func (s *Store) SyncUserClients(ctx context.Context, ws, userID int64) error {
+	if s.rdb == nil {
+		return nil
+	}
+	var role string
+	err := s.r.QueryRowContext(ctx, `SELECT role FROM users WHERE id = ?`, userID).Scan(&role)
+	var want []int64
+	switch {
+	case err == nil && role == RoleStaff:
+		if want, err = s.clientIDsSQL(ctx, userID); err != nil {
+			return err
+		}
+	case err == nil || isNoRows(err):
+		// Admins and deleted users have no set.
+	default:
+		return err
+	}
+	err = s.writeClientSet(ctx, ws, userID, want)
+	if err != nil {
+		// The set may now be stale in the unsafe direction (a removed client
+		// still listed). Dropping the generation marker sends every reader
+		// to SQLite until the next rebuild.
+		_ = s.rdb.Del(ctx, generationKey(ws)).Err()
+	}
+	return err
+}
+
+func (s *Store) writeClientSet(ctx context.Context, ws, userID int64, want []int64) error {
+	key := clientsKey(ws, userID)
+	old, err := s.rdb.SMembers(ctx, key).Result()
+	if err != nil {
+		return err
+	}
+	keep := make(map[string]bool, len(want))
+	members := make([]any, len(want))
+	for i, id := range want {
+		keep[strconv.FormatInt(id, 10)] = true
+		members[i] = id
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, key)
+		for i := 0; i < len(members); i += 5000 {
+			p.SAdd(ctx, key, members[i:min(i+5000, len(members))]...)
+		}
+		for _, m := range old {
+			if !keep[m] {
+				id, _ := strconv.ParseInt(m, 10, 64)
+				p.SRem(ctx, usersKey(ws, id), userID)
+			}
+		}
+		for _, id := range want {
+			p.SAdd(ctx, usersKey(ws, id), userID)
+		}
+		return nil
+	})
+	return err
+}
+
+// RebuildRedis rewrites every derived Redis structure of workspace ws from
+// SQLite, then sets the generation marker.
+func (s *Store) RebuildRedis(ctx context.Context, ws int64) error {
+	if s.rdb == nil {
+		return nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id FROM users WHERE workspace_id = ? AND role = ?`, ws, RoleStaff)
+	if err != nil {
+		return err
+	}
+	var users []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		users = append(users, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range users {
+		if err := s.SyncUserClients(ctx, ws, id); err != nil {
+			return err
+		}
+	}
+	for _, fn := range s.rebuilders {
+		if err := fn(ctx, ws); err != nil {
+			return err
+		}
+	}
+	return s.rdb.Set(ctx, generationKey(ws), now(), 0).Err()
+}
+
+// OnRebuild registers more derived state to rebuild with the client sets.
+func (s *Store) OnRebuild(fn func(ctx context.Context, ws int64) error) {
+	s.rebuilders = append(s.rebuilders, fn)
+}
+
+// InvalidateRedis drops workspace ws's generation marker: readers go to
+// SQLite until the relay has rebuilt Redis. A server does this at start,
+// since a shared Redis may have missed changes while it was down.
+func (s *Store) InvalidateRedis(ctx context.Context, ws int64) error {
+	if s.rdb == nil {
+		return nil
+	}
+	return s.rdb.Del(ctx, generationKey(ws)).Err()
+}
+
+// RedisReady reports whether workspace ws's derived Redis state is complete.
+func (s *Store) RedisReady(ctx context.Context, ws int64) bool {
+	if s.rdb == nil {
+		return false
+	}
+	n, err := s.rdb.Exists(ctx, generationKey(ws)).Result()
+	return err == nil && n == 1
+}
+
+// rebuildSoon starts one background rebuild per workspace at a time.
+func (s *Store) rebuildSoon(ws int64) {
+	if _, busy := s.rebuilding.LoadOrStore(ws, true); busy {
+		return
+	}
+	go func() {
+		defer s.rebuilding.Delete(ws)
+		ctx := context.WithoutCancel(context.Background())
+		if err := s.RebuildRedis(ctx, ws); err != nil {
+			s.log.Warn("redis rebuild failed", "workspace", ws, "err", err)
+			return
+		}
+		s.log.Info("redis rebuilt from sqlite", "workspace", ws)
+	}()
+}
+
+// rebuildState is embedded in Store.
+type rebuildState struct {
+	rebuilding sync.Map
+	rebuilders []func(ctx context.Context, ws int64) error
+}
+
+func isNoRows(err error) bool { return errors.Is(err, errNoRows) }

@@ -1,0 +1,386 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strings"
+)
+
+// Company is a client of the sales team.
+type Company struct {
+	ID          int64  `json:"id"`
+	WorkspaceID int64  `json:"workspace_id"`
+	Name        string `json:"name"`
+	Street      string `json:"street"`
+	Town        string `json:"town"`
+	State       string `json:"state"`
+	Zip         string `json:"zip"`
+	Website     string `json:"website"`
+	Description string `json:"description"`
+	CreatedAt   int64  `json:"created_at"`
+	UpdatedAt   int64  `json:"updated_at"`
+}
+
+// CompanyInput is what creating or editing a company takes.
+type CompanyInput struct {
+	Name        string `json:"name"`
+	Street      string `json:"street"`
+	Town        string `json:"town"`
+	State       string `json:"state"`
+	Zip         string `json:"zip"`
+	Website     string `json:"website"`
+	Description string `json:"description"`
+}
+
+func (in *CompanyInput) normalize() error {
+	for _, f := range []*string{&in.Name, &in.Street, &in.Town, &in.State, &in.Zip, &in.Website} {
+		*f = strings.TrimSpace(*f)
+	}
+	p := Problems{}
+	checkLen(p, "name", in.Name, 1, 200)
+	checkLen(p, "street", in.Street, 0, 200)
+	checkLen(p, "town", in.Town, 0, 100)
+	checkLen(p, "state", in.State, 0, 100)
+	checkLen(p, "zip", in.Zip, 0, 20)
+	checkLen(p, "description", in.Description, 0, 20000)
+	if in.Website != "" {
+		if !strings.Contains(in.Website, "://") {
+			in.Website = "https://" + in.Website
+		}
+		if !validWebURL(in.Website) {
+			p.Add("website", "Enter a web address such as https://example.com.")
+		}
+	}
+	return p.Err()
+}
+
+// validWebURL accepts absolute http and https URLs only, so that a stored
+// link can never be javascript: or data:.
+func validWebURL(s string) bool {
+	if len(s) > 2000 {
+		return false
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && !strings.ContainsAny(u.Host, " <>\"")
+}
+
+// visible returns the SQL condition that limits company alias c to what u
+// may see, with its arguments. Every read of companies and of what hangs
+// off them goes through it: it is client security's one home in SQL.
+func visible(u *User, c string) (string, []any) {
+	if u.IsAdmin() {
+		return c + `.workspace_id = ?`, []any{u.WorkspaceID}
+	}
+	return c + `.workspace_id = ? AND EXISTS (SELECT 1 FROM user_clients uc WHERE uc.user_id = ? AND uc.company_id = ` + c + `.id)`,
+		[]any{u.WorkspaceID, u.ID}
+}
+
+const companyCols = `c.id, c.workspace_id, c.name, c.street, c.town, c.state, c.zip, c.website, c.description, c.created_at, c.updated_at`
+
+func scanCompany(row interface{ Scan(...any) error }, c *Company) error {
+	return row.Scan(&c.ID, &c.WorkspaceID, &c.Name, &c.Street, &c.Town, &c.State, &c.Zip, &c.Website, &c.Description, &c.CreatedAt, &c.UpdatedAt)
+}
+
+var errCompanyNotFound = Errorf(ENotFound, "Company not found.")
+
+// Company returns company id if u may see it; otherwise ENotFound, the same
+// answer as for an id that does not exist.
+func (s *Store) Company(ctx context.Context, u *User, id int64) (*Company, error) {
+	return s.company(ctx, s.r, u, id)
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (s *Store) company(ctx context.Context, q querier, u *User, id int64) (*Company, error) {
+	cond, args := visible(u, "c")
+	c := &Company{}
+	err := scanCompany(q.QueryRowContext(ctx, `SELECT `+companyCols+` FROM companies c WHERE c.id = ? AND `+cond, append([]any{id}, args...)...), c)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errCompanyNotFound
+	}
+	return c, err
+}
+
+// CreateCompany adds a company. A staff user who creates one is assigned to
+// it, or they could not see what they just made.
+func (s *Store) CreateCompany(ctx context.Context, u *User, in CompanyInput) (*Company, error) {
+	if err := in.normalize(); err != nil {
+		return nil, err
+	}
+	t := now()
+	c := &Company{WorkspaceID: u.WorkspaceID, Name: in.Name, Street: in.Street, Town: in.Town, State: in.State, Zip: in.Zip,
+		Website: in.Website, Description: in.Description, CreatedAt: t, UpdatedAt: t}
+	err := s.tx(ctx, func(tx *Tx) error {
+		res, err := tx.Exec(`INSERT INTO companies (workspace_id, name, street, town, state, zip, website, description, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.WorkspaceID, c.Name, c.Street, c.Town, c.State, c.Zip, c.Website, c.Description, t, t)
+		if err != nil {
+			return err
+		}
+		c.ID, _ = res.LastInsertId()
+		if !u.IsAdmin() {
+			if _, err := tx.Exec(`INSERT INTO user_clients (workspace_id, user_id, company_id) VALUES (?, ?, ?)`, u.WorkspaceID, u.ID, c.ID); err != nil {
+				return err
+			}
+			if err := tx.queue(u.WorkspaceID, OutboxUserClients, u.ID); err != nil {
+				return err
+			}
+		}
+		return tx.queue(c.WorkspaceID, OutboxCompany, c.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// UpdateCompany edits a company u may see.
+func (s *Store) UpdateCompany(ctx context.Context, u *User, id int64, in CompanyInput) (*Company, error) {
+	if err := in.normalize(); err != nil {
+		return nil, err
+	}
+	var c *Company
+	err := s.tx(ctx, func(tx *Tx) error {
+		var err error
+		if c, err = s.company(ctx, tx, u, id); err != nil {
+			return err
+		}
+		c.Name, c.Street, c.Town, c.State, c.Zip, c.Website, c.Description = in.Name, in.Street, in.Town, in.State, in.Zip, in.Website, in.Description
+		c.UpdatedAt = now()
+		if _, err := tx.Exec(`UPDATE companies SET name = ?, street = ?, town = ?, state = ?, zip = ?, website = ?, description = ?, updated_at = ? WHERE id = ?`,
+			c.Name, c.Street, c.Town, c.State, c.Zip, c.Website, c.Description, c.UpdatedAt, c.ID); err != nil {
+			return err
+		}
+		return tx.queue(c.WorkspaceID, OutboxCompany, c.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// DeleteCompany removes a company and everything on its timeline. Only
+// admins delete companies; staff who can see it get EForbidden, staff who
+// cannot get ENotFound.
+func (s *Store) DeleteCompany(ctx context.Context, u *User, id int64) error {
+	return s.tx(ctx, func(tx *Tx) error {
+		c, err := s.company(ctx, tx, u, id)
+		if err != nil {
+			return err
+		}
+		if !u.IsAdmin() {
+			return Errorf(EForbidden, "Only an admin can delete a company.")
+		}
+		// Contacts leave the search index with their company.
+		rows, err := tx.Query(`SELECT id FROM contacts WHERE company_id = ?`, c.ID)
+		if err != nil {
+			return err
+		}
+		var contacts []int64
+		for rows.Next() {
+			var cid int64
+			if err := rows.Scan(&cid); err != nil {
+				rows.Close()
+				return err
+			}
+			contacts = append(contacts, cid)
+		}
+		rows.Close()
+		users, err := tx.Query(`SELECT user_id FROM user_clients WHERE company_id = ?`, c.ID)
+		if err != nil {
+			return err
+		}
+		var uids []int64
+		for users.Next() {
+			var uid int64
+			if err := users.Scan(&uid); err != nil {
+				users.Close()
+				return err
+			}
+			uids = append(uids, uid)
+		}
+		users.Close()
+		if _, err := tx.Exec(`DELETE FROM companies WHERE id = ?`, c.ID); err != nil {
+			return err
+		}
+		for _, cid := range contacts {
+			if err := tx.queue(c.WorkspaceID, OutboxContact, cid); err != nil {
+				return err
+			}
+		}
+		for _, uid := range uids {
+			if err := tx.queue(c.WorkspaceID, OutboxUserClients, uid); err != nil {
+				return err
+			}
+		}
+		return tx.queue(c.WorkspaceID, OutboxCompany, c.ID)
+	})
+}
+
+// CompanyQuery selects a page of the company list.
+type CompanyQuery struct {
+	Sort   string // "name" (default), "created", "updated"
+	Desc   bool
+	Cursor string // from a previous page's Next or Prev
+	Limit  int    // default 25, at most 100
+}
+
+// CompanyPage is one page of companies with cursors to its neighbours.
+type CompanyPage struct {
+	Items []Company `json:"items"`
+	Next  string    `json:"next_cursor,omitempty"`
+	Prev  string    `json:"prev_cursor,omitempty"`
+}
+
+// listCursor is the keyset position of a page boundary: the sort value and
+// id of a row, and whether to read backwards from it.
+type listCursor struct {
+	S    string `json:"s,omitempty"`
+	N    int64  `json:"n,omitempty"`
+	ID   int64  `json:"id"`
+	Back bool   `json:"b,omitempty"`
+}
+
+func encodeCursor(v any) string {
+	b, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string, v any) error {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, v)
+	}
+	if err != nil {
+		return &Error{Code: EInvalid, Message: "The cursor is not valid.", Fields: map[string]string{"cursor": "Not a cursor this server issued."}}
+	}
+	return nil
+}
+
+// ListCompanies returns a page of the companies u may see, by keyset on the
+// sort column so that every page costs the same however deep it is.
+func (s *Store) ListCompanies(ctx context.Context, u *User, q CompanyQuery) (*CompanyPage, error) {
+	if q.Limit <= 0 || q.Limit > 100 {
+		q.Limit = 25
+	}
+	var col string
+	switch q.Sort {
+	case "", "name":
+		q.Sort, col = "name", "c.name COLLATE NOCASE"
+	case "created":
+		col = "c.created_at"
+	case "updated":
+		col = "c.updated_at"
+	default:
+		return nil, &Error{Code: EInvalid, Message: "Unknown sort.", Fields: map[string]string{"sort": "Sort by name, created or updated."}}
+	}
+	var cur listCursor
+	if q.Cursor != "" {
+		if err := decodeCursor(q.Cursor, &cur); err != nil {
+			return nil, err
+		}
+	}
+	cond, args := visible(u, "c")
+	// Reading backwards flips the order; the page is reversed afterwards.
+	desc := q.Desc != cur.Back
+	op, dir := ">", "ASC"
+	if desc {
+		op, dir = "<", "DESC"
+	}
+	if q.Cursor != "" {
+		var v any = cur.N
+		if q.Sort == "name" {
+			v = cur.S
+		}
+		cond += ` AND (` + col + `, c.id) ` + op + ` (?, ?)`
+		args = append(args, v, cur.ID)
+	}
+	args = append(args, q.Limit+1)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+companyCols+` FROM companies c WHERE `+cond+
+		` ORDER BY `+col+` `+dir+`, c.id `+dir+` LIMIT ?`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	page := &CompanyPage{Items: []Company{}}
+	for rows.Next() {
+		var c Company
+		if err := scanCompany(rows, &c); err != nil {
+			return nil, err
+		}
+		page.Items = append(page.Items, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	more := len(page.Items) > q.Limit
+	if more {
+		page.Items = page.Items[:q.Limit]
+	}
+	if cur.Back {
+		for i, j := 0, len(page.Items)-1; i < j; i, j = i+1, j-1 {
+			page.Items[i], page.Items[j] = page.Items[j], page.Items[i]
+		}
+	}
+	if len(page.Items) == 0 {
+		return page, nil
+	}
+	at := func(c Company, back bool) string {
+		lc := listCursor{ID: c.ID, Back: back}
+		switch q.Sort {
+		case "name":
+			lc.S = c.Name
+		case "created":
+			lc.N = c.CreatedAt
+		case "updated":
+			lc.N = c.UpdatedAt
+		}
+		return encodeCursor(lc)
+	}
+	// Forward: a next page exists if we over-read; a previous one if we
+	// came from a cursor. Backward: the mirror image.
+	if (!cur.Back && more) || (cur.Back && q.Cursor != "") {
+		page.Next = at(page.Items[len(page.Items)-1], false)
+	}
+	if (!cur.Back && q.Cursor != "") || (cur.Back && more) {
+		page.Prev = at(page.Items[0], true)
+	}
+	return page, nil
+}
+
+// CompaniesByID returns the visible companies among ids, keyed by id, in
+// one query (search results and other lists name their companies with it).
+func (s *Store) CompaniesByID(ctx context.Context, u *User, ids []int64) (map[int64]*Company, error) {
+	out := make(map[int64]*Company, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		cond, args := visible(u, "c")
+		inArgs := make([]any, len(chunk))
+		for i, id := range chunk {
+			inArgs[i] = id
+		}
+		rows, err := s.r.QueryContext(ctx, `SELECT `+companyCols+` FROM companies c WHERE c.id IN (`+placeholders(len(chunk))+`) AND `+cond,
+			append(inArgs, args...)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			c := &Company{}
+			if err := scanCompany(rows, c); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[c.ID] = c
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

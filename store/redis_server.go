@@ -1,0 +1,93 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisServer is a redis-server child process listening on a unix socket,
+// for installs without REDIS_URL and for tests.
+type RedisServer struct {
+	cmd    *exec.Cmd
+	socket string
+	exited chan struct{} // closed when the process has exited
+	err    error         // its exit status, set before exited closes
+}
+
+// StartRedis starts redis-server with its socket in dir. It keeps nothing
+// on disk: Redis holds only state derived from SQLite, and a copy restored
+// from disk could be older than SQLite (a revoked client still listed),
+// while an empty one is rebuilt.
+func StartRedis(ctx context.Context, dir string) (*RedisServer, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, errors.New("redis-server not found: install it (apt-get install redis-server) or set REDIS_URL")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	socket := filepath.Join(dir, "redis.sock")
+	// A unix socket path is limited to about 100 bytes.
+	if len(socket) > 100 {
+		return nil, fmt.Errorf("redis socket path too long: %s", socket)
+	}
+	_ = os.Remove(socket)
+	args := []string{"--port", "0", "--unixsocket", socket, "--unixsocketperm", "700", "--dir", dir,
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning", "--logfile", filepath.Join(dir, "redis.log")}
+	cmd := exec.Command(bin, args...)
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	rs := &RedisServer{cmd: cmd, socket: socket, exited: make(chan struct{})}
+	go func() { rs.err = cmd.Wait(); close(rs.exited) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c := redis.NewClient(&redis.Options{Network: "unix", Addr: socket})
+		err := c.Ping(ctx).Err()
+		c.Close()
+		if err == nil {
+			return rs, nil
+		}
+		select {
+		case <-rs.exited:
+			log, _ := os.ReadFile(filepath.Join(dir, "redis.log"))
+			return nil, fmt.Errorf("redis-server exited: %v: %s", rs.err, strings.TrimSpace(string(log)))
+		default:
+		}
+		if time.Now().After(deadline) {
+			rs.Stop()
+			return nil, fmt.Errorf("redis-server did not answer on %s", socket)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// URL is the address to give redis.ParseURL.
+func (rs *RedisServer) URL() string { return "unix://" + rs.socket }
+
+// Options are client options for this server.
+func (rs *RedisServer) Options() *redis.Options {
+	return &redis.Options{Network: "unix", Addr: rs.socket}
+}
+
+// Exited is closed when the server process has exited.
+func (rs *RedisServer) Exited() <-chan struct{} { return rs.exited }
+
+// Stop terminates the server and waits for it.
+func (rs *RedisServer) Stop() {
+	_ = rs.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-rs.exited:
+	case <-time.After(5 * time.Second):
+		_ = rs.cmd.Process.Kill()
+		<-rs.exited
+	}
+}

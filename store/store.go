@@ -1,0 +1,245 @@
+// Package store is the Rolodex system of record: SQLite holds every record,
+// and the Redis structures derived from it (client security sets) are kept in
+// step through the outbox and can be rebuilt from SQLite at any time.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"sort"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/rolodex/rolodex/migrations"
+)
+
+// DefaultWorkspace is the workspace a fresh install creates.
+const DefaultWorkspace int64 = 1
+
+// Store is the Rolodex database: a single-connection writer pool, a read
+// pool, and Redis for the derived, rebuildable state.
+type Store struct {
+	w   *sql.DB // one connection: SQLite allows one writer at a time
+	r   *sql.DB
+	rdb *redis.Client
+	log *slog.Logger
+	rebuildState
+
+	// Applier applies the outbox rows the store does not own (search
+	// index updates) after their transaction commits. Left nil, those rows
+	// stay pending.
+	Applier Applier
+}
+
+// Applier applies committed outbox rows to the search index.
+type Applier interface {
+	Apply(ctx context.Context, items []OutboxItem) error
+}
+
+// dsn puts the pragmas in the connection string so that every connection
+// the pool opens gets them, not just the first.
+func dsn(path string, write bool) string {
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_foreign_keys", "on")
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_cache_size", "-65536") // 64 MiB page cache per connection
+	if write {
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Set("mode", "ro")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the SQLite database at path, applies
+// pending migrations and returns the Store. rdb may be nil in tools that
+// do not touch Redis.
+func Open(ctx context.Context, path string, rdb *redis.Client, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	w, err := sql.Open("sqlite3", dsn(path, true))
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite3", dsn(path, false))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	return &Store{w: w, r: r, rdb: rdb, log: log}, nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	err1 := s.r.Close()
+	// A final checkpoint keeps the WAL file from growing across restarts.
+	_, _ = s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	err2 := s.w.Close()
+	if err1 != nil {
+		return err1
+	}
+	return err2
+}
+
+// Redis returns the Redis client (nil when the store runs without Redis).
+func (s *Store) Redis() *redis.Client { return s.rdb }
+
+// Ping checks SQLite and Redis; it reports each separately for /healthz.
+func (s *Store) Ping(ctx context.Context) (sqliteErr, redisErr error) {
+	sqliteErr = s.r.PingContext(ctx)
+	if s.rdb == nil {
+		redisErr = fmt.Errorf("not configured")
+	} else {
+		redisErr = s.rdb.Ping(ctx).Err()
+	}
+	return
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	names, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM migrations WHERE name = ?`, name).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := fs.ReadFile(migrations.FS, name)
+		if err != nil {
+			return err
+		}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, name, now()); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// now is the store's clock in unix milliseconds, the unit of every
+// timestamp column.
+func now() int64 { return time.Now().UnixMilli() }
+
+// Time converts a stored unix-millisecond timestamp.
+func Time(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// tx runs fn in a write transaction and, after commit, applies the outbox
+// rows fn queued. A failed apply is logged and left for the relay.
+func (s *Store) tx(ctx context.Context, fn func(tx *Tx) error) error {
+	sqlTx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	t := &Tx{Tx: sqlTx}
+	if err := fn(t); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return err
+	}
+	if len(t.outbox) > 0 {
+		if err := s.ApplyOutbox(ctx, t.outbox); err != nil {
+			s.log.Warn("outbox apply failed; relay will retry", "err", err)
+		}
+	}
+	return nil
+}
+
+// ApplyOutbox brings Redis and (through the Applier) the search index up to
+// date with committed outbox rows, then deletes them. On error the rows
+// stay for the relay to retry.
+func (s *Store) ApplyOutbox(ctx context.Context, items []OutboxItem) error {
+	if s.rdb == nil {
+		// A tool without Redis (rolodex demo) leaves the rows for the
+		// server's relay.
+		return nil
+	}
+	var done, rest []OutboxItem
+	for _, it := range items {
+		switch it.Kind {
+		case OutboxUserClients:
+			if err := s.SyncUserClients(ctx, it.WorkspaceID, it.RefID); err != nil {
+				return err
+			}
+			done = append(done, it)
+		default:
+			rest = append(rest, it)
+		}
+	}
+	// Without an applier, index rows wait for a process that has one.
+	if len(rest) > 0 && s.Applier != nil {
+		if err := s.Applier.Apply(ctx, rest); err != nil {
+			return err
+		}
+		done = append(done, rest...)
+	}
+	return s.DoneOutbox(ctx, done)
+}
+
+// Tx is a write transaction that also collects outbox rows.
+type Tx struct {
+	*sql.Tx
+	outbox []OutboxItem
+}
+
+var errNoRows = sql.ErrNoRows
+
+// isUnique reports whether err is a SQLite unique-constraint violation.
+func isUnique(err error) bool {
+	if e, ok := err.(sqlite3.Error); ok {
+		return e.ExtendedCode == sqlite3.ErrConstraintUnique || e.ExtendedCode == sqlite3.ErrConstraintPrimaryKey
+	}
+	return false
+}
+
+// placeholders returns "?,?,?" for n values.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	b := make([]byte, 0, 2*n)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '?')
+	}
+	return string(b)
+}

@@ -1,0 +1,481 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sort"
+	"strings"
+)
+
+// Note is a Markdown note on a company's timeline.
+type Note struct {
+	ID        int64  `json:"id"`
+	CompanyID int64  `json:"company_id"`
+	AuthorID  *int64 `json:"author_id,omitempty"`
+	Title     string `json:"title"`
+	Body      string `json:"body"`
+	CreatedAt int64  `json:"created_at"`
+	UpdatedAt int64  `json:"updated_at"`
+}
+
+// Contact is a person at a company.
+type Contact struct {
+	ID        int64  `json:"id"`
+	CompanyID int64  `json:"company_id"`
+	Name      string `json:"name"`
+	Email     string `json:"email"`
+	Phone     string `json:"phone"`
+	Title     string `json:"title"`
+	CreatedAt int64  `json:"created_at"`
+	UpdatedAt int64  `json:"updated_at"`
+}
+
+// Link is a web address kept for a company.
+type Link struct {
+	ID        int64  `json:"id"`
+	CompanyID int64  `json:"company_id"`
+	Title     string `json:"title"`
+	URL       string `json:"url"`
+	CreatedAt int64  `json:"created_at"`
+	UpdatedAt int64  `json:"updated_at"`
+}
+
+// TimelineItem is one entry of a company's timeline; exactly one of the
+// pointers is set, the one Type names.
+type TimelineItem struct {
+	Type      string   `json:"type"`
+	ID        int64    `json:"id"`
+	CompanyID int64    `json:"company_id"`
+	CreatedAt int64    `json:"created_at"`
+	Note      *Note    `json:"note,omitempty"`
+	Contact   *Contact `json:"contact,omitempty"`
+	Link      *Link    `json:"link,omitempty"`
+}
+
+// Timeline item types.
+const (
+	TypeNote    = "note"
+	TypeContact = "contact"
+	TypeLink    = "link"
+)
+
+// timelineSource is one table that feeds the timeline. rank breaks ties
+// between tables at the same millisecond so the order is total.
+type timelineSource struct {
+	typ   string
+	rank  int
+	table string
+	cols  string
+	scan  func(rows *sql.Rows) (TimelineItem, error)
+}
+
+var timelineSources = []timelineSource{
+	{TypeNote, 1, "notes", "id, company_id, author_id, title, body, created_at, updated_at", func(rows *sql.Rows) (TimelineItem, error) {
+		n := &Note{}
+		err := rows.Scan(&n.ID, &n.CompanyID, &n.AuthorID, &n.Title, &n.Body, &n.CreatedAt, &n.UpdatedAt)
+		return TimelineItem{Type: TypeNote, ID: n.ID, CompanyID: n.CompanyID, CreatedAt: n.CreatedAt, Note: n}, err
+	}},
+	{TypeContact, 2, "contacts", contactCols, func(rows *sql.Rows) (TimelineItem, error) {
+		c := &Contact{}
+		err := scanContact(rows, c)
+		return TimelineItem{Type: TypeContact, ID: c.ID, CompanyID: c.CompanyID, CreatedAt: c.CreatedAt, Contact: c}, err
+	}},
+	{TypeLink, 3, "links", "id, company_id, title, url, created_at, updated_at", func(rows *sql.Rows) (TimelineItem, error) {
+		l := &Link{}
+		err := rows.Scan(&l.ID, &l.CompanyID, &l.Title, &l.URL, &l.CreatedAt, &l.UpdatedAt)
+		return TimelineItem{Type: TypeLink, ID: l.ID, CompanyID: l.CompanyID, CreatedAt: l.CreatedAt, Link: l}, err
+	}},
+}
+
+// TimelineTypes lists the types a timeline can be filtered by.
+func TimelineTypes() []string {
+	out := make([]string, len(timelineSources))
+	for i, src := range timelineSources {
+		out[i] = src.typ
+	}
+	return out
+}
+
+// TimelineQuery selects a page of a company's timeline.
+type TimelineQuery struct {
+	Types  []string // empty means all
+	Cursor string
+	Limit  int // default 20, at most 100
+}
+
+type timelineCursor struct {
+	T  int64 `json:"t"`
+	R  int   `json:"r"`
+	ID int64 `json:"id"`
+}
+
+// Timeline returns a company's items newest first. Each source table is
+// read by its (company_id, created_at, id) index from the cursor on, at
+// most Limit+1 rows each, and the results are merged: a page costs the
+// same however far back it is, with one query per type.
+func (s *Store) Timeline(ctx context.Context, u *User, companyID int64, q TimelineQuery) ([]TimelineItem, string, error) {
+	if _, err := s.Company(ctx, u, companyID); err != nil {
+		return nil, "", err
+	}
+	if q.Limit <= 0 || q.Limit > 100 {
+		q.Limit = 20
+	}
+	want := map[string]bool{}
+	for _, t := range q.Types {
+		if t == "" {
+			continue
+		}
+		known := false
+		for _, src := range timelineSources {
+			known = known || src.typ == t
+		}
+		if !known {
+			return nil, "", &Error{Code: EInvalid, Message: "Unknown timeline type.", Fields: map[string]string{"type": "Choose one of " + strings.Join(TimelineTypes(), ", ") + "."}}
+		}
+		want[t] = true
+	}
+	var cur *timelineCursor
+	if q.Cursor != "" {
+		cur = &timelineCursor{}
+		if err := decodeCursor(q.Cursor, cur); err != nil {
+			return nil, "", err
+		}
+	}
+	var items []TimelineItem
+	rank := map[string]int{}
+	for _, src := range timelineSources {
+		rank[src.typ] = src.rank
+		if len(want) > 0 && !want[src.typ] {
+			continue
+		}
+		where := `company_id = ?`
+		args := []any{companyID}
+		if cur != nil {
+			switch {
+			case src.rank < cur.R:
+				where += ` AND created_at <= ?`
+				args = append(args, cur.T)
+			case src.rank == cur.R:
+				where += ` AND (created_at, id) < (?, ?)`
+				args = append(args, cur.T, cur.ID)
+			default:
+				where += ` AND created_at < ?`
+				args = append(args, cur.T)
+			}
+		}
+		args = append(args, q.Limit+1)
+		rows, err := s.r.QueryContext(ctx, `SELECT `+src.cols+` FROM `+src.table+` WHERE `+where+` ORDER BY created_at DESC, id DESC LIMIT ?`, args...)
+		if err != nil {
+			return nil, "", err
+		}
+		for rows.Next() {
+			it, err := src.scan(rows)
+			if err != nil {
+				rows.Close()
+				return nil, "", err
+			}
+			items = append(items, it)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, "", err
+		}
+	}
+	sort.Slice(items, func(i, j int) bool {
+		a, b := items[i], items[j]
+		if a.CreatedAt != b.CreatedAt {
+			return a.CreatedAt > b.CreatedAt
+		}
+		if rank[a.Type] != rank[b.Type] {
+			return rank[a.Type] > rank[b.Type]
+		}
+		return a.ID > b.ID
+	})
+	var next string
+	if len(items) > q.Limit {
+		items = items[:q.Limit]
+		last := items[len(items)-1]
+		next = encodeCursor(timelineCursor{T: last.CreatedAt, R: rank[last.Type], ID: last.ID})
+	}
+	return items, next, nil
+}
+
+// NoteInput is what adding or editing a note takes.
+type NoteInput struct {
+	Title string `json:"title"`
+	Body  string `json:"body"`
+}
+
+func (in *NoteInput) normalize() error {
+	in.Title = strings.TrimSpace(in.Title)
+	p := Problems{}
+	checkLen(p, "title", in.Title, 1, 200)
+	checkLen(p, "body", in.Body, 0, 100000)
+	return p.Err()
+}
+
+// ContactInput is what adding or editing a contact takes.
+type ContactInput struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+	Phone string `json:"phone"`
+	Title string `json:"title"`
+}
+
+func (in *ContactInput) normalize() error {
+	in.Name, in.Email, in.Phone, in.Title = strings.TrimSpace(in.Name), strings.TrimSpace(in.Email), strings.TrimSpace(in.Phone), strings.TrimSpace(in.Title)
+	p := Problems{}
+	if in.Name == "" && in.Email == "" {
+		p.Add("name", "Enter a name or an e-mail address.")
+	}
+	checkLen(p, "name", in.Name, 0, 200)
+	if in.Email != "" && !validEmail(in.Email) {
+		p.Add("email", "Enter a valid e-mail address.")
+	}
+	checkLen(p, "phone", in.Phone, 0, 50)
+	checkLen(p, "title", in.Title, 0, 200)
+	return p.Err()
+}
+
+// LinkInput is what adding or editing a link takes.
+type LinkInput struct {
+	Title string `json:"title"`
+	URL   string `json:"url"`
+}
+
+func (in *LinkInput) normalize() error {
+	in.Title, in.URL = strings.TrimSpace(in.Title), strings.TrimSpace(in.URL)
+	p := Problems{}
+	checkLen(p, "title", in.Title, 1, 200)
+	if !validWebURL(in.URL) {
+		p.Add("url", "Enter an http:// or https:// address.")
+	}
+	return p.Err()
+}
+
+const contactCols = "id, company_id, name, email, phone, title, created_at, updated_at"
+
+func scanContact(row interface{ Scan(...any) error }, c *Contact) error {
+	return row.Scan(&c.ID, &c.CompanyID, &c.Name, &c.Email, &c.Phone, &c.Title, &c.CreatedAt, &c.UpdatedAt)
+}
+
+var errContactEmailTaken = &Error{Code: EConflict, Message: "A contact with this e-mail address exists.",
+	Fields: map[string]string{"email": "A contact with this e-mail address exists."}}
+
+// onCompany runs fn in a write transaction after checking that u may see
+// company companyID; every timeline write goes through it.
+func (s *Store) onCompany(ctx context.Context, u *User, companyID int64, fn func(tx *Tx, c *Company) error) error {
+	return s.tx(ctx, func(tx *Tx) error {
+		c, err := s.company(ctx, tx, u, companyID)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx, c); err != nil {
+			return err
+		}
+		// The company list can sort by last update; activity counts.
+		_, err = tx.Exec(`UPDATE companies SET updated_at = ? WHERE id = ?`, now(), c.ID)
+		return err
+	})
+}
+
+// itemCompany finds the company of item id in table, if u may see it.
+func (s *Store) itemCompany(ctx context.Context, q querier, u *User, table string, id int64) (int64, error) {
+	cond, args := visible(u, "c")
+	var cid int64
+	err := q.QueryRowContext(ctx, `SELECT c.id FROM `+table+` t JOIN companies c ON c.id = t.company_id WHERE t.id = ? AND `+cond,
+		append([]any{id}, args...)...).Scan(&cid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, Errorf(ENotFound, "Not found.")
+	}
+	return cid, err
+}
+
+// AddNote adds a note to a company's timeline.
+func (s *Store) AddNote(ctx context.Context, u *User, companyID int64, in NoteInput) (*Note, error) {
+	if err := in.normalize(); err != nil {
+		return nil, err
+	}
+	t := now()
+	n := &Note{CompanyID: companyID, Title: in.Title, Body: in.Body, CreatedAt: t, UpdatedAt: t}
+	if u.ID > 0 { // system writers (the demo loader) are nobody
+		n.AuthorID = &u.ID
+	}
+	err := s.onCompany(ctx, u, companyID, func(tx *Tx, c *Company) error {
+		res, err := tx.Exec(`INSERT INTO notes (workspace_id, company_id, author_id, title, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			c.WorkspaceID, c.ID, n.AuthorID, n.Title, n.Body, t, t)
+		if err == nil {
+			n.ID, _ = res.LastInsertId()
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Note returns a note u may see.
+func (s *Store) Note(ctx context.Context, u *User, id int64) (*Note, error) {
+	if _, err := s.itemCompany(ctx, s.r, u, "notes", id); err != nil {
+		return nil, err
+	}
+	n := &Note{}
+	err := s.r.QueryRowContext(ctx, `SELECT id, company_id, author_id, title, body, created_at, updated_at FROM notes WHERE id = ?`, id).
+		Scan(&n.ID, &n.CompanyID, &n.AuthorID, &n.Title, &n.Body, &n.CreatedAt, &n.UpdatedAt)
+	return n, err
+}
+
+// UpdateNote edits a note.
+func (s *Store) UpdateNote(ctx context.Context, u *User, id int64, in NoteInput) (*Note, error) {
+	if err := in.normalize(); err != nil {
+		return nil, err
+	}
+	err := s.editItem(ctx, u, "notes", id, func(tx *Tx, ws int64) error {
+		_, err := tx.Exec(`UPDATE notes SET title = ?, body = ?, updated_at = ? WHERE id = ?`, in.Title, in.Body, now(), id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Note(ctx, u, id)
+}
+
+// editItem runs fn on item id of table after checking that u may see its
+// company, and marks the company updated.
+func (s *Store) editItem(ctx context.Context, u *User, table string, id int64, fn func(tx *Tx, ws int64) error) error {
+	return s.tx(ctx, func(tx *Tx) error {
+		cid, err := s.itemCompany(ctx, tx, u, table, id)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx, u.WorkspaceID); err != nil {
+			return err
+		}
+		_, err = tx.Exec(`UPDATE companies SET updated_at = ? WHERE id = ?`, now(), cid)
+		return err
+	})
+}
+
+// DeleteItem deletes a note, contact or link (typ is TypeNote, TypeContact
+// or TypeLink) that u may see.
+func (s *Store) DeleteItem(ctx context.Context, u *User, typ string, id int64) error {
+	table := map[string]string{TypeNote: "notes", TypeContact: "contacts", TypeLink: "links"}[typ]
+	if table == "" {
+		return Errorf(ENotFound, "Not found.")
+	}
+	return s.editItem(ctx, u, table, id, func(tx *Tx, ws int64) error {
+		if _, err := tx.Exec(`DELETE FROM `+table+` WHERE id = ?`, id); err != nil {
+			return err
+		}
+		if typ == TypeContact {
+			return tx.queue(ws, OutboxContact, id)
+		}
+		return nil
+	})
+}
+
+// AddContact adds a contact to a company.
+func (s *Store) AddContact(ctx context.Context, u *User, companyID int64, in ContactInput) (*Contact, error) {
+	if err := in.normalize(); err != nil {
+		return nil, err
+	}
+	t := now()
+	c := &Contact{CompanyID: companyID, Name: in.Name, Email: in.Email, Phone: in.Phone, Title: in.Title, CreatedAt: t, UpdatedAt: t}
+	err := s.onCompany(ctx, u, companyID, func(tx *Tx, co *Company) error {
+		res, err := tx.Exec(`INSERT INTO contacts (workspace_id, company_id, name, email, phone, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			co.WorkspaceID, co.ID, c.Name, c.Email, c.Phone, c.Title, t, t)
+		if isUnique(err) {
+			return errContactEmailTaken
+		}
+		if err != nil {
+			return err
+		}
+		c.ID, _ = res.LastInsertId()
+		return tx.queue(co.WorkspaceID, OutboxContact, c.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Contact returns a contact u may see.
+func (s *Store) Contact(ctx context.Context, u *User, id int64) (*Contact, error) {
+	if _, err := s.itemCompany(ctx, s.r, u, "contacts", id); err != nil {
+		return nil, err
+	}
+	c := &Contact{}
+	err := scanContact(s.r.QueryRowContext(ctx, `SELECT `+contactCols+` FROM contacts WHERE id = ?`, id), c)
+	return c, err
+}
+
+// UpdateContact edits a contact.
+func (s *Store) UpdateContact(ctx context.Context, u *User, id int64, in ContactInput) (*Contact, error) {
+	if err := in.normalize(); err != nil {
+		return nil, err
+	}
+	err := s.editItem(ctx, u, "contacts", id, func(tx *Tx, ws int64) error {
+		_, err := tx.Exec(`UPDATE contacts SET name = ?, email = ?, phone = ?, title = ?, updated_at = ? WHERE id = ?`,
+			in.Name, in.Email, in.Phone, in.Title, now(), id)
+		if isUnique(err) {
+			return errContactEmailTaken
+		}
+		if err != nil {
+			return err
+		}
+		return tx.queue(ws, OutboxContact, id)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Contact(ctx, u, id)
+}
+
+// AddLink adds a link to a company.
+func (s *Store) AddLink(ctx context.Context, u *User, companyID int64, in LinkInput) (*Link, error) {
+	if err := in.normalize(); err != nil {
+		return nil, err
+	}
+	t := now()
+	l := &Link{CompanyID: companyID, Title: in.Title, URL: in.URL, CreatedAt: t, UpdatedAt: t}
+	err := s.onCompany(ctx, u, companyID, func(tx *Tx, c *Company) error {
+		res, err := tx.Exec(`INSERT INTO links (workspace_id, company_id, title, url, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			c.WorkspaceID, c.ID, l.Title, l.URL, t, t)
+		if err == nil {
+			l.ID, _ = res.LastInsertId()
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Link returns a link u may see.
+func (s *Store) Link(ctx context.Context, u *User, id int64) (*Link, error) {
+	if _, err := s.itemCompany(ctx, s.r, u, "links", id); err != nil {
+		return nil, err
+	}
+	l := &Link{}
+	err := s.r.QueryRowContext(ctx, `SELECT id, company_id, title, url, created_at, updated_at FROM links WHERE id = ?`, id).
+		Scan(&l.ID, &l.CompanyID, &l.Title, &l.URL, &l.CreatedAt, &l.UpdatedAt)
+	return l, err
+}
+
+// UpdateLink edits a link.
+func (s *Store) UpdateLink(ctx context.Context, u *User, id int64, in LinkInput) (*Link, error) {
+	if err := in.normalize(); err != nil {
+		return nil, err
+	}
+	err := s.editItem(ctx, u, "links", id, func(tx *Tx, ws int64) error {
+		_, err := tx.Exec(`UPDATE links SET title = ?, url = ?, updated_at = ? WHERE id = ?`, in.Title, in.URL, now(), id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Link(ctx, u, id)
+}

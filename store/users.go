@@ -1,0 +1,257 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Roles.
+const (
+	RoleAdmin = "admin"
+	RoleStaff = "staff"
+)
+
+// User is a person who signs in. It is also the viewer every read path is
+// scoped by: admins see the whole workspace, staff their clients only.
+type User struct {
+	ID          int64  `json:"id"`
+	WorkspaceID int64  `json:"workspace_id"`
+	Email       string `json:"email"`
+	Name        string `json:"name"`
+	Role        string `json:"role"`
+	CreatedAt   int64  `json:"created_at"`
+	Clients     int    `json:"clients"` // filled by ListUsers
+}
+
+// IsAdmin reports whether u sees the whole workspace.
+func (u *User) IsAdmin() bool { return u != nil && u.Role == RoleAdmin }
+
+// UserInput is what creating a user takes.
+type UserInput struct {
+	Email    string `json:"email"`
+	Name     string `json:"name"`
+	Password string `json:"password"`
+	Role     string `json:"role"`
+}
+
+func (in *UserInput) normalize() error {
+	in.Email = strings.TrimSpace(in.Email)
+	in.Name = strings.TrimSpace(in.Name)
+	in.Role = strings.TrimSpace(in.Role)
+	if in.Role == "" {
+		in.Role = RoleStaff
+	}
+	p := Problems{}
+	if !validEmail(in.Email) {
+		p.Add("email", "Enter a valid e-mail address.")
+	}
+	checkLen(p, "name", in.Name, 1, 200)
+	if n := len([]rune(in.Password)); n < 10 || n > 200 {
+		p.Add("password", "Use 10 to 200 characters.")
+	}
+	if in.Role != RoleAdmin && in.Role != RoleStaff {
+		p.Add("role", "Choose admin or staff.")
+	}
+	return p.Err()
+}
+
+func validEmail(s string) bool {
+	if s == "" || len(s) > 254 || strings.ContainsAny(s, " \t\r\n<>") {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".")
+}
+
+// checkLen adds a problem when value's length in characters is outside
+// [min, max]; min 0 makes the field optional.
+func checkLen(p Problems, field, value string, min, max int) {
+	n := len([]rune(value))
+	switch {
+	case min > 0 && n == 0:
+		p.Add(field, "This field is required.")
+	case n < min || n > max:
+		p.Add(field, fmt.Sprintf("Use at most %d characters.", max))
+	}
+}
+
+// CreateUser adds a user to workspace ws.
+func (s *Store) CreateUser(ctx context.Context, ws int64, in UserInput) (*User, error) {
+	if err := in.normalize(); err != nil {
+		return nil, err
+	}
+	hash, err := hashPassword(in.Password)
+	if err != nil {
+		return nil, err
+	}
+	u := &User{WorkspaceID: ws, Email: in.Email, Name: in.Name, Role: in.Role, CreatedAt: now()}
+	err = s.tx(ctx, func(tx *Tx) error {
+		res, err := tx.Exec(`INSERT INTO users (workspace_id, email, name, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			ws, u.Email, u.Name, hash, u.Role, u.CreatedAt)
+		if isUnique(err) {
+			return &Error{Code: EConflict, Message: "That e-mail address is taken.", Fields: map[string]string{"email": "A user with this e-mail address exists."}}
+		}
+		if err != nil {
+			return err
+		}
+		u.ID, _ = res.LastInsertId()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+const userCols = `id, workspace_id, email, name, role, created_at`
+
+func scanUser(row interface{ Scan(...any) error }) (*User, error) {
+	u := &User{}
+	err := row.Scan(&u.ID, &u.WorkspaceID, &u.Email, &u.Name, &u.Role, &u.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, Errorf(ENotFound, "User not found.")
+	}
+	return u, err
+}
+
+// UserByID returns a user by id.
+func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
+	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+}
+
+// WorkspaceUser returns a user of workspace ws.
+func (s *Store) WorkspaceUser(ctx context.Context, ws, id int64) (*User, error) {
+	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ? AND workspace_id = ?`, id, ws))
+}
+
+// CountUsers returns the number of users (zero on a fresh install).
+func (s *Store) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n)
+	return n, err
+}
+
+// ListUsers returns the users of ws with their client counts.
+func (s *Store) ListUsers(ctx context.Context, ws int64) ([]User, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.workspace_id, u.email, u.name, u.role, u.created_at,
+		(SELECT count(*) FROM user_clients uc WHERE uc.user_id = u.id)
+		FROM users u WHERE u.workspace_id = ? ORDER BY u.name COLLATE NOCASE, u.id`, ws)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var users []User
+	for rows.Next() {
+		var u User
+		if err := rows.Scan(&u.ID, &u.WorkspaceID, &u.Email, &u.Name, &u.Role, &u.CreatedAt, &u.Clients); err != nil {
+			return nil, err
+		}
+		users = append(users, u)
+	}
+	return users, rows.Err()
+}
+
+// Sign-in throttling: after maxFailures wrong passwords in a row the
+// account is locked for a period that doubles with each further failure.
+const (
+	maxFailures = 5
+	baseLock    = 30 * time.Second
+	maxLock     = 15 * time.Minute
+)
+
+// ErrThrottled is the code of a sign-in refused because of throttling.
+const EThrottled = "throttled"
+
+// dummyHash is checked against when the e-mail is unknown, so that the
+// answer takes as long as for a known one.
+var dummyHash, _ = hashPassword("rolodex-dummy-password")
+
+// Authenticate checks an e-mail and password.
+func (s *Store) Authenticate(ctx context.Context, email, password string) (*User, error) {
+	email = strings.TrimSpace(email)
+	var hash string
+	var failed int
+	var lockedUntil int64
+	u := &User{}
+	err := s.r.QueryRowContext(ctx, `SELECT `+userCols+`, password_hash, failed_logins, locked_until FROM users WHERE email = ?`, email).
+		Scan(&u.ID, &u.WorkspaceID, &u.Email, &u.Name, &u.Role, &u.CreatedAt, &hash, &failed, &lockedUntil)
+	bad := Errorf(EInvalid, "Wrong e-mail address or password.")
+	if errors.Is(err, sql.ErrNoRows) {
+		checkPassword(dummyHash, password)
+		return nil, bad
+	}
+	if err != nil {
+		return nil, err
+	}
+	if t := now(); lockedUntil > t {
+		wait := time.Duration(lockedUntil-t) * time.Millisecond
+		return nil, Errorf(EThrottled, "Too many failed sign-ins. Try again in %s.", wait.Round(time.Second))
+	}
+	if !checkPassword(hash, password) {
+		failed++
+		var until int64
+		if failed >= maxFailures {
+			lock := baseLock << min(failed-maxFailures, 10)
+			until = now() + min(lock, maxLock).Milliseconds()
+		}
+		if _, err := s.w.ExecContext(ctx, `UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?`, failed, until, u.ID); err != nil {
+			return nil, err
+		}
+		return nil, bad
+	}
+	if failed > 0 {
+		if _, err := s.w.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = ?`, u.ID); err != nil {
+			return nil, err
+		}
+	}
+	return u, nil
+}
+
+// argon2id parameters: OWASP's minimum recommendation (19 MiB, 2 passes).
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+)
+
+func hashPassword(password string) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+func checkPassword(encoded, password string) bool {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var m, t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+		return false
+	}
+	b64 := base64.RawStdEncoding
+	salt, err1 := b64.DecodeString(parts[4])
+	want, err2 := b64.DecodeString(parts[5])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}

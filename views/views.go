@@ -1,0 +1,570 @@
+// Package views renders Rolodex's HTML with templ: a layout, the pages, and
+// the partials htmx swaps into them. Every page works as plain links and
+// forms; htmx attributes only make the same requests without a reload.
+//
+// Components take plain values, never a request: handlers decide what to
+// show, views decide how.
+package views
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/rolodex/rolodex/store"
+)
+
+// Page is what every full page needs besides its content.
+type Page struct {
+	Title string
+	User  *store.User // nil when signed out
+	Flash string      // one-shot message shown on top
+	Query string      // current search text (kept in the search box)
+}
+
+// Form carries submitted values and per-field errors for a form that
+// failed (422). The zero Form is an empty, valid form.
+type Form struct {
+	Values  map[string]string
+	Errors  map[string]string
+	Message string
+}
+
+// Value returns the submitted value of field name, or "".
+func (f Form) Value(name string) string { return f.Values[name] }
+
+// Error returns the error of field name, or "" when it is valid.
+func (f Form) Error(name string) string { return f.Errors[name] }
+
+// FailedForm builds the Form to re-render after err: the submitted values
+// (first of each; "password" is never echoed back) and the field errors and
+// message of a *store.Error. Other errors get the generic message.
+func FailedForm(values url.Values, err error) Form {
+	f := Form{Values: make(map[string]string, len(values))}
+	for k, v := range values {
+		if len(v) > 0 && k != "password" {
+			f.Values[k] = v[0]
+		}
+	}
+	if err != nil {
+		f.Errors = store.ErrorFields(err)
+		f.Message = store.ErrorMessage(err)
+	}
+	return f
+}
+
+// FormFromCompany fills a form with a company's current fields.
+func FormFromCompany(c *store.Company) Form {
+	return Form{Values: map[string]string{
+		"name": c.Name, "street": c.Street, "town": c.Town, "state": c.State, "zip": c.Zip,
+		"website": c.Website, "description": c.Description,
+	}}
+}
+
+// FormFromNote fills a form with a note's current fields (for ItemEditPage).
+func FormFromNote(n *store.Note) Form {
+	return Form{Values: map[string]string{"title": n.Title, "body": n.Body}}
+}
+
+// FormFromContact fills a form with a contact's current fields.
+func FormFromContact(c *store.Contact) Form {
+	return Form{Values: map[string]string{"name": c.Name, "email": c.Email, "phone": c.Phone, "title": c.Title}}
+}
+
+// FormFromLink fills a form with a link's current fields.
+func FormFromLink(l *store.Link) Form {
+	return Form{Values: map[string]string{"title": l.Title, "url": l.URL}}
+}
+
+// CompanyList is one page of the company list as sorted by the viewer.
+type CompanyList struct {
+	Page *store.CompanyPage
+	Sort string // "name" (default), "created", "updated"
+	Desc bool
+	// Staff selects the empty state that says no clients are assigned yet.
+	// CompaniesPage sets it from the viewer; set it when rendering
+	// CompanyRows on its own.
+	Staff bool
+}
+
+// Timeline is one page of a company's timeline.
+type Timeline struct {
+	Company *store.Company
+	Items   []store.TimelineItem
+	Next    string   // cursor for "load more"; "" when no more
+	Type    string   // active filter ("" = all)
+	Types   []string // available filters: store.TimelineTypes()
+}
+
+// SearchResult is one hit of the search box.
+type SearchResult struct {
+	Kind                     string // "company" or "contact"
+	ID, CompanyID            int64
+	Name, Email, CompanyName string
+}
+
+// ItemForms are the three "add" forms of a company page.
+type ItemForms struct {
+	Note, Contact, Link Form
+	Open                string // which add-form to show open: "note", "contact", "link" or ""
+}
+
+// field describes one form control; input and textarea render it with its
+// label and error.
+type field struct {
+	form         string // id prefix, unique per form on a page
+	name, label  string
+	typ          string // input type; "" is text
+	required     bool
+	autocomplete string
+	placeholder  string
+	hint         string
+	maxlen       int
+	rows         int  // > 0 makes it a textarea of that many rows
+	span2        bool // full width in a .form-grid
+	autofocus    bool // the first invalid field of a failed form
+}
+
+func (fd field) id() string { return fd.form + "-" + fd.name }
+
+func (fd field) inputType() string {
+	if fd.typ == "" {
+		return "text"
+	}
+	return fd.typ
+}
+
+// describedBy lists the ids of the hint and error shown under a control.
+func (fd field) describedBy(f Form) string {
+	var ids []string
+	if fd.hint != "" {
+		ids = append(ids, fd.id()+"-hint")
+	}
+	if f.Error(fd.name) != "" {
+		ids = append(ids, fd.id()+"-error")
+	}
+	return strings.Join(ids, " ")
+}
+
+func noteFields(form string) []field {
+	return []field{
+		{form: form, name: "title", label: "Title", required: true, maxlen: 200, span2: true},
+		{form: form, name: "body", label: "Body", hint: "Markdown: **bold**, lists, tables, links.", maxlen: 100000, rows: 6, span2: true},
+	}
+}
+
+func contactFields(form string) []field {
+	return []field{
+		{form: form, name: "name", label: "Name", autocomplete: "off", maxlen: 200, hint: "A name, an e-mail address or both."},
+		{form: form, name: "email", label: "E-mail", typ: "email", autocomplete: "off", maxlen: 254},
+		{form: form, name: "phone", label: "Phone", typ: "tel", autocomplete: "off", maxlen: 50},
+		{form: form, name: "title", label: "Job title", autocomplete: "off", maxlen: 200},
+	}
+}
+
+func linkFields(form string) []field {
+	return []field{
+		{form: form, name: "title", label: "Title", required: true, maxlen: 200},
+		{form: form, name: "url", label: "URL", typ: "url", required: true, placeholder: "https://", maxlen: 2000},
+	}
+}
+
+func companyFields() []field {
+	const form = "company"
+	return []field{
+		{form: form, name: "name", label: "Name", required: true, maxlen: 200, span2: true},
+		{form: form, name: "street", label: "Street", autocomplete: "off", maxlen: 200, span2: true},
+		{form: form, name: "town", label: "Town", autocomplete: "off", maxlen: 100},
+		{form: form, name: "state", label: "State", autocomplete: "off", maxlen: 100},
+		{form: form, name: "zip", label: "ZIP", autocomplete: "off", maxlen: 20},
+		{form: form, name: "website", label: "Website", placeholder: "https://example.com", autocomplete: "off", maxlen: 2000},
+		{form: form, name: "description", label: "Description", hint: "Plain text.", maxlen: 20000, rows: 6, span2: true},
+	}
+}
+
+// withFocus marks the first field f has an error for, so that the browser
+// (or htmx, after swapping a 422 form in) puts the cursor there.
+func withFocus(fields []field, f Form) []field {
+	for i := range fields {
+		if f.Error(fields[i].name) != "" {
+			fields[i].autofocus = true
+			break
+		}
+	}
+	return fields
+}
+
+// itemFields returns the fields of a timeline item kind, or nil.
+func itemFields(kind, form string) []field {
+	switch kind {
+	case store.TypeNote:
+		return noteFields(form)
+	case store.TypeContact:
+		return contactFields(form)
+	case store.TypeLink:
+		return linkFields(form)
+	}
+	return nil
+}
+
+// companyFormValues fills in from c the fields f does not carry, so an edit
+// page shows the current values when the handler passes Form{}.
+func companyFormValues(c *store.Company, f Form) Form {
+	if c == nil {
+		return f
+	}
+	cur := FormFromCompany(c)
+	out := Form{Values: map[string]string{}, Errors: f.Errors, Message: f.Message}
+	for k, v := range cur.Values {
+		out.Values[k] = v
+	}
+	for k, v := range f.Values {
+		out.Values[k] = v
+	}
+	return out
+}
+
+// URLs. One home for each route the views link to.
+
+func id(n int64) string { return strconv.FormatInt(n, 10) }
+
+func companyPath(cid int64) string { return "/companies/" + id(cid) }
+
+func itemPath(kind string, itemID int64) string { return "/" + kind + "s/" + id(itemID) }
+
+// companiesURL is the company list sorted and paged as given.
+func companiesURL(sort string, desc bool, cursor string) string {
+	q := url.Values{}
+	q.Set("sort", sort)
+	if desc {
+		q.Set("order", "desc")
+	} else {
+		q.Set("order", "asc")
+	}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	return "/companies?" + q.Encode()
+}
+
+// sortLink is where clicking sort column col leads: the same column flips
+// the order; another column starts A→Z for names and newest first for
+// dates.
+func (l CompanyList) sortLink(col string) string {
+	if l.sort() == col {
+		return companiesURL(col, !l.Desc, "")
+	}
+	return companiesURL(col, col != "name", "")
+}
+
+func (l CompanyList) sort() string {
+	if l.Sort == "" {
+		return "name"
+	}
+	return l.Sort
+}
+
+func (l CompanyList) items() []store.Company {
+	if l.Page == nil {
+		return nil
+	}
+	return l.Page.Items
+}
+
+func (l CompanyList) next() string {
+	if l.Page == nil {
+		return ""
+	}
+	return l.Page.Next
+}
+
+func (l CompanyList) prev() string {
+	if l.Page == nil {
+		return ""
+	}
+	return l.Page.Prev
+}
+
+// ariaSort is the aria-sort value of column col.
+func (l CompanyList) ariaSort(col string) string {
+	switch {
+	case l.sort() != col:
+		return "none"
+	case l.Desc:
+		return "descending"
+	default:
+		return "ascending"
+	}
+}
+
+func sortArrow(l CompanyList, col string) string {
+	switch {
+	case l.sort() != col:
+		return ""
+	case l.Desc:
+		return " ↓"
+	default:
+		return " ↑"
+	}
+}
+
+// timelineQuery is the query string of a timeline view: filter and cursor.
+func timelineQuery(typ, cursor string) string {
+	q := url.Values{}
+	if typ != "" {
+		q.Set("type", typ)
+	}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
+}
+
+// timelineTab is the page URL of a filter tab and the fragment URL htmx
+// fetches for it.
+func timelinePageURL(cid int64, typ, cursor string) string {
+	return companyPath(cid) + timelineQuery(typ, cursor)
+}
+
+func timelineFragmentURL(cid int64, typ, cursor string) string {
+	return companyPath(cid) + "/timeline" + timelineQuery(typ, cursor)
+}
+
+// typeLabel names a timeline item type ("note" → "Note").
+func typeLabel(t string) string {
+	switch t {
+	case store.TypeNote:
+		return "Note"
+	case store.TypeContact:
+		return "Contact"
+	case store.TypeLink:
+		return "Link"
+	case "company":
+		return "Company"
+	}
+	return capitalize(t)
+}
+
+// typePlural is the tab label of a timeline type ("note" → "Notes").
+func typePlural(t string) string { return typeLabel(t) + "s" }
+
+func capitalize(s string) string {
+	for i, r := range s {
+		return string(unicode.ToUpper(r)) + s[i+len(string(r)):]
+	}
+	return s
+}
+
+// Times. Stored as unix milliseconds, shown relative with the absolute
+// time (UTC) in a tooltip; app.js localises the tooltip.
+
+var now = time.Now // replaced in tests
+
+func isoTime(ms int64) string { return store.Time(ms).Format(time.RFC3339) }
+
+func absTime(ms int64) string { return store.Time(ms).Format("Jan 2, 2006 15:04 UTC") }
+
+func relTime(ms int64) string {
+	t := store.Time(ms)
+	d := now().Sub(t)
+	switch {
+	case d < 0 && d > -time.Minute:
+		return "just now"
+	case d < 0:
+		return t.Format("Jan 2, 2006")
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute") + " ago"
+	case d < 24*time.Hour:
+		return plural(int(d/time.Hour), "hour") + " ago"
+	case d < 7*24*time.Hour:
+		days := int(d / (24 * time.Hour))
+		if days == 1 {
+			return "yesterday"
+		}
+		return plural(days, "day") + " ago"
+	case t.Year() == now().UTC().Year():
+		return t.Format("Jan 2")
+	default:
+		return t.Format("Jan 2, 2006")
+	}
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// host is the host name of a web address, for showing beside a link.
+func host(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return raw
+	}
+	return strings.TrimPrefix(u.Hostname(), "www.")
+}
+
+// telHref is a tel: URL keeping only the characters a dialler uses.
+func telHref(phone string) string {
+	var b strings.Builder
+	for _, r := range phone {
+		if (r >= '0' && r <= '9') || r == '+' || r == '*' || r == '#' {
+			b.WriteRune(r)
+		}
+	}
+	return "tel:" + b.String()
+}
+
+func mailtoHref(email string) string { return "mailto:" + email }
+
+// initials is what the avatar in the user menu shows.
+func initials(name string) string {
+	var out []rune
+	for _, w := range strings.Fields(name) {
+		for _, r := range w {
+			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				out = append(out, unicode.ToUpper(r))
+				break
+			}
+		}
+		if len(out) == 2 {
+			break
+		}
+	}
+	if len(out) == 0 {
+		return "?"
+	}
+	return string(out)
+}
+
+// paragraphs splits plain text on blank lines; single line breaks stay
+// inside a paragraph (CSS shows them with white-space: pre-line).
+func paragraphs(s string) []string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	var out []string
+	for _, p := range strings.Split(s, "\n\n") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// address joins a company's town, state and ZIP into one line.
+func cityLine(c *store.Company) string {
+	line := c.Town
+	if c.State != "" {
+		if line != "" {
+			line += ", "
+		}
+		line += c.State
+	}
+	if c.Zip != "" {
+		if line != "" {
+			line += " "
+		}
+		line += c.Zip
+	}
+	return line
+}
+
+func displayName(u *store.User) string {
+	if u.Name != "" {
+		return u.Name
+	}
+	return u.Email
+}
+
+// errorTitle is the heading of an error page.
+func errorTitle(status int) string {
+	switch status {
+	case 400:
+		return "That request didn't work"
+	case 403:
+		return "You don't have access to this"
+	case 404:
+		return "Page not found"
+	case 413:
+		return "That's too large"
+	case 429:
+		return "Slow down a little"
+	}
+	return "Something went wrong"
+}
+
+func errorHint(status int) string {
+	switch status {
+	case 404:
+		return "It may have been moved or deleted, or you may not have access to it."
+	case 413:
+		return "The upload or text was over the size limit. Try something smaller."
+	}
+	if status >= 500 {
+		return "We've logged the problem. Please try again in a moment."
+	}
+	return ""
+}
+
+func lower(s string) string { return strings.ToLower(s) }
+
+// companyID is the company a timeline belongs to.
+func (tl Timeline) companyID() int64 {
+	if tl.Company != nil {
+		return tl.Company.ID
+	}
+	if len(tl.Items) > 0 {
+		return tl.Items[0].CompanyID
+	}
+	return 0
+}
+
+// itemName names a timeline item for confirmations and screen readers.
+func itemName(it store.TimelineItem) string {
+	switch {
+	case it.Note != nil:
+		return "note “" + it.Note.Title + "”"
+	case it.Contact != nil && it.Contact.Name != "":
+		return "contact “" + it.Contact.Name + "”"
+	case it.Contact != nil:
+		return "contact “" + it.Contact.Email + "”"
+	case it.Link != nil:
+		return "link “" + it.Link.Title + "”"
+	}
+	return "this " + it.Type
+}
+
+func userPath(uid int64) string { return "/admin/users/" + id(uid) }
+
+func userFields() []field {
+	const form = "user"
+	return []field{
+		{form: form, name: "email", label: "E-mail", typ: "email", required: true, autocomplete: "off", maxlen: 254},
+		{form: form, name: "name", label: "Name", required: true, autocomplete: "off", maxlen: 200},
+	}
+}
+
+// company is the company a search result is or belongs to.
+func (r SearchResult) company() int64 {
+	if r.Kind == "company" {
+		return r.ID
+	}
+	return r.CompanyID
+}
+
+// resultURL is where a search result leads: the company, or for a contact
+// its company's page at the contact's timeline entry.
+func resultURL(r SearchResult) string {
+	if r.Kind == "company" {
+		return companyPath(r.ID)
+	}
+	return companyPath(r.CompanyID) + "#contact-" + id(r.ID)
+}
