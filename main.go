@@ -196,7 +196,7 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger, freshIndex bool
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
 	}
-	a.rdb = redis.NewClient(opts)
+	a.rdb = redis.NewClient(store.RedisOptions(opts))
 	var err error
 	if a.store, err = store.Open(ctx, filepath.Join(cfg.Data, "rolodex.db"), a.rdb, log); err != nil {
 		return nil, err

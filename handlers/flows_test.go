@@ -145,7 +145,7 @@ func TestTimelinePaging(t *testing.T) {
 	if resp.StatusCode != 422 {
 		t.Errorf("unknown type: %d, want 422", resp.StatusCode)
 	}
-	resp, _ = do(t, c, "GET", fmt.Sprintf("%s/api/v1/companies/%d/timeline?cursor=%%%%garbage", a.Server.URL, co.ID), "", "")
+	resp, _ = do(t, c, "GET", fmt.Sprintf("%s/api/v1/companies/%d/timeline?cursor=garbage", a.Server.URL, co.ID), "", "")
 	if resp.StatusCode != 422 {
 		t.Errorf("bad cursor: %d, want 422", resp.StatusCode)
 	}
@@ -249,7 +249,7 @@ func TestSearchRespectsClients(t *testing.T) {
 	if r := query(sc, "lee"); len(r.Contacts) != 1 || r.Contacts[0].CompanyName != "Andertons" {
 		t.Errorf("staff contact search: %+v", r.Contacts)
 	}
-	if r := query(ac, "anders"); len(r.Companies) != 2 {
+	if r := query(ac, "ander"); len(r.Companies) != 2 {
 		t.Errorf("admin search: %+v, want both companies", r.Companies)
 	}
 	// Taking the client away hides it from search at once.

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/url"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -83,7 +84,9 @@ func Open(ctx context.Context, path string, rdb *redis.Client, log *slog.Logger)
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	return &Store{w: w, r: r, rdb: rdb, log: log}, nil
+	s := &Store{w: w, r: r, rdb: rdb, log: log}
+	s.OnRebuild(s.rebuildMeetings)
+	return s, nil
 }
 
 // Close closes both pools.
@@ -96,6 +99,17 @@ func (s *Store) Close() error {
 		return err1
 	}
 	return err2
+}
+
+// RedisOptions tunes client options for derived state: when Redis is away
+// a request should fall back to SQLite quickly rather than retry for
+// seconds.
+func RedisOptions(o *redis.Options) *redis.Options {
+	o.MaxRetries = 1
+	o.DialTimeout = 500 * time.Millisecond
+	o.ReadTimeout = 2 * time.Second
+	o.WriteTimeout = 2 * time.Second
+	return o
 }
 
 // Redis returns the Redis client (nil when the store runs without Redis).
@@ -153,8 +167,19 @@ func migrate(ctx context.Context, db *sql.DB) error {
 }
 
 // now is the store's clock in unix milliseconds, the unit of every
-// timestamp column.
-func now() int64 { return time.Now().UnixMilli() }
+// timestamp column. It never returns the same value twice in a process,
+// so items added in quick succession keep the order they were added in.
+func now() int64 {
+	for {
+		last := lastNow.Load()
+		t := max(time.Now().UnixMilli(), last+1)
+		if lastNow.CompareAndSwap(last, t) {
+			return t
+		}
+	}
+}
+
+var lastNow atomic.Int64
 
 // Time converts a stored unix-millisecond timestamp.
 func Time(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
@@ -191,18 +216,35 @@ func (s *Store) ApplyOutbox(ctx context.Context, items []OutboxItem) error {
 		// server's relay.
 		return nil
 	}
-	var done, rest []OutboxItem
+	var done, rest, meetings []OutboxItem
 	for _, it := range items {
 		switch it.Kind {
 		case OutboxUserClients:
 			if err := s.SyncUserClients(ctx, it.WorkspaceID, it.RefID); err != nil {
 				return err
 			}
+			// The user's meeting lists follow their clients.
+			if err := s.syncUserMeetings(ctx, it.WorkspaceID, it.RefID, true); err != nil {
+				return err
+			}
 			done = append(done, it)
+		case OutboxMeeting:
+			meetings = append(meetings, it)
+		case OutboxCompany:
+			// A deleted company's meetings leave the meeting lists; the
+			// row goes on to the search index too.
+			if err := s.applyCompanyMeetings(ctx, it.WorkspaceID, it.RefID); err != nil {
+				return err
+			}
+			rest = append(rest, it)
 		default:
 			rest = append(rest, it)
 		}
 	}
+	if err := s.applyMeetingOutbox(ctx, meetings); err != nil {
+		return err
+	}
+	done = append(done, meetings...)
 	// Without an applier, index rows wait for a process that has one.
 	if len(rest) > 0 && s.Applier != nil {
 		if err := s.Applier.Apply(ctx, rest); err != nil {

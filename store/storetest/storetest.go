@@ -38,7 +38,7 @@ func Open(t testing.TB) *Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Stop)
-	rdb := redis.NewClient(srv.Options())
+	rdb := redis.NewClient(store.RedisOptions(srv.Options()))
 	t.Cleanup(func() { rdb.Close() })
 	st, err := store.Open(ctx, filepath.Join(dir, "rolodex.db"), rdb, nil)
 	if err != nil {
