@@ -94,10 +94,19 @@ func TestBrowserSignInSearchAddNote(t *testing.T) {
 	}
 	screenshot(t, ctx, "1-companies")
 	companyLink := `#search-results a[href="/companies/` + fmt.Sprint(co.ID) + `"]`
+	// The "/" key focuses the search box.
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("/")); err != nil {
+		t.Fatal(err)
+	}
+	focused, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`))
+	if err != nil || focused != "search-q" {
+		t.Fatalf("after '/' the focus is on %q (%v), want the search box", focused, err)
+	}
 	err = chromedp.Do(ctx,
-		// The "/" key focuses the search box; then type as a user would.
-		chromedp.KeyEvent("/"),
-		chromedp.Sleep(100*time.Millisecond),
+		// CDP delivers the key's character separately from keydown, so
+		// clear what a real browser would not have typed; then type with a
+		// typo, as a user would.
+		chromedp.Clear(`#search-q`),
 		chromedp.KeyEvent("andretons"),
 		chromedp.WaitVisible(companyLink),
 	)
