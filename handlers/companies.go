@@ -33,7 +33,7 @@ func (h *Handler) listCompanies(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	l := views.CompanyList{Page: page, Sort: q.Sort, Desc: q.Desc}
+	l := views.CompanyList{Page: page, Sort: q.Sort, Desc: q.Desc, Staff: !userFrom(r.Context()).IsAdmin()}
 	if l.Sort == "" {
 		l.Sort = "name"
 	}

@@ -76,12 +76,13 @@ func (h *Handler) clientCandidates(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	results, err := h.search(r.Context(), userFrom(r.Context()), r.URL.Query().Get("q"), []string{search.KindCompany}, 10)
+	q := r.URL.Query().Get("q")
+	results, err := h.search(r.Context(), userFrom(r.Context()), q, []string{search.KindCompany}, 10)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, views.Candidates(u.ID, results), nil)
+	h.render(w, r, http.StatusOK, views.CandidatesPage(h.page(r, "Add a client"), u, q, results), views.Candidates(u.ID, results))
 }
 
 func (h *Handler) addClient(w http.ResponseWriter, r *http.Request) {
