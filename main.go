@@ -207,10 +207,25 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger, freshIndex bool
 			return nil, err
 		}
 	}
-	if a.index, err = search.Open(indexDir); err != nil {
+	a.index, err = search.Open(indexDir)
+	stale := errors.Is(err, search.ErrStale)
+	if stale {
+		// Built by an older release with another mapping: start afresh.
+		log.Warn("search index has an old mapping; rebuilding it", "dir", indexDir)
+		if err := os.RemoveAll(indexDir); err != nil {
+			return nil, err
+		}
+		a.index, err = search.Open(indexDir)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("search index: %w", err)
 	}
 	a.store.Applier = &jobs.Indexer{Store: a.store, Index: a.index}
+	if stale {
+		if err := jobs.Reindex(ctx, a.store, a.index, nil); err != nil {
+			return nil, fmt.Errorf("rebuild search index: %w", err)
+		}
+	}
 	ok = true
 	return a, nil
 }

@@ -4,30 +4,35 @@
 package search
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
 	"github.com/blevesearch/bleve/v2/analysis/char/asciifolding"
-	"github.com/blevesearch/bleve/v2/analysis/token/edgengram"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
-	"github.com/blevesearch/bleve/v2/analysis/tokenizer/single"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/registry"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 	"github.com/blevesearch/bleve/v2/search/searcher"
 	index "github.com/blevesearch/bleve_index_api"
+	segment "github.com/blevesearch/scorch_segment_api/v2"
 )
 
 // Doc is one searchable record.
@@ -45,49 +50,46 @@ const (
 	KindContact = "contact"
 )
 
-// ErrStale is returned by Open when dir holds an index built by an older
+// ErrStale is returned by Open when dir holds an index built with another
 // mapping. Queries against it would silently miss, so the caller should
 // delete dir, Open again and reindex.
 var ErrStale = errors.New("search: index was built with another mapping version")
 
-// Bump mappingVersion whenever the mapping or analyzers change, so Open
-// refuses old indexes instead of serving wrong results.
-const mappingVersion = "1"
+// Bump mappingVersion whenever the mapping or the way terms are built
+// changes, so Open refuses old indexes instead of serving wrong results.
+const mappingVersion = "4"
 
 var versionKey = []byte("rolodex.mapping_version")
 
-// Field names. Only name, email and company_id are stored: they are all a
-// Hit needs beyond what the doc id already says (kind and id).
+// Fields. Every searchable term starts with "<workspace id>:", so a query
+// can only ever match its own workspace: there is no separate workspace
+// clause to forget, and no per-hit cost to pay for it. Only name, email and
+// company_id are stored, which is all a Hit needs beyond the doc id.
 const (
-	fieldName       = "name"        // stored; word analyzer; exact and fuzzy terms
-	fieldNamePrefix = "name_prefix" // edge n-grams of each word
-	fieldEmail      = "email"       // stored only
-	fieldEmailKeys  = "email_keys"  // edge n-grams of the address and its domain
-	fieldWorkspace  = "workspace_id"
-	fieldCompany    = "company_id" // also stored
-	fieldKind       = "kind"
+	fieldName      = "name"     // stored only
+	fieldEmail     = "email"    // stored only
+	fieldWords     = "words"    // "<ws>:<word>" per name word: exact and fuzzy matching
+	fieldPrefixes  = "prefixes" // "<ws>:<prefix>" per name and e-mail word: as-you-type
+	fieldWorkspace = "workspace_id"
+	fieldCompany   = "company_id" // also stored
+	fieldKind      = "kind"
 )
 
 const (
-	analyzerWord        = "rolodex_word"
-	analyzerPrefix      = "rolodex_prefix"
-	analyzerEmailPrefix = "rolodex_email_prefix"
-	analyzerEmailQuery  = "rolodex_email_query"
+	// analyzerWord is applied in Go to names, e-mails and queries alike,
+	// so query terms are byte for byte what was indexed.
+	analyzerWord = "rolodex_word"
+	// analyzerTerms indexes the terms Put already built.
+	analyzerTerms = "rolodex_terms"
 )
 
 const (
-	// Query words longer than the longest gram are cut to it: the prefix
-	// term must exist in the n-gram field, and 20 characters of a word are
-	// specific enough.
-	maxNameGram = 20
-	// E-mail grams start at 3 because one or two characters of an address
-	// mostly repeat the name prefix and would only add work to the
-	// broadest, slowest queries.
-	minEmailGram = 3
-	maxEmailGram = 50
+	// Longer words are indexed and queried by their first maxPrefix
+	// characters only; that many characters of a word are specific enough.
+	maxPrefix = 20
 
 	maxQueryRunes = 100
-	// More words barely narrow a name search but each one adds a clause.
+	// More words barely narrow a name search but each adds a clause.
 	maxQueryWords = 6
 
 	defaultLimit = 10
@@ -98,11 +100,18 @@ const (
 	boostFuzzy  = 1
 )
 
+// Ranking a prefix means scoring every doc that has it. Past this many
+// (one or two letters in a big workspace) the query is run unscored and
+// stops at the first Limit matches: nobody reads a ranking of 100,000
+// names starting with "s", but everybody notices the wait. A var so tests
+// can reach that path with little data.
+var maxRankedMatches uint64 = 25_000
+
 // Index is safe for concurrent use; Close it once when done.
 type Index struct {
-	idx        bleve.Index
-	word       analysis.Analyzer
-	emailQuery analysis.Analyzer
+	idx     bleve.Index
+	word    analysis.Analyzer
+	clients *clientCache
 }
 
 // Open opens the index at dir, creating it when dir does not exist or is
@@ -133,28 +142,26 @@ func Open(dir string) (*Index, error) {
 		}
 	}
 
-	ix := &Index{idx: idx}
-	m := idx.Mapping()
-	ix.word = m.AnalyzerNamed(analyzerWord)
-	ix.emailQuery = m.AnalyzerNamed(analyzerEmailQuery)
-	if ix.word == nil || ix.emailQuery == nil {
+	word := idx.Mapping().AnalyzerNamed(analyzerWord)
+	if word == nil {
 		idx.Close()
-		return nil, fmt.Errorf("%w: analyzers missing: delete %s and reindex", ErrStale, dir)
+		return nil, fmt.Errorf("%w: analyzer missing: delete %s and reindex", ErrStale, dir)
 	}
-	return ix, nil
+	return &Index{idx: idx, word: word, clients: newClientCache()}, nil
 }
 
 func (ix *Index) Close() error { return ix.idx.Close() }
 
-// record is what Bleve indexes for a Doc; ids are strings so they are
-// indexed as keyword terms, which is what the security filter matches on.
+// record is what Bleve indexes for a Doc. Ids are strings so they are
+// indexed as keyword terms.
 type record struct {
-	Name        string   `json:"name"`
-	Email       string   `json:"email,omitempty"`
-	EmailKeys   []string `json:"email_keys,omitempty"`
-	WorkspaceID string   `json:"workspace_id"`
-	CompanyID   string   `json:"company_id"`
-	Kind        string   `json:"kind"`
+	Name        string `json:"name"`
+	Email       string `json:"email,omitempty"`
+	Words       string `json:"words"`
+	Prefixes    string `json:"prefixes"`
+	WorkspaceID string `json:"workspace_id"`
+	CompanyID   string `json:"company_id"`
+	Kind        string `json:"kind"`
 }
 
 // Put inserts or replaces docs in one batch.
@@ -163,9 +170,17 @@ func (ix *Index) Put(docs ...Doc) error {
 		return nil
 	}
 	b := ix.idx.NewBatch()
+	var words, prefixes strings.Builder
 	for _, d := range docs {
 		if !validKind(d.Kind) {
 			return fmt.Errorf("search: put %s:%d: unknown kind", d.Kind, d.ID)
+		}
+		ws := strconv.FormatInt(d.WorkspaceID, 10) + ":"
+		words.Reset()
+		prefixes.Reset()
+		for _, tok := range ix.word.Analyze([]byte(d.Name)) {
+			addTerm(&words, ws, string(tok.Term))
+			addPrefixes(&prefixes, ws, string(tok.Term))
 		}
 		r := record{
 			Name:        d.Name,
@@ -175,8 +190,13 @@ func (ix *Index) Put(docs ...Doc) error {
 		}
 		if d.Kind == KindContact && d.Email != "" {
 			r.Email = d.Email
-			r.EmailKeys = emailKeys(d.Email)
+			// "lee@andertons.co.uk" gives "lee" and "andertons.co.uk", so
+			// both the address and the domain can be typed.
+			for _, tok := range ix.word.Analyze([]byte(d.Email)) {
+				addPrefixes(&prefixes, ws, string(tok.Term))
+			}
 		}
+		r.Words, r.Prefixes = words.String(), prefixes.String()
 		if err := b.Index(docID(d.Kind, d.ID), r); err != nil {
 			return fmt.Errorf("search: put %s:%d: %w", d.Kind, d.ID, err)
 		}
@@ -187,15 +207,27 @@ func (ix *Index) Put(docs ...Doc) error {
 	return nil
 }
 
-// emailKeys indexes the domain as well as the whole address so that typing
-// a company's domain finds its contacts.
-func emailKeys(email string) []string {
-	email = strings.TrimSpace(email)
-	keys := []string{email}
-	if at := strings.LastIndexByte(email, '@'); at >= 0 && at+1 < len(email) {
-		keys = append(keys, email[at+1:])
+func addTerm(b *strings.Builder, ws, term string) {
+	if b.Len() > 0 {
+		b.WriteByte(' ')
 	}
-	return keys
+	b.WriteString(ws)
+	b.WriteString(term)
+}
+
+// addPrefixes adds the edge n-grams of word: what Bleve's edge_ngram token
+// filter would produce, built here because each needs the workspace prefix.
+func addPrefixes(b *strings.Builder, ws, word string) {
+	n := 0
+	for i := range word {
+		if n > 0 {
+			addTerm(b, ws, word[:i])
+		}
+		if n++; n > maxPrefix {
+			return
+		}
+	}
+	addTerm(b, ws, word)
 }
 
 // Delete removes docs of one kind in one batch; unknown ids are ignored.
@@ -225,6 +257,7 @@ func (ix *Index) Count() (uint64, error) {
 	return n, nil
 }
 
+// Query is what the viewer typed and what they may see.
 type Query struct {
 	WorkspaceID int64
 	Text        string
@@ -233,6 +266,7 @@ type Query struct {
 	Limit       int      // default 10, max 50
 }
 
+// Hit is one match, with all a result list shows: no SQL needed.
 type Hit struct {
 	Kind          string
 	ID, CompanyID int64
@@ -242,7 +276,8 @@ type Hit struct {
 
 // Search returns the best matches for q.Text, best first. Hits that match
 // every word exactly or by prefix always come before hits that need a typo
-// correction; Score follows that order.
+// correction, and Score follows that order. When the text matches too many
+// docs to rank (see maxRankedMatches) Score is 0 and hits are in name order.
 func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	for _, k := range q.Kinds {
 		if !validKind(k) {
@@ -258,28 +293,38 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	}
 	limit = min(limit, maxLimit)
 
-	words, email := ix.parse(q.Text)
-	if len(words) == 0 && email == "" {
+	words := ix.parse(q.Text)
+	if len(words) == 0 {
 		return nil, nil
 	}
-	filter := newFilter(q)
+	ws := strconv.FormatInt(q.WorkspaceID, 10) + ":"
+	f := ix.newFilter(q)
+	ranked := f.clients != nil && f.clients.size() <= maxRankedMatches
+	if !ranked {
+		// A staff user's few docs drive the conjunction, so they can always
+		// be ranked; otherwise it depends on how common the words are.
+		var err error
+		if ranked, err = ix.rankable(ws, words); err != nil {
+			return nil, err
+		}
+	}
 
-	exact, err := ix.run(ctx, textQuery(words, email, false), filter, limit)
+	exact, err := ix.run(ctx, f.apply(textQuery(ws, words, false)), limit, ranked)
 	if err != nil {
 		return nil, err
 	}
-	if len(exact) >= limit || !anyFuzzy(words) {
-		return exact, nil
+	if len(exact) >= limit || !slices.ContainsFunc(words, func(w string) bool { return fuzziness(w) > 0 }) {
+		return f.check(exact)
 	}
 
 	// Too few exact or prefix matches: likely a typo. Fuzzy matching is the
 	// expensive part, so it only runs here. The fuzzy query also matches
 	// every exact hit, so ask for enough to fill up after removing them.
-	fuzzy, err := ix.run(ctx, textQuery(words, email, true), filter, limit+len(exact))
+	fuzzy, err := ix.run(ctx, f.apply(textQuery(ws, words, true)), limit+len(exact), ranked)
 	if err != nil {
 		return nil, err
 	}
-	return appendFuzzy(exact, fuzzy, limit), nil
+	return f.check(appendFuzzy(exact, fuzzy, limit))
 }
 
 // appendFuzzy adds the fuzzy-only hits after the exact ones, with scores
@@ -313,30 +358,48 @@ func appendFuzzy(exact, fuzzy []Hit, limit int) []Hit {
 	return hits
 }
 
-// parse turns user input into analyzed words for the name fields and a
-// folded, lower-cased string for the e-mail prefix ("" when it cannot be
-// an address). Only the analyzers used at index time are applied, so a
-// query term is byte-for-byte what was indexed.
-func (ix *Index) parse(text string) (words []string, email string) {
+// parse turns user input into words analyzed exactly as indexed names are.
+func (ix *Index) parse(text string) []string {
 	text = truncateRunes(strings.TrimSpace(text), maxQueryRunes)
 	if text == "" {
-		return nil, ""
+		return nil
 	}
+	var words []string
 	for _, tok := range ix.word.Analyze([]byte(text)) {
 		words = append(words, string(tok.Term))
 		if len(words) == maxQueryWords {
 			break
 		}
 	}
-	if utf8.RuneCountInString(text) >= minEmailGram && !strings.ContainsAny(text, " \t\r\n") {
-		if toks := ix.emailQuery.Analyze([]byte(text)); len(toks) == 1 {
-			email = truncateRunes(string(toks[0].Term), maxEmailGram)
-		}
-	}
-	return words, email
+	return words
 }
 
-// fuzziness follows the brief: short words are too ambiguous to correct.
+// rankable reports whether the rarest word's prefix is rare enough to rank
+// all its matches; a conjunction costs about as much as its rarest part.
+func (ix *Index) rankable(ws string, words []string) (bool, error) {
+	adv, err := ix.idx.Advanced()
+	if err != nil {
+		return false, fmt.Errorf("search: %w", err)
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return false, fmt.Errorf("search: %w", err)
+	}
+	defer r.Close()
+	rarest := maxRankedMatches + 1
+	for _, w := range words {
+		tfr, err := r.TermFieldReader(context.Background(), []byte(ws+truncateRunes(w, maxPrefix)), fieldPrefixes, false, false, false)
+		if err != nil {
+			return false, fmt.Errorf("search: %w", err)
+		}
+		rarest = min(rarest, tfr.Count())
+		tfr.Close()
+	}
+	return rarest <= maxRankedMatches, nil
+}
+
+// fuzziness allows one typo in a word of 4 to 6 letters and two in longer
+// ones; shorter words are too ambiguous to correct.
 func fuzziness(word string) int {
 	switch n := utf8.RuneCountInString(word); {
 	case n < 4:
@@ -348,59 +411,53 @@ func fuzziness(word string) int {
 	}
 }
 
-func anyFuzzy(words []string) bool {
-	return slices.ContainsFunc(words, func(w string) bool { return fuzziness(w) > 0 })
-}
-
-// textQuery requires every word to match a name word (by prefix, exactly,
-// or with fuzzy also by edit distance), or the whole input to be a prefix
-// of the e-mail address or its domain.
-func textQuery(words []string, email string, fuzzy bool) query.Query {
-	var alts []query.Query
-	if len(words) > 0 {
-		all := make([]query.Query, 0, len(words))
-		for _, w := range words {
-			prefix := query.NewTermQuery(truncateRunes(w, maxNameGram))
-			prefix.SetField(fieldNamePrefix)
-			prefix.SetBoost(boostPrefix)
-			exact := query.NewTermQuery(w)
-			exact.SetField(fieldName)
+// textQuery requires every word to match a word of the name or e-mail by
+// prefix, or of the name exactly or (with fuzzy) within an edit distance.
+func textQuery(ws string, words []string, fuzzy bool) query.Query {
+	all := make([]query.Query, 0, len(words))
+	for _, w := range words {
+		prefix := query.NewTermQuery(ws + truncateRunes(w, maxPrefix))
+		prefix.SetField(fieldPrefixes)
+		prefix.SetBoost(boostPrefix)
+		either := []query.Query{prefix}
+		// For one or two letters an exact word match adds nothing to the
+		// ranking worth another clause on the most expensive queries.
+		if utf8.RuneCountInString(w) >= 3 {
+			exact := query.NewTermQuery(ws + w)
+			exact.SetField(fieldWords)
 			exact.SetBoost(boostExact)
-			either := []query.Query{prefix, exact}
-			if f := fuzziness(w); fuzzy && f > 0 {
-				fq := query.NewFuzzyQuery(w)
-				fq.SetField(fieldName)
-				fq.SetFuzziness(f)
-				fq.SetBoost(boostFuzzy)
-				either = append(either, fq)
-			}
+			either = append(either, exact)
+		}
+		if f := fuzziness(w); fuzzy && f > 0 {
+			fq := query.NewFuzzyQuery(ws + w)
+			fq.SetField(fieldWords)
+			fq.SetFuzziness(f)
+			fq.SetPrefix(len(ws)) // stay inside the workspace's terms
+			fq.SetBoost(boostFuzzy)
+			either = append(either, fq)
+		}
+		if len(either) == 1 {
+			all = append(all, prefix)
+		} else {
 			all = append(all, query.NewDisjunctionQuery(either))
 		}
-		if len(all) == 1 {
-			alts = append(alts, all[0])
-		} else {
-			alts = append(alts, query.NewConjunctionQuery(all))
-		}
 	}
-	if email != "" {
-		eq := query.NewTermQuery(email)
-		eq.SetField(fieldEmailKeys)
-		eq.SetBoost(boostPrefix)
-		alts = append(alts, eq)
+	if len(all) == 1 {
+		return all[0]
 	}
-	if len(alts) == 1 {
-		return alts[0]
-	}
-	return query.NewDisjunctionQuery(alts)
+	return query.NewConjunctionQuery(all)
 }
 
-// run executes text restricted by filter and returns hits sorted by score,
-// then name. Sorting by name inside Bleve would load doc values for every
-// candidate, which is what makes broad prefixes slow, so only the returned
-// page is sorted by name; ties cut at the page boundary fall in index order.
-func (ix *Index) run(ctx context.Context, text, filter query.Query, size int) ([]Hit, error) {
-	req := bleve.NewSearchRequestOptions(query.NewConjunctionQuery([]query.Query{text, filter}), size, 0, false)
+// run executes q and returns hits sorted by score, then name. Sorting by
+// name inside Bleve would read the name's doc values for every candidate,
+// which is what makes broad prefixes slow, so only the returned page is
+// sorted by name; ties cut at the page boundary fall in index order.
+func (ix *Index) run(ctx context.Context, q query.Query, size int, ranked bool) ([]Hit, error) {
+	req := bleve.NewSearchRequestOptions(q, size, 0, false)
 	req.Fields = []string{fieldName, fieldEmail, fieldCompany}
+	if !ranked {
+		req.Score = bleve.ScoreNone // lets Bleve stop at the first size matches
+	}
 	res, err := ix.idx.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
@@ -444,76 +501,306 @@ func toHit(m *bsearch.DocumentMatch) (Hit, error) {
 	return h, nil
 }
 
-// filter restricts a search to one workspace, optionally to some kinds and
-// to the viewer's companies. It is a Bleve query, not a post-filter, so a
-// viewer whose few clients are buried under thousands of better-scoring
-// hits still gets all of theirs.
+// A filter restricts a search to the viewer's companies and to one kind.
+// The workspace needs no filter: it is part of every term.
 //
-// Its searchers run unscored, which lets Bleve answer the company
-// disjunction and the conjunction with plain bitmap OR/AND over posting
-// lists instead of merging thousands of scored iterators. Inside the outer
-// conjunction the smaller side drives, so a staff user with few clients
-// only visits their own docs even for a one-letter prefix.
+// The restriction is a searcher inside the Bleve query, conjoined with the
+// text, not a post-filter on a top-N: a viewer whose few clients are
+// buried under thousands of better matches still gets all of theirs. In
+// the conjunction the side with fewer docs drives, so for a staff user the
+// text is only checked against their own clients' docs.
+//
+// The client side is the set of docs whose company_id is one of the
+// viewer's companies. Computing it means one term lookup per client per
+// segment, about 15 ms for 1,000 clients over 18 segments, too slow to
+// repeat on every keystroke. Segments never change once written, so the
+// docs found in each are cached per client list and reused until the
+// segment is merged away; a write adds a small segment, which costs a
+// lookup per client in that segment only.
 type filter struct {
-	workspace string
-	kind      string   // "" for both kinds
-	companies []string // nil for all
+	kind    string      // "" for both kinds
+	clients *clientList // nil for all
+	noCache bool        // benchmarks: compare against the uncached terms
 }
 
-func newFilter(q Query) *filter {
-	f := &filter{workspace: strconv.FormatInt(q.WorkspaceID, 10)}
+func (ix *Index) newFilter(q Query) *filter {
+	f := &filter{}
 	if k := slices.Compact(slices.Sorted(slices.Values(q.Kinds))); len(k) == 1 {
 		f.kind = k[0]
 	}
 	if q.Clients != nil {
-		f.companies = make([]string, len(q.Clients))
-		for i, id := range q.Clients {
-			f.companies[i] = strconv.FormatInt(id, 10)
-		}
+		f.clients = ix.clients.get(q.Clients)
 	}
 	return f
 }
 
-var unscored = bsearch.SearcherOptions{Score: "none"}
+// check fails the search if a hit escaped the client filter. It never
+// fires unless the filter is broken, for instance by a Bleve upgrade
+// changing how scorch numbers docs; then an error beats a leak.
+func (f *filter) check(hits []Hit) ([]Hit, error) {
+	if f.clients == nil {
+		return hits, nil
+	}
+	for _, h := range hits {
+		if _, ok := slices.BinarySearch(f.clients.ids, h.CompanyID); !ok {
+			return nil, fmt.Errorf("search: internal error: %s %d of company %d passed the client filter", h.Kind, h.ID, h.CompanyID)
+		}
+	}
+	return hits, nil
+}
 
-func (f *filter) Searcher(ctx context.Context, r index.IndexReader, _ mapping.IndexMapping, _ bsearch.SearcherOptions) (bsearch.Searcher, error) {
-	var parts []bsearch.Searcher
+func (f *filter) apply(text query.Query) query.Query {
+	if f.kind == "" && f.clients == nil {
+		return text
+	}
+	return &filtered{text: text, f: f}
+}
+
+type filtered struct {
+	text query.Query
+	f    *filter
+}
+
+var unscored = bsearch.SearcherOptions{Score: bleve.ScoreNone}
+
+func (q *filtered) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, options bsearch.SearcherOptions) (bsearch.Searcher, error) {
+	text, err := q.text.Searcher(ctx, r, m, options)
+	if err != nil {
+		return nil, err
+	}
+	parts := []bsearch.Searcher{text}
 	closeAll := func() {
 		for _, s := range parts {
 			s.Close()
 		}
 	}
-	ws, err := searcher.NewTermSearcher(ctx, r, f.workspace, fieldWorkspace, 1, unscored)
-	if err != nil {
-		return nil, err
-	}
-	parts = append(parts, ws)
-	if f.kind != "" {
-		k, err := searcher.NewTermSearcher(ctx, r, f.kind, fieldKind, 1, unscored)
-		if err != nil {
-			closeAll()
-			return nil, err
-		}
-		parts = append(parts, k)
-	}
-	if f.companies != nil {
-		c, err := searcher.NewMultiTermSearcher(ctx, r, f.companies, fieldCompany, 1, unscored, false)
+	if q.f.clients != nil {
+		c, err := q.f.clientSearcher(ctx, r)
 		if err != nil {
 			closeAll()
 			return nil, err
 		}
 		parts = append(parts, c)
 	}
-	if len(parts) == 1 {
-		return parts[0], nil
+	if q.f.kind != "" {
+		// Unscored, a term searcher skips frequencies and norms.
+		k, err := searcher.NewTermSearcher(ctx, r, q.f.kind, fieldKind, 1, unscored)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		parts = append(parts, k)
 	}
-	s, err := searcher.NewConjunctionSearcher(ctx, r, parts, unscored)
+	if len(parts) == 1 {
+		return text, nil
+	}
+	s, err := searcher.NewConjunctionSearcher(ctx, r, parts, options)
 	if err != nil {
 		closeAll()
 		return nil, err
 	}
 	return s, nil
 }
+
+func (f *filter) clientSearcher(ctx context.Context, r index.IndexReader) (bsearch.Searcher, error) {
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !ok || f.noCache {
+		// Unscored, Bleve ORs the terms' posting bitmaps instead of
+		// merging thousands of scored iterators through a heap.
+		return searcher.NewMultiTermSearcher(ctx, r, f.clients.terms, fieldCompany, 1, unscored, false)
+	}
+	docs, err := f.clients.docs(snap)
+	if err != nil {
+		return nil, err
+	}
+	return &docsSearcher{docs: docs}, nil
+}
+
+// clientCache holds the docs of recently used client lists.
+type clientCache struct {
+	mu    sync.Mutex
+	lists map[string]*clientList
+	clock uint64
+}
+
+// maxClientLists bounds the cache: an entry for 1,000 clients over 2M docs
+// holds about 2,000 doc numbers.
+const maxClientLists = 256
+
+func newClientCache() *clientCache {
+	return &clientCache{lists: make(map[string]*clientList)}
+}
+
+// get returns the entry for a client list, in whatever order it comes.
+func (c *clientCache) get(clients []int64) *clientList {
+	ids := slices.Compact(slices.Sorted(slices.Values(clients)))
+	key := make([]byte, 0, 8*len(ids))
+	for _, id := range ids {
+		key = binary.LittleEndian.AppendUint64(key, uint64(id))
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clock++
+	if l, ok := c.lists[string(key)]; ok {
+		l.used = c.clock
+		return l
+	}
+	if len(c.lists) >= maxClientLists {
+		var oldest string
+		var oldestUse uint64
+		for k, l := range c.lists {
+			if oldest == "" || l.used < oldestUse {
+				oldest, oldestUse = k, l.used
+			}
+		}
+		delete(c.lists, oldest)
+	}
+	l := &clientList{ids: ids, segments: make(map[uint64][]uint32), used: c.clock}
+	for _, id := range ids {
+		l.terms = append(l.terms, strconv.FormatInt(id, 10))
+	}
+	c.lists[string(key)] = l
+	return l
+}
+
+// clientList is one viewer's companies and, per segment, their docs.
+type clientList struct {
+	ids   []int64  // sorted
+	terms []string // ids as indexed
+	used  uint64   // guarded by clientCache.mu
+	docsN atomic.Uint64
+
+	mu sync.Mutex
+	// Keyed by segment id: scorch never reuses one, and a segment keeps
+	// its id and doc numbers when persisted from memory to disk.
+	// Deleted docs are included; they are dropped per snapshot.
+	segments map[uint64][]uint32
+}
+
+// size is how many docs the list matched last time, or, before it was
+// first used, its number of companies.
+func (l *clientList) size() uint64 {
+	if n := l.docsN.Load(); n > 0 {
+		return n
+	}
+	return uint64(len(l.ids))
+}
+
+// docs returns the snapshot-wide doc numbers of the list's companies,
+// ascending, without deleted docs.
+func (l *clientList) docs(snap *scorch.IndexSnapshot) ([]uint64, error) {
+	segs := snap.Segments()
+	var out []uint64
+	var offset uint64 // same arithmetic as scorch's snapshot offsets
+	for _, ss := range segs {
+		local, err := l.segmentDocs(ss.Id(), ss.Segment())
+		if err != nil {
+			return nil, err
+		}
+		deleted := ss.Deleted()
+		for _, n := range local {
+			if deleted == nil || !deleted.Contains(n) {
+				out = append(out, offset+uint64(n))
+			}
+		}
+		offset += ss.Segment().Count()
+	}
+
+	l.docsN.Store(uint64(len(out)))
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.segments) > 2*len(segs)+8 {
+		live := make(map[uint64]bool, len(segs))
+		for _, ss := range segs {
+			live[ss.Id()] = true
+		}
+		for id := range l.segments {
+			if !live[id] {
+				delete(l.segments, id)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (l *clientList) segmentDocs(id uint64, seg segment.Segment) ([]uint32, error) {
+	l.mu.Lock()
+	local, ok := l.segments[id]
+	l.mu.Unlock()
+	if ok {
+		return local, nil
+	}
+
+	// Looked up outside the lock: two searches may both compute a new
+	// segment, but neither waits for the other.
+	dict, err := seg.Dictionary(fieldCompany)
+	if err != nil {
+		return nil, err
+	}
+	local = []uint32{}
+	for _, term := range l.terms {
+		// No preallocated lists or iterators: zap hands out shared empty
+		// ones for missing terms, which must never be written to.
+		pl, err := dict.PostingsList([]byte(term), nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		if pl == nil {
+			continue
+		}
+		it := pl.Iterator(false, false, false, nil)
+		for {
+			p, err := it.Next()
+			if err != nil {
+				return nil, err
+			}
+			if p == nil {
+				break
+			}
+			local = append(local, uint32(p.Number()))
+		}
+	}
+	slices.Sort(local)
+
+	l.mu.Lock()
+	l.segments[id] = local
+	l.mu.Unlock()
+	return local, nil
+}
+
+// docsSearcher walks a sorted list of snapshot doc numbers. It scores
+// nothing: it only narrows the conjunction it is part of.
+type docsSearcher struct {
+	docs []uint64
+	pos  int
+}
+
+func (s *docsSearcher) Next(ctx *bsearch.SearchContext) (*bsearch.DocumentMatch, error) {
+	if s.pos >= len(s.docs) {
+		return nil, nil
+	}
+	m := ctx.DocumentMatchPool.Get()
+	m.IndexInternalID = index.NewIndexInternalID(m.IndexInternalID, s.docs[s.pos])
+	s.pos++
+	return m, nil
+}
+
+func (s *docsSearcher) Advance(ctx *bsearch.SearchContext, id index.IndexInternalID) (*bsearch.DocumentMatch, error) {
+	target := id.Value()
+	rest := s.docs[s.pos:]
+	s.pos += sort.Search(len(rest), func(i int) bool { return rest[i] >= target })
+	return s.Next(ctx)
+}
+
+func (s *docsSearcher) Close() error               { return nil }
+func (s *docsSearcher) Weight() float64            { return 0 }
+func (s *docsSearcher) SetQueryNorm(float64)       {}
+func (s *docsSearcher) Count() uint64              { return uint64(len(s.docs)) }
+func (s *docsSearcher) Min() int                   { return 0 }
+func (s *docsSearcher) Size() int                  { return 48 + 8*len(s.docs) }
+func (s *docsSearcher) DocumentMatchPoolSize() int { return 1 }
 
 func newMapping() *mapping.IndexMappingImpl {
 	m := bleve.NewIndexMapping()
@@ -522,76 +809,100 @@ func newMapping() *mapping.IndexMappingImpl {
 			panic(err) // static configuration: only a programming error gets here
 		}
 	}
-	must(m.AddCustomTokenFilter("rolodex_name_edge", map[string]any{
-		"type": edgengram.Name, "min": 1.0, "max": float64(maxNameGram),
-	}))
-	must(m.AddCustomTokenFilter("rolodex_email_edge", map[string]any{
-		"type": edgengram.Name, "min": float64(minEmailGram), "max": float64(maxEmailGram),
-	}))
-	words := map[string]any{
+	must(m.AddCustomAnalyzer(analyzerWord, map[string]any{
 		"type":          custom.Name,
 		"char_filters":  []any{asciifolding.Name},
 		"tokenizer":     unicode.Name,
 		"token_filters": []any{lowercase.Name},
-	}
-	must(m.AddCustomAnalyzer(analyzerWord, words))
-	must(m.AddCustomAnalyzer(analyzerPrefix, map[string]any{
-		"type":          custom.Name,
-		"char_filters":  []any{asciifolding.Name},
-		"tokenizer":     unicode.Name,
-		"token_filters": []any{lowercase.Name, "rolodex_name_edge"},
 	}))
-	// An address is one token so "lee@and" is a prefix of it.
-	must(m.AddCustomAnalyzer(analyzerEmailPrefix, map[string]any{
-		"type":          custom.Name,
-		"char_filters":  []any{asciifolding.Name},
-		"tokenizer":     single.Name,
-		"token_filters": []any{lowercase.Name, "rolodex_email_edge"},
-	}))
-	must(m.AddCustomAnalyzer(analyzerEmailQuery, map[string]any{
-		"type":          custom.Name,
-		"char_filters":  []any{asciifolding.Name},
-		"tokenizer":     single.Name,
-		"token_filters": []any{lowercase.Name},
+	must(m.AddCustomAnalyzer(analyzerTerms, map[string]any{
+		"type":      custom.Name,
+		"tokenizer": tokenizerSpaces,
 	}))
 
-	text := func(name, analyzer string, store bool) *mapping.FieldMapping {
-		f := mapping.NewTextFieldMapping()
+	field := func(name string, f *mapping.FieldMapping) *mapping.FieldMapping {
 		f.Name = name
-		f.Analyzer = analyzer
-		f.Store = store
+		f.Store = false
 		f.IncludeInAll = false
 		f.IncludeTermVectors = false
 		f.DocValues = false
 		return f
 	}
-	keyword := func(name string, store bool) *mapping.FieldMapping {
-		f := mapping.NewKeywordFieldMapping()
-		f.Name = name
-		f.Store = store
-		f.IncludeInAll = false
-		f.IncludeTermVectors = false
-		f.DocValues = false
+	stored := field(fieldName, mapping.NewTextFieldMapping())
+	stored.Index, stored.Store = false, true
+	storedEmail := field(fieldEmail, mapping.NewTextFieldMapping())
+	storedEmail.Index, storedEmail.Store = false, true
+	terms := func(name string) *mapping.FieldMapping {
+		f := field(name, mapping.NewTextFieldMapping())
+		f.Analyzer = analyzerTerms
+		return f
+	}
+	keyword := func(name string) *mapping.FieldMapping {
+		f := field(name, mapping.NewKeywordFieldMapping())
 		f.SkipFreqNorm = true // filter-only: never scored
 		return f
 	}
-	storedOnly := text(fieldEmail, analyzerWord, true)
-	storedOnly.Index = false
+	company := keyword(fieldCompany)
+	company.Store = true
 
 	doc := bleve.NewDocumentStaticMapping()
-	doc.AddFieldMappingsAt("name", text(fieldName, analyzerWord, true), text(fieldNamePrefix, analyzerPrefix, false))
-	doc.AddFieldMappingsAt("email", storedOnly)
-	doc.AddFieldMappingsAt("email_keys", text(fieldEmailKeys, analyzerEmailPrefix, false))
-	doc.AddFieldMappingsAt("workspace_id", keyword(fieldWorkspace, false))
-	doc.AddFieldMappingsAt("company_id", keyword(fieldCompany, true))
-	doc.AddFieldMappingsAt("kind", keyword(fieldKind, false))
+	doc.AddFieldMappingsAt("name", stored)
+	doc.AddFieldMappingsAt("email", storedEmail)
+	doc.AddFieldMappingsAt("words", terms(fieldWords))
+	doc.AddFieldMappingsAt("prefixes", terms(fieldPrefixes))
+	doc.AddFieldMappingsAt("workspace_id", keyword(fieldWorkspace))
+	doc.AddFieldMappingsAt("company_id", company)
+	doc.AddFieldMappingsAt("kind", keyword(fieldKind))
 
 	m.DefaultMapping = doc
-	m.DefaultAnalyzer = analyzerWord
+	m.DefaultAnalyzer = analyzerTerms
 	m.IndexDynamic = false
 	m.StoreDynamic = false
 	m.DocValuesDynamic = false
 	return m
+}
+
+// tokenizerSpaces splits the terms Put built on single spaces. Bleve's
+// whitespace tokenizer does the same rune by rune, and was a tenth of
+// indexing time.
+const tokenizerSpaces = "rolodex_spaces"
+
+type spaceTokenizer struct{}
+
+func (spaceTokenizer) Tokenize(input []byte) analysis.TokenStream {
+	toks := make([]analysis.Token, 0, bytes.Count(input, []byte{' '})+1)
+	for start := 0; start < len(input); {
+		end := bytes.IndexByte(input[start:], ' ')
+		if end < 0 {
+			end = len(input)
+		} else {
+			end += start
+		}
+		if end > start {
+			toks = append(toks, analysis.Token{
+				Start:    start,
+				End:      end,
+				Term:     input[start:end],
+				Position: len(toks) + 1,
+				Type:     analysis.AlphaNumeric,
+			})
+		}
+		start = end + 1
+	}
+	stream := make(analysis.TokenStream, len(toks))
+	for i := range toks {
+		stream[i] = &toks[i]
+	}
+	return stream
+}
+
+func init() {
+	err := registry.RegisterTokenizer(tokenizerSpaces, func(map[string]any, *registry.Cache) (analysis.Tokenizer, error) {
+		return spaceTokenizer{}, nil
+	})
+	if err != nil {
+		panic(err)
+	}
 }
 
 // isEmptyDir lets Open create the index in a directory made for it (as

@@ -195,6 +195,68 @@ func TestClients(t *testing.T) {
 	}
 }
 
+// TestWorkspaces tries to reach another workspace's terms through the
+// "<workspace>:" prefix every term carries.
+func TestWorkspaces(t *testing.T) {
+	ix := openTest(t,
+		company(1, 1, "Andertons"),
+		company(2, 2, "Andertons Music"),
+		company(12, 3, "Zebra Music"),
+		company(21, 4, "Zebra Two"),
+	)
+	for _, text := range []string{"2:andertons", "2:andertons music", "zebra", "2:zebra", "12:zebra", "zebrx", "zebar", ":zebra", "1:2:zebra", "music"} {
+		t.Run(text, func(t *testing.T) {
+			for _, h := range search(t, ix, Query{WorkspaceID: 1, Text: text}) {
+				if h.Name != "Andertons" {
+					t.Errorf("workspace 1 found %q", h.Name)
+				}
+			}
+		})
+	}
+	if got := names(search(t, ix, Query{WorkspaceID: 12, Text: "zebar"})); !slices.Equal(got, []string{"Zebra Music"}) {
+		t.Errorf("workspace 12 fuzzy: got %q, want only its own Zebra Music", got)
+	}
+}
+
+// TestConcurrent is for the race detector: searches with a shared client
+// list while writes add and merge segments.
+func TestConcurrent(t *testing.T) {
+	ix := openTest(t, sample...)
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	for g := range 3 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				hits, err := ix.Search(context.Background(), Query{WorkspaceID: 1, Text: "ander", Clients: []int64{1, 6, int64(g)}})
+				if err == nil && len(hits) == 0 {
+					err = errors.New("no hits")
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for i := range int64(30) {
+		if err := ix.Put(company(1, 100+i, "Anders Filler")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 func TestUnknownKind(t *testing.T) {
 	ix := openTest(t)
 	if _, err := ix.Search(context.Background(), Query{WorkspaceID: 1, Text: "a", Kinds: []string{"deal"}}); err == nil {
@@ -232,21 +294,20 @@ func TestClientsRandom(t *testing.T) {
 	ix := openTest(t, docs...)
 
 	// Queries of one to three letters never go fuzzy, so brute force can
-	// say exactly what must match.
+	// say exactly what must match: a word of the name, or the address or
+	// domain of the e-mail, starting with the text.
 	matches := func(d Doc, text string) bool {
-		for w := range strings.FieldsSeq(d.Name) {
+		local, domain, _ := strings.Cut(d.Email, "@")
+		for w := range strings.FieldsSeq(d.Name + " " + local + " " + domain) {
 			if strings.HasPrefix(strings.ToLower(w), text) {
 				return true
 			}
 		}
-		if len(text) < minEmailGram || d.Email == "" {
-			return false
-		}
-		_, domain, _ := strings.Cut(d.Email, "@")
-		return strings.HasPrefix(d.Email, text) || strings.HasPrefix(domain, text)
+		return false
 	}
 
-	for i := range 60 {
+	kinds := [][]string{nil, {KindCompany}, {KindContact}, {KindContact, KindCompany}}
+	for i := range 80 {
 		ws := int64(1 + rng.IntN(3))
 		var clients []int64
 		switch i % 4 {
@@ -254,40 +315,98 @@ func TestClientsRandom(t *testing.T) {
 		case 1:
 			clients = []int64{}
 		default:
+			// With a sparse list the client filter drives the
+			// conjunction, with a dense one the text does.
+			density := []int{10, 90}[i/4%2]
 			clients = []int64{}
 			for id := int64(1); id <= companies+5; id++ { // includes ids nobody has
-				if rng.IntN(10) == 0 {
+				if rng.IntN(100) < density {
 					clients = append(clients, id)
 				}
 			}
 		}
+		kind := kinds[rng.IntN(len(kinds))]
 		w := words[rng.IntN(len(words))]
 		text := w[:1+rng.IntN(3)]
 
 		want := map[string]bool{}
 		for _, d := range docs {
-			if d.WorkspaceID == ws && (clients == nil || slices.Contains(clients, d.CompanyID)) && matches(d, text) {
+			if d.WorkspaceID == ws &&
+				(clients == nil || slices.Contains(clients, d.CompanyID)) &&
+				(len(kind) == 0 || slices.Contains(kind, d.Kind)) &&
+				matches(d, text) {
 				want[docID(d.Kind, d.ID)] = true
 			}
 		}
-		t.Run(fmt.Sprintf("%d_ws%d_%s", i, ws, text), func(t *testing.T) {
-			hits := search(t, ix, Query{WorkspaceID: ws, Text: text, Clients: clients, Limit: maxLimit})
-			for _, h := range hits {
-				id := docID(h.Kind, h.ID)
-				if workspaceOf[id] != ws {
-					t.Errorf("hit %s from workspace %d", id, workspaceOf[id])
+		for _, ranked := range []bool{true, false} {
+			name := fmt.Sprintf("%d_ws%d_%s_clients%d_kinds%d_ranked=%v", i, ws, text, len(clients), len(kind), ranked)
+			t.Run(name, func(t *testing.T) {
+				if !ranked {
+					defer func(old uint64) { maxRankedMatches = old }(maxRankedMatches)
+					maxRankedMatches = 0
 				}
-				if clients != nil && !slices.Contains(clients, h.CompanyID) {
-					t.Errorf("hit %s of company %d not in clients", id, h.CompanyID)
+				hits := search(t, ix, Query{WorkspaceID: ws, Text: text, Clients: clients, Kinds: kind, Limit: maxLimit})
+				for _, h := range hits {
+					id := docID(h.Kind, h.ID)
+					if workspaceOf[id] != ws {
+						t.Errorf("hit %s from workspace %d", id, workspaceOf[id])
+					}
+					if clients != nil && !slices.Contains(clients, h.CompanyID) {
+						t.Errorf("hit %s of company %d not in clients", id, h.CompanyID)
+					}
+					if !want[id] {
+						t.Errorf("hit %s (%q) not expected", id, h.Name)
+					}
 				}
-				if !want[id] {
-					t.Errorf("hit %s (%q) not expected", id, h.Name)
+				if len(hits) != min(len(want), maxLimit) {
+					t.Errorf("got %d hits, want %d", len(hits), min(len(want), maxLimit))
 				}
+			})
+		}
+	}
+}
+
+// TestClientsAfterWrites moves contacts between companies and deletes
+// them, batch after batch, so segments come, go and merge under the cached
+// client filter; a staff search must keep matching brute force.
+func TestClientsAfterWrites(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	ix := openTest(t)
+	current := map[int64]Doc{} // contact id -> doc
+	clients := []int64{2, 3, 5, 7}
+	for batch := range 40 {
+		var docs []Doc
+		for range 5 {
+			id := int64(1 + rng.IntN(30))
+			if _, ok := current[id]; ok && rng.IntN(4) == 0 {
+				if err := ix.Delete(KindContact, id); err != nil {
+					t.Fatal(err)
+				}
+				delete(current, id)
+				continue
 			}
-			if len(hits) != min(len(want), maxLimit) {
-				t.Errorf("got %d hits, want %d", len(hits), min(len(want), maxLimit))
+			d := contact(1, id, int64(1+rng.IntN(10)), fmt.Sprintf("Pat %d", id), "")
+			current[id] = d
+			docs = append(docs, d)
+		}
+		if err := ix.Put(docs...); err != nil {
+			t.Fatal(err)
+		}
+		var want []int64
+		for id, d := range current {
+			if slices.Contains(clients, d.CompanyID) {
+				want = append(want, id)
 			}
-		})
+		}
+		slices.Sort(want)
+		var got []int64
+		for _, h := range search(t, ix, Query{WorkspaceID: 1, Text: "pat", Clients: clients, Limit: maxLimit}) {
+			got = append(got, h.ID)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("after batch %d: got contacts %v, want %v", batch, got, want)
+		}
 	}
 }
 
@@ -402,6 +521,42 @@ func TestLimit(t *testing.T) {
 	got := names(search(t, ix, Query{WorkspaceID: 1, Text: "acme", Limit: 50}))
 	if !slices.IsSortedFunc(got, strings.Compare) {
 		t.Errorf("equal scores not in name order: %q", got)
+	}
+}
+
+// TestUnranked covers queries too broad to rank: they must still respect
+// the limit and the filter, and come back in name order.
+func TestUnranked(t *testing.T) {
+	defer func(old uint64) { maxRankedMatches = old }(maxRankedMatches)
+	maxRankedMatches = 5
+
+	var docs []Doc
+	for i := range int64(40) {
+		docs = append(docs, company(1, i+1, fmt.Sprintf("Smith %c", 'Z'-i%26)))
+	}
+	docs = append(docs, company(1, 100, "Jones"))
+	ix := openTest(t, docs...)
+
+	hits := search(t, ix, Query{WorkspaceID: 1, Text: "s", Limit: 7})
+	if len(hits) != 7 {
+		t.Fatalf("got %d hits, want 7", len(hits))
+	}
+	for _, h := range hits {
+		if h.Score != 0 {
+			t.Errorf("unranked hit with score %v", h.Score)
+		}
+	}
+	if got := names(hits); !slices.IsSorted(got) {
+		t.Errorf("not in name order: %q", got)
+	}
+	// Rare enough to rank even with the low cut-off.
+	if got := search(t, ix, Query{WorkspaceID: 1, Text: "jones"}); len(got) != 1 || got[0].Score == 0 {
+		t.Errorf("jones: got %+v, want one ranked hit", got)
+	}
+	// A staff user's few docs are always ranked, however common the word.
+	got := search(t, ix, Query{WorkspaceID: 1, Text: "s", Clients: []int64{3, 4}})
+	if len(got) != 2 || got[0].Score == 0 || got[1].Score == 0 {
+		t.Errorf("staff: got %+v, want two ranked hits", got)
 	}
 }
 
