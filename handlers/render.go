@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 
 	"github.com/a-h/templ"
 
@@ -24,14 +26,30 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, ful
 	if fragment != nil && isHTMX(r) {
 		c = fragment
 	}
+	// Render into a buffer first: a failed render can still answer 500,
+	// and the page leaves in one write with a Content-Length instead of
+	// many small chunked ones.
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			buf.Reset()
+			bufPool.Put(buf)
+		}
+	}()
+	if err := c.Render(r.Context(), buf); err != nil {
+		h.Log.Error("render", "path", r.URL.Path, "err", err)
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Vary", "HX-Request")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
-	if err := c.Render(r.Context(), w); err != nil {
-		h.Log.Error("render", "path", r.URL.Path, "err", err)
-	}
+	w.Write(buf.Bytes())
 }
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // page builds the layout data for r, taking the one-shot flash message.
 func (h *Handler) page(r *http.Request, title string) views.Page {

@@ -29,7 +29,7 @@ func (s *Store) SetUserClients(ctx context.Context, admin *User, userID int64, c
 				args = append(args, id)
 			}
 			var n int
-			if err := tx.QueryRow(`SELECT count(*) FROM companies WHERE workspace_id = ? AND id IN (`+placeholders(len(chunk))+`)`, args...).Scan(&n); err != nil {
+			if err := tx.QueryRow(`SELECT count(*) FROM companies NOT INDEXED WHERE workspace_id = ? AND id IN (`+placeholders(len(chunk))+`)`, args...).Scan(&n); err != nil {
 				return err
 			}
 			if n != len(chunk) {

@@ -52,6 +52,9 @@ func dsn(path string, write bool) string {
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_cache_size", "-65536") // 64 MiB page cache per connection
+	// Pages run the same few queries over and over; keeping them prepared
+	// per connection saves parsing and planning each time.
+	q.Set("_stmt_cache_size", "64")
 	if write {
 		q.Set("_txlock", "immediate")
 	} else {
