@@ -30,6 +30,7 @@ e2e: deps deps-browser ## the real-browser tests only
 	$(GO) test -count=1 -run Browser -v ./handlers/
 
 bench: deps build ## big-data benchmarks; writes BENCHMARKS.md
+	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	ROLODEX_BENCH_OUT=$(CURDIR)/BENCHMARKS.md $(GO) test -count=1 -timeout 60m -run TestBenchReport -v ./handlers/
 	@cat BENCHMARKS.md
 
