@@ -32,6 +32,7 @@ e2e: deps deps-browser ## the real-browser tests only
 bench: deps build ## big-data benchmarks; writes BENCHMARKS.md
 	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	ROLODEX_BENCH_OUT=$(CURDIR)/BENCHMARKS.md $(GO) test -count=1 -timeout 60m -run TestBenchReport -v ./handlers/
+	ROLODEX_BENCH_OUT=$(CURDIR)/BENCHMARKS.md ROLODEX_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 30m -run TestImportBenchReport -v ./jobs/
 	@cat BENCHMARKS.md
 
 # redis-server (and chromium for browser tests) come from Debian's packages:

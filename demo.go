@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"strings"
+	"time"
 
 	"github.com/rolodex/rolodex/store"
 )
@@ -32,6 +33,11 @@ var demoNotes = []struct{ title, body string }{
 	{"Trade show", "Met at the trade show. See [their website](https://example.com) for the product line."},
 	{"Support escalation", "Their order was delayed. Apologised, offered free shipping on the next one. `ticket #4411`"},
 }
+
+var (
+	demoMeetingTypes    = []string{"email", "sms", "call", "video", "in-person"}
+	demoMeetingSubjects = []string{"Intro call", "Pricing review", "Quarterly business review", "Site visit", "Contract renewal", "Onboarding check-in"}
+)
 
 // loadDemo fills an empty database with the demo workspace. It refuses to
 // touch a database that already has companies.
@@ -86,6 +92,21 @@ func loadDemo(ctx context.Context, st *store.Store, out io.Writer) error {
 				return err
 			}
 		}
+		for j := 0; j < rng.IntN(4); j++ {
+			// Meetings from a month ago to a month ahead, on the quarter hour.
+			start := time.Now().Add(time.Duration(rng.IntN(60*24*4)-30*24*4) * 15 * time.Minute).Truncate(15 * time.Minute)
+			end := start.Add(time.Duration(1+rng.IntN(4)) * 15 * time.Minute).UnixMilli()
+			status := store.MeetingOpen
+			if start.Before(time.Now()) && rng.IntN(3) > 0 {
+				status = store.MeetingClosed
+			}
+			if _, err := st.CreateMeeting(ctx, sys, c.ID, store.MeetingInput{
+				Type: pick(demoMeetingTypes), Status: status, Subject: pick(demoMeetingSubjects),
+				Details: "Agenda:\n\n- where we are\n- next steps", StartsAt: start.UnixMilli(), EndsAt: &end,
+			}); err != nil {
+				return err
+			}
+		}
 		if rng.IntN(2) == 0 {
 			if _, err := st.AddLink(ctx, sys, c.ID, store.LinkInput{Title: "Website", URL: "https://www." + domain}); err != nil {
 				return err
@@ -113,6 +134,6 @@ func loadDemo(ctx context.Context, st *store.Store, out io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintf(out, "demo: loaded %d companies and %d staff users (alice@, bob@, carol@example.com; password %q)\n", len(ids), len(staff), demoPassword)
+	fmt.Fprintf(out, "demo: loaded %d companies with notes, contacts, links and meetings, and %d staff users (alice@, bob@, carol@example.com; password %q)\n", len(ids), len(staff), demoPassword)
 	return nil
 }

@@ -40,6 +40,7 @@ Commands:
   serve     start the web server (default)
   demo      load the demo workspace: ~50 companies, 3 staff users
   reindex   rebuild the search index and all Redis state from SQLite
+  import    import a CSV file: rolodex import contacts|companies FILE [-mode create|upsert|update]
   version   print the version
   help      show this help
 
@@ -64,6 +65,13 @@ type config struct {
 	LogFormat     string
 	SecureCookie  bool
 	Demo          bool
+
+	ImportMaxBytes  int64  // largest upload the server takes
+	ImportWorkers   int    // import workers of this process
+	ImportKind      string // rolodex import KIND FILE
+	ImportFile      string
+	ImportMode      string
+	ImportWorkspace int64
 }
 
 // parseConfig reads flags, falling back to the environment, then defaults.
@@ -87,12 +95,23 @@ func parseConfig(cmd string, args []string, out io.Writer, getenv func(string) s
 	if cmd == "serve" {
 		fs.BoolVar(&cfg.Demo, "demo", false, "load the demo workspace first when the database has no companies")
 	}
+	fs.Int64Var(&cfg.ImportMaxBytes, "import-max-bytes", envInt(getenv, "ROLODEX_IMPORT_MAX_BYTES", 2<<30), "largest CSV upload in bytes (ROLODEX_IMPORT_MAX_BYTES)")
+	fs.IntVar(&cfg.ImportWorkers, "import-workers", int(envInt(getenv, "ROLODEX_IMPORT_WORKERS", 1)), "import workers in this process (ROLODEX_IMPORT_WORKERS)")
+	if cmd == "import" {
+		fs.StringVar(&cfg.ImportMode, "mode", store.ModeCreate, "import: create (new records only), upsert (create and update) or update (existing only)")
+		fs.Int64Var(&cfg.ImportWorkspace, "workspace", store.DefaultWorkspace, "import: workspace to import into")
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(out, usage, version)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if cmd == "import" {
+		if err := importArgs(fs, cfg); err != nil {
+			return nil, err
+		}
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -118,7 +137,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 			return nil
 		}
 		return err
-	case "serve", "demo", "reindex":
+	case "serve", "demo", "reindex", "import":
 	default:
 		return fmt.Errorf("unknown command %q (try: rolodex help)", cmd)
 	}
@@ -144,6 +163,8 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		return loadDemo(ctx, a.store, out)
 	case "reindex":
 		return a.reindex(ctx, out)
+	case "import":
+		return a.importCSV(ctx, out)
 	}
 	if err := ensureAdmin(ctx, a.store, cfg, out); err != nil {
 		return err
@@ -274,7 +295,9 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 	if err != nil {
 		return err
 	}
+	importer := &jobs.Importer{Store: a.store, Log: a.log, Dir: filepath.Join(cfg.Data, "imports"), Workers: cfg.ImportWorkers}
 	h := handlers.New(a.store, a.index, sess, a.log)
+	h.Imports = handlers.Imports{Dir: importer.Dir, MaxBytes: cfg.ImportMaxBytes, Wake: importer.Wake}
 	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           h.Routes(),
@@ -304,6 +327,11 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 		defer close(done)
 		(&jobs.Relay{Store: a.store, Log: a.log}).Run(jobsCtx)
 	}()
+	importsDone := make(chan struct{})
+	go func() {
+		defer close(importsDone)
+		importer.Run(jobsCtx)
+	}()
 	if a.redis.Load() != nil {
 		go a.superviseRedis(jobsCtx)
 	}
@@ -323,6 +351,7 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 	}
 	stopJobs()
 	<-done
+	<-importsDone
 	return nil
 }
 

@@ -44,6 +44,7 @@ func newTestApp(t *testing.T) *testApp {
 	logs := &strings.Builder{}
 	log := slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, nil))
 	h := handlers.New(env.Store, idx, sess, log)
+	h.Imports = handlers.Imports{Dir: filepath.Join(env.Dir, "imports"), MaxBytes: 1 << 20}
 	srv := httptest.NewServer(h.Routes())
 	t.Cleanup(srv.Close)
 	return &testApp{Env: env, Index: idx, Handler: h, Server: srv, Log: logs}

@@ -63,6 +63,13 @@ func TestAuthorization(t *testing.T) {
 		}
 		return id
 	}
+	newMeeting := func() int64 {
+		m, err := a.Store.CreateMeeting(ctx, admin(), acme.ID, store.MeetingInput{Type: "call", Subject: "m", StartsAt: 1772373600000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.ID
+	}
 
 	const (
 		login = -1 // a redirect to the sign-in page
@@ -122,6 +129,60 @@ func TestAuthorization(t *testing.T) {
 			tc{"POST /" + kind + "/{id}", "POST", item, formType, body, page(404, 303, 303)},
 			tc{"POST /" + kind + "/{id}/delete", "POST", func() string { return item() + "/delete" }, formType, "", page(404, 303, 303)},
 			tc{"POST /api/v1/companies/{id}/" + kind, "POST", fixed("/api/v1/companies/" + A + "/" + kind), jsonType, jsonBody, api(404, 201, 201)},
+		)
+	}
+	meeting := func(suffix string) func() string {
+		return func() string { return fmt.Sprintf("/meetings/%d%s", newMeeting(), suffix) }
+	}
+	apiMeeting := func() string { return fmt.Sprintf("/api/v1/meetings/%d", newMeeting()) }
+	meetingForm := "type=call&subject=Hi&starts_at=2026-03-01T14%3A00"
+	cases = append(cases,
+		tc{"GET /meetings", "GET", fixed("/meetings?type=call&status=open&from=2026-01-01&to=2026-12-31&sort=date&order=desc"), "", "", page(200, 200, 200)},
+		tc{"POST /companies/{id}/meetings", "POST", fixed("/companies/" + A + "/meetings"), formType, meetingForm, page(404, 303, 303)},
+		tc{"GET /meetings/{id}/edit", "GET", meeting("/edit"), "", "", page(404, 200, 200)},
+		tc{"POST /meetings/{id}", "POST", meeting(""), formType, meetingForm, page(404, 303, 303)},
+		tc{"POST /meetings/{id}/status", "POST", meeting("/status"), formType, "status=closed", page(404, 303, 303)},
+		tc{"POST /meetings/{id}/delete", "POST", meeting("/delete"), formType, "", page(404, 303, 303)},
+		tc{"GET /admin/meeting-types", "GET", fixed("/admin/meeting-types"), "", "", page(403, 403, 200)},
+		tc{"POST /admin/meeting-types", "POST", fixed("/admin/meeting-types"), formType, "name=", page(403, 403, 422)},
+		tc{"GET /api/v1/meetings", "GET", fixed("/api/v1/meetings?type=call&status=open"), "", "", api(200, 200, 200)},
+		tc{"POST /api/v1/companies/{id}/meetings", "POST", fixed("/api/v1/companies/" + A + "/meetings"), jsonType,
+			`{"type":"call","subject":"Hi","starts_at":"2026-03-01T14:00:00Z"}`, api(404, 201, 201)},
+		tc{"GET /api/v1/meetings/{id}", "GET", apiMeeting, "", "", api(404, 200, 200)},
+		tc{"PUT /api/v1/meetings/{id}", "PUT", apiMeeting, jsonType, `{"type":"email","subject":"Hi","starts_at":1772373600000}`, api(404, 200, 200)},
+		tc{"DELETE /api/v1/meetings/{id}", "DELETE", apiMeeting, "", "", api(404, 204, 204)},
+	)
+
+	// Bulk imports: admins only. Each case that changes an import gets
+	// its own.
+	newImport := func(draft bool) func() int64 {
+		return func() int64 { return mustImport(t, a, draft) }
+	}
+	imp := mustImport(t, a, false)
+	I := fmt.Sprint(imp)
+	uploadType, uploadBody := multipartBody(map[string]string{"kind": "contacts"}, "c.csv", "name,email\nLee,lee@example.com\n")
+	importPath := func(id func() int64, suffix string) func() string {
+		return func() string { return fmt.Sprintf("/admin/imports/%d%s", id(), suffix) }
+	}
+	apiImportPath := func(id func() int64, suffix string) func() string {
+		return func() string { return fmt.Sprintf("/api/v1/bulk-actions/%d%s", id(), suffix) }
+	}
+	cases = append(cases,
+		tc{"GET /admin/imports", "GET", fixed("/admin/imports"), "", "", page(403, 403, 200)},
+		tc{"POST /admin/imports", "POST", fixed("/admin/imports"), uploadType, uploadBody, page(403, 403, 303)},
+		tc{"GET /admin/imports/{id}", "GET", fixed("/admin/imports/" + I), "", "", page(403, 403, 200)},
+		tc{"POST /admin/imports/{id}/start", "POST", importPath(newImport(true), "/start"), formType, "col_0=name&col_1=email&mode=create", page(403, 403, 303)},
+		tc{"POST /admin/imports/{id}/cancel", "POST", importPath(newImport(false), "/cancel"), formType, "", page(403, 403, 303)},
+		tc{"GET /admin/imports/{id}/errors.csv", "GET", fixed("/admin/imports/" + I + "/errors.csv"), "", "", page(403, 403, 200)},
+		tc{"GET /api/v1/bulk-actions/{id}/errors.csv", "GET", fixed("/api/v1/bulk-actions/" + I + "/errors.csv"), "", "", api(403, 403, 200)},
+		tc{"POST /api/v1/bulk-actions/{id}/cancel", "POST", apiImportPath(newImport(false), "/cancel"), "", "", api(403, 403, 200)},
+	)
+	for _, prefix := range []string{"", "/api/v1"} {
+		cases = append(cases,
+			tc{"POST " + prefix + "/bulk-actions/upload", "POST", fixed(prefix + "/bulk-actions/upload"), uploadType, uploadBody, api(403, 403, 201)},
+			tc{"GET " + prefix + "/bulk-actions", "GET", fixed(prefix + "/bulk-actions"), "", "", api(403, 403, 200)},
+			tc{"GET " + prefix + "/bulk-actions/{id}", "GET", fixed(prefix + "/bulk-actions/" + I), "", "", api(403, 403, 200)},
+			tc{"GET " + prefix + "/bulk-actions-by-account/{accountId}", "GET", fixed(prefix + "/bulk-actions-by-account/1"), "", "", api(403, 403, 200)},
 		)
 	}
 

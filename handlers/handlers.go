@@ -17,6 +17,7 @@ type Handler struct {
 	Index    *search.Index
 	Sessions sessions.Store
 	Log      *slog.Logger
+	Imports  Imports // bulk CSV uploads (imports.go)
 
 	patterns []string // filled by Routes
 }

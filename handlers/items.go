@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/a-h/templ"
-
 	"github.com/rolodex/rolodex/store"
 	"github.com/rolodex/rolodex/views"
 )
@@ -19,7 +17,6 @@ type itemKind struct {
 	add    func(ctx context.Context, st *store.Store, u *store.User, companyID int64, v map[string]string) (any, error)
 	update func(ctx context.Context, st *store.Store, u *store.User, id int64, v map[string]string) error
 	load   func(ctx context.Context, st *store.Store, u *store.User, id int64) (companyID int64, v map[string]string, err error)
-	form   func(c *store.Company, f views.Form) templ.Component
 }
 
 var itemKinds = []itemKind{
@@ -39,7 +36,6 @@ var itemKinds = []itemKind{
 			}
 			return n.CompanyID, map[string]string{"title": n.Title, "body": n.Body}, nil
 		},
-		form: views.NoteForm,
 	},
 	{
 		path: "contacts", typ: store.TypeContact, fields: []string{"name", "email", "phone", "title"},
@@ -57,7 +53,6 @@ var itemKinds = []itemKind{
 			}
 			return c.CompanyID, map[string]string{"name": c.Name, "email": c.Email, "phone": c.Phone, "title": c.Title}, nil
 		},
-		form: views.ContactForm,
 	},
 	{
 		path: "links", typ: store.TypeLink, fields: []string{"title", "url"},
@@ -75,7 +70,6 @@ var itemKinds = []itemKind{
 			}
 			return l.CompanyID, map[string]string{"title": l.Title, "url": l.URL}, nil
 		},
-		form: views.LinkForm,
 	},
 }
 
@@ -83,9 +77,7 @@ func contactInput(v map[string]string) store.ContactInput {
 	return store.ContactInput{Name: v["name"], Email: v["email"], Phone: v["phone"], Title: v["title"]}
 }
 
-// addItem adds a note, contact or link from the company page. With htmx a
-// success swaps in the refreshed timeline and a failure swaps the form back
-// with its errors; without it the browser is redirected or shown the page.
+// addItem adds a note, contact or link from the company page.
 func (h *Handler) addItem(k itemKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, ok := h.company(w, r)
@@ -98,41 +90,54 @@ func (h *Handler) addItem(k itemKind) http.HandlerFunc {
 		}
 		f := formOf(r, k.fields...)
 		_, err := k.add(r.Context(), h.Store, userFrom(r.Context()), c.ID, f.Values)
-		switch {
-		case invalid(err) && isHTMX(r):
-			w.Header().Set("HX-Retarget", "#"+k.typ+"-form")
-			w.Header().Set("HX-Reswap", "outerHTML")
-			h.render(w, r, http.StatusUnprocessableEntity, k.form(c, withErr(f, err)), nil)
-		case invalid(err):
-			tl, terr := h.timelineFor(r, c)
-			if terr != nil {
-				h.fail(w, r, terr)
-				return
-			}
-			forms := views.ItemForms{Open: k.typ}
-			switch k.typ {
-			case store.TypeNote:
-				forms.Note = withErr(f, err)
-			case store.TypeContact:
-				forms.Contact = withErr(f, err)
-			case store.TypeLink:
-				forms.Link = withErr(f, err)
-			}
-			h.render(w, r, http.StatusUnprocessableEntity, views.CompanyPage(h.page(r, c.Name), c, tl, forms), nil)
-		case err != nil:
-			h.fail(w, r, err)
-		case isHTMX(r):
-			tl, err := h.timelineFor(r, c)
-			if err != nil {
-				h.fail(w, r, err)
-				return
-			}
-			h.render(w, r, http.StatusOK, views.TimelineSection(tl), nil)
-		default:
-			h.flash(w, r, "Added.")
-			redirect(w, r, companyURL(c.ID))
-		}
+		h.added(w, r, c, k.typ, f, err)
 	}
+}
+
+// added answers an add form of the company page (typ: note, contact, link,
+// meeting) that was submitted as f and stored with result err. With htmx a
+// success swaps in the refreshed timeline and a failure swaps the form back
+// with its errors; without it the browser is redirected or shown the page.
+func (h *Handler) added(w http.ResponseWriter, r *http.Request, c *store.Company, typ string, f views.Form, err error) {
+	switch {
+	case invalid(err):
+		forms, ferr := h.itemForms(r)
+		if ferr != nil {
+			h.fail(w, r, ferr)
+			return
+		}
+		forms = forms.With(typ, withErr(f, err))
+		if isHTMX(r) {
+			w.Header().Set("HX-Retarget", "#"+typ+"-form")
+			w.Header().Set("HX-Reswap", "outerHTML")
+			h.render(w, r, http.StatusUnprocessableEntity, forms.OpenForm(c), nil)
+			return
+		}
+		tl, terr := h.timelineFor(r, c)
+		if terr != nil {
+			h.fail(w, r, terr)
+			return
+		}
+		h.render(w, r, http.StatusUnprocessableEntity, views.CompanyPage(h.page(r, c.Name), c, tl, forms), nil)
+	case err != nil:
+		h.fail(w, r, err)
+	case isHTMX(r):
+		tl, err := h.timelineFor(r, c)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.render(w, r, http.StatusOK, views.TimelineSection(tl), nil)
+	default:
+		h.flash(w, r, "Added.")
+		redirect(w, r, companyURL(c.ID))
+	}
+}
+
+// itemForms are the empty add forms of a company page for r's user.
+func (h *Handler) itemForms(r *http.Request) (views.ItemForms, error) {
+	types, err := h.Store.MeetingTypes(r.Context(), userFrom(r.Context()).WorkspaceID)
+	return views.ItemForms{MeetingTypes: types}, err
 }
 
 func (h *Handler) editItem(k itemKind) http.HandlerFunc {

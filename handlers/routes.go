@@ -40,6 +40,12 @@ func (h *Handler) Routes() http.Handler {
 		page("POST /"+kind.path+"/{id}", h.updateItem(kind))
 		page("POST /"+kind.path+"/{id}/delete", h.deleteItem(kind))
 	}
+	page("POST /companies/{id}/meetings", h.addMeeting)
+	page("GET /meetings", h.listMeetings)
+	page("GET /meetings/{id}/edit", h.editMeeting)
+	page("POST /meetings/{id}", h.updateMeeting)
+	page("POST /meetings/{id}/status", h.setMeetingStatus)
+	page("POST /meetings/{id}/delete", h.deleteMeeting)
 	page("GET /search", h.searchPage)
 
 	admin("GET /admin/users", h.listUsers)
@@ -48,6 +54,14 @@ func (h *Handler) Routes() http.Handler {
 	admin("GET /admin/users/{id}/candidates", h.clientCandidates)
 	admin("POST /admin/users/{id}/clients", h.addClient)
 	admin("POST /admin/users/{id}/clients/{cid}/delete", h.removeClient)
+	admin("GET /admin/imports", h.listImports)
+	admin("POST /admin/imports", h.uploadImport)
+	admin("GET /admin/imports/{id}", h.showImport)
+	admin("POST /admin/imports/{id}/start", h.startImport)
+	admin("POST /admin/imports/{id}/cancel", h.cancelImport)
+	admin("GET /admin/imports/{id}/errors.csv", h.errorsCSV)
+	admin("GET /admin/meeting-types", h.listMeetingTypes)
+	admin("POST /admin/meeting-types", h.addMeetingType)
 
 	// JSON API: same session, JSON errors.
 	api := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, h.requireUser(fn)) }
@@ -60,9 +74,25 @@ func (h *Handler) Routes() http.Handler {
 	for _, kind := range itemKinds {
 		api("POST /api/v1/companies/{id}/"+kind.path, h.apiAddItem(kind))
 	}
+	api("GET /api/v1/meetings", h.apiListMeetings)
+	api("POST /api/v1/companies/{id}/meetings", h.apiCreateMeeting)
+	api("GET /api/v1/meetings/{id}", h.apiGetMeeting)
+	api("PUT /api/v1/meetings/{id}", h.apiUpdateMeeting)
+	api("DELETE /api/v1/meetings/{id}", h.apiDeleteMeeting)
 	api("GET /api/v1/search", h.apiSearch)
 	mux.Handle("POST /api/v1/users", h.requireAdmin(h.apiCreateUser))
 	mux.Handle("PUT /api/v1/users/{id}/clients", h.requireAdmin(h.apiSetClients))
+
+	// Bulk imports, admin only: the seed's endpoints and the same under
+	// /api/v1 (imports.go).
+	for _, prefix := range []string{"", "/api/v1"} {
+		mux.Handle("POST "+prefix+"/bulk-actions/upload", h.requireAdmin(h.apiUploadBulkAction))
+		mux.Handle("GET "+prefix+"/bulk-actions", h.requireAdmin(h.apiListBulkActions))
+		mux.Handle("GET "+prefix+"/bulk-actions/{id}", h.requireAdmin(h.apiGetBulkAction))
+		mux.Handle("GET "+prefix+"/bulk-actions-by-account/{accountId}", h.requireAdmin(h.apiBulkActionsByAccount))
+	}
+	mux.Handle("GET /api/v1/bulk-actions/{id}/errors.csv", h.requireAdmin(h.errorsCSV))
+	mux.Handle("POST /api/v1/bulk-actions/{id}/cancel", h.requireAdmin(h.apiCancelBulkAction))
 
 	h.patterns = mux.patterns
 	var handler http.Handler = mux.ServeMux
@@ -89,7 +119,8 @@ func secureHeaders(next http.Handler) http.Handler {
 
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body != nil {
+		// Uploads stream to disk under their own, larger cap (imports.go).
+		if r.Body != nil && !isUpload(r) {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		}
 		next.ServeHTTP(w, r)

@@ -1,5 +1,6 @@
 // Package jobs holds Rolodex's background work: the outbox relay that keeps
-// Redis and the search index in step with SQLite, and the indexer.
+// Redis and the search index in step with SQLite, the indexer, and the bulk
+// CSV importer (importer.go, csv.go).
 package jobs
 
 import (
@@ -25,6 +26,10 @@ func (ix *Indexer) Apply(ctx context.Context, items []store.OutboxItem) error {
 	var goneCompanies, goneContacts []int64
 	for _, it := range items {
 		switch it.Kind {
+		case store.OutboxImport:
+			if err := ix.applyImport(ctx, it.RefID); err != nil {
+				return err
+			}
 		case store.OutboxCompany:
 			c, err := ix.Store.CompanyByID(ctx, it.RefID)
 			if err != nil {
@@ -65,6 +70,38 @@ func (ix *Indexer) Apply(ctx context.Context, items []store.OutboxItem) error {
 		}
 	}
 	return nil
+}
+
+// applyImport indexes what one import batch wrote (store.OutboxImport),
+// in index batches of the size Reindex uses.
+func (ix *Indexer) applyImport(ctx context.Context, batchID int64) error {
+	const size = 5000
+	docs := make([]search.Doc, 0, size)
+	flush := func() error {
+		if len(docs) == 0 {
+			return nil
+		}
+		err := ix.Index.Put(docs...)
+		docs = docs[:0]
+		return err
+	}
+	add := func(d search.Doc) error {
+		docs = append(docs, d)
+		if len(docs) == size {
+			return flush()
+		}
+		return nil
+	}
+	found, err := ix.Store.ImportedBatch(ctx, batchID,
+		func(c *store.ContactRecord) error { return add(ContactDoc(c)) },
+		func(c *store.Company) error { return add(CompanyDoc(c)) })
+	if err != nil || !found {
+		return err
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	return ix.Store.DoneImportedBatch(ctx, batchID)
 }
 
 // CompanyDoc is the search document of a company.

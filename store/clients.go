@@ -103,7 +103,19 @@ func (s *Store) SyncUserClients(ctx context.Context, ws, userID int64) error {
 	default:
 		return err
 	}
-	err = s.writeClientSet(ctx, ws, userID, want)
+	// Two syncs of one user can overlap, and the one that read SQLite
+	// first could write last. Reading SQLite again after writing, until
+	// the two agree, leaves the last word with the newest truth.
+	for attempt := 0; ; attempt++ {
+		if err = s.writeClientSet(ctx, ws, userID, want); err != nil || role != RoleStaff || attempt == 5 {
+			break
+		}
+		var now []int64
+		if now, err = s.clientIDsSQL(ctx, userID); err != nil || sameIDs(now, want) {
+			break
+		}
+		want = now
+	}
 	if err != nil {
 		// The set may now be stale in the unsafe direction (a removed client
 		// still listed). Dropping the generation marker sends every reader
@@ -227,3 +239,20 @@ type rebuildState struct {
 }
 
 func isNoRows(err error) bool { return errors.Is(err, errNoRows) }
+
+// sameIDs reports whether a and b hold the same ids, in any order.
+func sameIDs(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := make(map[int64]bool, len(a))
+	for _, id := range a {
+		seen[id] = true
+	}
+	for _, id := range b {
+		if !seen[id] {
+			return false
+		}
+	}
+	return true
+}

@@ -12,6 +12,7 @@ const (
 	OutboxCompany     = "company"      // ref: company id; reindex or unindex it
 	OutboxContact     = "contact"      // ref: contact id; reindex or unindex it
 	OutboxUserClients = "user_clients" // ref: user id; rewrite the user's Redis client set
+	OutboxMeeting     = "meeting"      // ref: meeting id; move it in (or out of) the Redis meeting lists
 )
 
 // OutboxItem is one pending change for Redis or the search index.

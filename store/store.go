@@ -87,7 +87,9 @@ func Open(ctx context.Context, path string, rdb *redis.Client, log *slog.Logger)
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	return &Store{w: w, r: r, rdb: rdb, log: log}, nil
+	s := &Store{w: w, r: r, rdb: rdb, log: log}
+	s.OnRebuild(s.rebuildMeetings)
+	return s, nil
 }
 
 // Close closes both pools.
@@ -217,18 +219,35 @@ func (s *Store) ApplyOutbox(ctx context.Context, items []OutboxItem) error {
 		// server's relay.
 		return nil
 	}
-	var done, rest []OutboxItem
+	var done, rest, meetings []OutboxItem
 	for _, it := range items {
 		switch it.Kind {
 		case OutboxUserClients:
 			if err := s.SyncUserClients(ctx, it.WorkspaceID, it.RefID); err != nil {
 				return err
 			}
+			// The user's meeting lists follow their clients.
+			if err := s.syncUserMeetings(ctx, it.WorkspaceID, it.RefID, true); err != nil {
+				return err
+			}
 			done = append(done, it)
+		case OutboxMeeting:
+			meetings = append(meetings, it)
+		case OutboxCompany:
+			// A deleted company's meetings leave the meeting lists; the
+			// row goes on to the search index too.
+			if err := s.applyCompanyMeetings(ctx, it.WorkspaceID, it.RefID, true); err != nil {
+				return err
+			}
+			rest = append(rest, it)
 		default:
 			rest = append(rest, it)
 		}
 	}
+	if err := s.applyMeetingOutbox(ctx, meetings); err != nil {
+		return err
+	}
+	done = append(done, meetings...)
 	// Without an applier, index rows wait for a process that has one.
 	if len(rest) > 0 && s.Applier != nil {
 		if err := s.Applier.Apply(ctx, rest); err != nil {

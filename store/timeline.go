@@ -51,6 +51,7 @@ type TimelineItem struct {
 	Note      *Note    `json:"note,omitempty"`
 	Contact   *Contact `json:"contact,omitempty"`
 	Link      *Link    `json:"link,omitempty"`
+	Meeting   *Meeting `json:"meeting,omitempty"`
 }
 
 // Timeline item types.
@@ -58,6 +59,7 @@ const (
 	TypeNote    = "note"
 	TypeContact = "contact"
 	TypeLink    = "link"
+	TypeMeeting = "meeting"
 )
 
 // timelineSource is one table that feeds the timeline. rank breaks ties
@@ -85,6 +87,11 @@ var timelineSources = []timelineSource{
 		l := &Link{}
 		err := rows.Scan(&l.ID, &l.CompanyID, &l.Title, &l.URL, &l.CreatedAt, &l.UpdatedAt)
 		return TimelineItem{Type: TypeLink, ID: l.ID, CompanyID: l.CompanyID, CreatedAt: l.CreatedAt, Link: l}, err
+	}},
+	{TypeMeeting, 4, "meetings", meetingCols, func(rows *sql.Rows) (TimelineItem, error) {
+		m := &Meeting{}
+		err := scanMeeting(rows, m)
+		return TimelineItem{Type: TypeMeeting, ID: m.ID, CompanyID: m.CompanyID, CreatedAt: m.CreatedAt, Meeting: m}, err
 	}},
 }
 

@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/a-h/templ"
+
 	"github.com/rolodex/rolodex/store"
 )
 
@@ -106,10 +108,44 @@ type SearchResult struct {
 	Name, Email, CompanyName string
 }
 
-// ItemForms are the three "add" forms of a company page.
+// ItemForms are the four "add" forms of a company page.
 type ItemForms struct {
-	Note, Contact, Link Form
-	Open                string // which add-form to show open: "note", "contact", "link" or ""
+	Note, Contact, Link, Meeting Form
+	MeetingTypes                 []string // the meeting form's type choices: the workspace's types
+	Open                         string   // which add-form to show open: "note", "contact", "link", "meeting" or ""
+}
+
+// With returns fs with the add form of type typ set to f and open (a form
+// that failed).
+func (fs ItemForms) With(typ string, f Form) ItemForms {
+	switch typ {
+	case store.TypeNote:
+		fs.Note = f
+	case store.TypeContact:
+		fs.Contact = f
+	case store.TypeLink:
+		fs.Link = f
+	case store.TypeMeeting:
+		fs.Meeting = f
+	}
+	fs.Open = typ
+	return fs
+}
+
+// OpenForm is the open add form alone (#note-form, #meeting-form...): the
+// htmx answer to a failed add.
+func (fs ItemForms) OpenForm(c *store.Company) templ.Component {
+	switch fs.Open {
+	case store.TypeNote:
+		return NoteForm(c, fs.Note)
+	case store.TypeContact:
+		return ContactForm(c, fs.Contact)
+	case store.TypeLink:
+		return LinkForm(c, fs.Link)
+	case store.TypeMeeting:
+		return MeetingForm(c, fs.MeetingTypes, fs.Meeting)
+	}
+	return templ.NopComponent
 }
 
 // field describes one form control; input and textarea render it with its
@@ -345,6 +381,8 @@ func typeLabel(t string) string {
 		return "Contact"
 	case store.TypeLink:
 		return "Link"
+	case store.TypeMeeting:
+		return "Meeting"
 	case "company":
 		return "Company"
 	}
@@ -538,6 +576,8 @@ func itemName(it store.TimelineItem) string {
 		return "contact “" + it.Contact.Email + "”"
 	case it.Link != nil:
 		return "link “" + it.Link.Title + "”"
+	case it.Meeting != nil:
+		return "meeting “" + it.Meeting.Subject + "”"
 	}
 	return "this " + it.Type
 }
@@ -567,4 +607,25 @@ func resultURL(r SearchResult) string {
 		return companyPath(r.ID)
 	}
 	return companyPath(r.CompanyID) + "#contact-" + id(r.ID)
+}
+
+// editable reports whether timeline items of type t have edit and delete
+// pages (/notes/{id}/edit, /meetings/{id}/edit and so on).
+func editable(t string) bool {
+	return t == store.TypeNote || t == store.TypeContact || t == store.TypeLink || t == store.TypeMeeting
+}
+
+// meetingWhen is a meeting's start, and its end when it has one, in UTC.
+func meetingWhen(m *store.Meeting) string {
+	start := store.Time(m.StartsAt)
+	s := start.Format("Mon, Jan 2, 2006 15:04")
+	if m.EndsAt != nil {
+		end := store.Time(*m.EndsAt)
+		if end.YearDay() == start.YearDay() && end.Year() == start.Year() {
+			s += "–" + end.Format("15:04")
+		} else {
+			s += " – " + end.Format("Mon, Jan 2, 2006 15:04")
+		}
+	}
+	return s + " UTC"
 }

@@ -1,0 +1,465 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rolodex/rolodex/store"
+	"github.com/rolodex/rolodex/views"
+)
+
+// Meetings: the add form and actions of the company page, the edit page,
+// the meetings list, the admin's meeting types, and the JSON API. Client
+// security is the store's: a meeting of a client the user does not have is
+// not found.
+
+var meetingFields = []string{"type", "subject", "starts_at", "ends_at", "details"}
+
+// Times. Meetings store unix milliseconds; what people and programs send is
+// read here, in one place:
+//   - forms: <input type="datetime-local"> values (2026-03-01T14:00), UTC;
+//   - JSON bodies: unix milliseconds (a number) or an RFC 3339 string;
+//   - list bounds (from, to): YYYY-MM-DD, RFC 3339 or unix milliseconds.
+
+// formTime reads a datetime-local value (seconds optional) as UTC; an RFC
+// 3339 time is accepted too.
+func formTime(s string) (int64, bool) {
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", time.RFC3339} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UnixMilli(), true
+		}
+	}
+	return 0, false
+}
+
+// boundTime reads a from or to bound of the list. A bare date is midnight
+// UTC; as the (exclusive) to bound it is the midnight after, so that
+// to=2026-01-31 includes that day.
+func boundTime(s string, to bool) (int64, bool) {
+	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return ms, true
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		if to {
+			t = t.AddDate(0, 0, 1)
+		}
+		return t.UnixMilli(), true
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UnixMilli(), true
+	}
+	return 0, false
+}
+
+// jsonTime reads a time of a JSON body into p's field name: a number of
+// unix milliseconds or an RFC 3339 string. Absent or null is nil.
+func jsonTime(p store.Problems, name string, raw json.RawMessage) *int64 {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var ms int64
+	if err := json.Unmarshal(raw, &ms); err == nil {
+		return &ms
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			ms = t.UnixMilli()
+			return &ms
+		}
+	}
+	p.Add(name, "Give unix milliseconds or an RFC 3339 time such as 2026-03-01T14:00:00Z.")
+	return nil
+}
+
+// meetingInput reads the meeting form. A time that is not a date and time
+// is reported here; the store checks everything else.
+func meetingInput(f views.Form) (store.MeetingInput, error) {
+	v := f.Values
+	in := store.MeetingInput{Type: v["type"], Subject: v["subject"], Details: v["details"]}
+	p := store.Problems{}
+	if s := strings.TrimSpace(v["starts_at"]); s != "" {
+		ms, ok := formTime(s)
+		if !ok {
+			p.Add("starts_at", "Enter a date and time (UTC).")
+		}
+		in.StartsAt = ms
+	}
+	if s := strings.TrimSpace(v["ends_at"]); s != "" {
+		ms, ok := formTime(s)
+		if !ok {
+			p.Add("ends_at", "Enter a date and time (UTC), or leave it empty.")
+		}
+		in.EndsAt = &ms
+	}
+	return in, p.Err()
+}
+
+// meetingBody is the JSON of POST /api/v1/companies/{id}/meetings and PUT
+// /api/v1/meetings/{id}. An absent status is open for a new meeting and
+// unchanged for an edit; an absent ends_at is none.
+type meetingBody struct {
+	Type     string          `json:"type"`
+	Status   string          `json:"status"`
+	Subject  string          `json:"subject"`
+	Details  string          `json:"details"`
+	StartsAt json.RawMessage `json:"starts_at"`
+	EndsAt   json.RawMessage `json:"ends_at"`
+}
+
+func (b meetingBody) input() (store.MeetingInput, error) {
+	p := store.Problems{}
+	in := store.MeetingInput{Type: b.Type, Status: b.Status, Subject: b.Subject, Details: b.Details, EndsAt: jsonTime(p, "ends_at", b.EndsAt)}
+	if ms := jsonTime(p, "starts_at", b.StartsAt); ms != nil {
+		in.StartsAt = *ms
+	}
+	return in, p.Err()
+}
+
+// decodeMeeting reads a meetingBody from r.
+func decodeMeeting(r *http.Request) (store.MeetingInput, error) {
+	var b meetingBody
+	if err := decodeJSON(r, &b); err != nil {
+		return store.MeetingInput{}, err
+	}
+	return b.input()
+}
+
+// meetingQuery reads the list's filters from the URL, for the page and the
+// API alike: type and status (repeated), from, to, sort, order, cursor and
+// limit. Malformed dates, order and limit are reported here with the
+// parameter as the field; the store reports unknown types, statuses and
+// sorts and bad cursors the same way.
+func meetingQuery(r *http.Request) (store.MeetingQuery, views.MeetingFilter, error) {
+	q := r.URL.Query()
+	f := views.MeetingFilter{Types: nonEmpty(q["type"]), Statuses: nonEmpty(q["status"]),
+		From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to")), Sort: q.Get("sort")}
+	p := store.Problems{}
+	switch q.Get("order") {
+	case "", "desc": // newest first unless asked
+		f.Desc = true
+	case "asc":
+	default:
+		p.Add("order", "Use asc or desc.")
+	}
+	mq := store.MeetingQuery{Types: f.Types, Statuses: f.Statuses, Sort: f.Sort, Desc: f.Desc, Cursor: q.Get("cursor")}
+	for _, b := range []struct {
+		name, s string
+		to      bool
+		ms      *int64
+	}{{"from", f.From, false, &mq.From}, {"to", f.To, true, &mq.To}} {
+		if b.s == "" {
+			continue
+		}
+		ms, ok := boundTime(b.s, b.to)
+		if !ok {
+			p.Add(b.name, "Use a date (2026-01-31), an RFC 3339 time or unix milliseconds.")
+		}
+		*b.ms = ms
+	}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			p.Add("limit", "Use a number from 1 to 100.")
+		}
+		mq.Limit = n
+	}
+	return mq, f, p.Err()
+}
+
+func nonEmpty(list []string) []string {
+	var out []string
+	for _, s := range list {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// meetingList reads the page of the list that q asks for and names its
+// companies in one query. A company that is no longer visible by then (it
+// was just unassigned or deleted) takes its rows with it.
+func (h *Handler) meetingList(ctx context.Context, u *store.User, q store.MeetingQuery) (*store.MeetingPage, map[int64]*store.Company, error) {
+	page, err := h.Store.ListMeetings(ctx, u, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids := make([]int64, 0, len(page.Items))
+	seen := map[int64]bool{}
+	for _, m := range page.Items {
+		if !seen[m.CompanyID] {
+			seen[m.CompanyID] = true
+			ids = append(ids, m.CompanyID)
+		}
+	}
+	companies, err := h.Store.CompaniesByID(ctx, u, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	items := page.Items[:0]
+	for _, m := range page.Items {
+		if companies[m.CompanyID] != nil {
+			items = append(items, m)
+		}
+	}
+	page.Items = items
+	return page, companies, nil
+}
+
+// listMeetings is the meetings page; with htmx, the #meeting-list region
+// (and the filters' error slots). Rejected filters answer 422 with their
+// messages beside them.
+func (h *Handler) listMeetings(w http.ResponseWriter, r *http.Request) {
+	u := userFrom(r.Context())
+	types, err := h.Store.MeetingTypes(r.Context(), u.WorkspaceID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	q, f, err := meetingQuery(r)
+	l := views.MeetingList{Filter: f, Types: types}
+	if err == nil {
+		l.Page, l.Companies, err = h.meetingList(r.Context(), u, q)
+	}
+	st := http.StatusOK
+	switch {
+	case invalid(err):
+		st, l.Page = http.StatusUnprocessableEntity, nil
+		l.Errors, l.Message = store.ErrorFields(err), store.ErrorMessage(err)
+	case err != nil:
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, st, views.MeetingsPage(h.page(r, "Meetings"), l), views.MeetingListAnswer(l))
+}
+
+// addMeeting adds a meeting from the company page; see added.
+func (h *Handler) addMeeting(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.company(w, r)
+	if !ok {
+		return
+	}
+	if err := parseForm(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	f := formOf(r, meetingFields...)
+	in, err := meetingInput(f)
+	if err == nil {
+		_, err = h.Store.CreateMeeting(r.Context(), userFrom(r.Context()), c.ID, in)
+	}
+	h.added(w, r, c, store.TypeMeeting, f, err)
+}
+
+// meeting loads the {id} meeting of r for its user, or answers 404.
+func (h *Handler) meeting(w http.ResponseWriter, r *http.Request) (*store.Meeting, bool) {
+	id, err := pathID(r, "id")
+	if err == nil {
+		var m *store.Meeting
+		if m, err = h.Store.Meeting(r.Context(), userFrom(r.Context()), id); err == nil {
+			return m, true
+		}
+	}
+	h.fail(w, r, err)
+	return nil, false
+}
+
+func (h *Handler) meetingEditPage(w http.ResponseWriter, r *http.Request, st int, m *store.Meeting, f views.Form) {
+	u := userFrom(r.Context())
+	c, err := h.Store.Company(r.Context(), u, m.CompanyID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	types, err := h.Store.MeetingTypes(r.Context(), u.WorkspaceID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, st, views.MeetingEditPage(h.page(r, "Edit meeting"), c, m, types, f), nil)
+}
+
+func (h *Handler) editMeeting(w http.ResponseWriter, r *http.Request) {
+	if m, ok := h.meeting(w, r); ok {
+		h.meetingEditPage(w, r, http.StatusOK, m, views.FormFromMeeting(m))
+	}
+}
+
+func (h *Handler) updateMeeting(w http.ResponseWriter, r *http.Request) {
+	m, ok := h.meeting(w, r)
+	if !ok {
+		return
+	}
+	if err := parseForm(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	f := formOf(r, meetingFields...)
+	in, err := meetingInput(f)
+	if err == nil {
+		_, err = h.Store.UpdateMeeting(r.Context(), userFrom(r.Context()), m.ID, in)
+	}
+	if invalid(err) {
+		h.meetingEditPage(w, r, http.StatusUnprocessableEntity, m, withErr(f, err))
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.flash(w, r, "Meeting saved.")
+	redirect(w, r, companyURL(m.CompanyID))
+}
+
+// setMeetingStatus closes (status=closed) or reopens (status=open) a
+// meeting.
+func (h *Handler) setMeetingStatus(w http.ResponseWriter, r *http.Request) {
+	m, ok := h.meeting(w, r)
+	if !ok {
+		return
+	}
+	if err := parseForm(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	m, err := h.Store.SetMeetingStatus(r.Context(), userFrom(r.Context()), m.ID, r.PostFormValue("status"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if m.Status == store.MeetingClosed {
+		h.flash(w, r, "Meeting closed.")
+	} else {
+		h.flash(w, r, "Meeting reopened.")
+	}
+	redirect(w, r, companyURL(m.CompanyID))
+}
+
+func (h *Handler) deleteMeeting(w http.ResponseWriter, r *http.Request) {
+	m, ok := h.meeting(w, r)
+	if !ok {
+		return
+	}
+	if err := h.Store.DeleteMeeting(r.Context(), userFrom(r.Context()), m.ID); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.flash(w, r, "Meeting deleted.")
+	redirect(w, r, companyURL(m.CompanyID))
+}
+
+func (h *Handler) meetingTypesPage(w http.ResponseWriter, r *http.Request, st int, f views.Form) {
+	types, err := h.Store.MeetingTypes(r.Context(), userFrom(r.Context()).WorkspaceID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, st, views.MeetingTypesPage(h.page(r, "Meeting types"), types, f), nil)
+}
+
+func (h *Handler) listMeetingTypes(w http.ResponseWriter, r *http.Request) {
+	h.meetingTypesPage(w, r, http.StatusOK, views.Form{})
+}
+
+func (h *Handler) addMeetingType(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	f := formOf(r, "name")
+	name, err := h.Store.AddMeetingType(r.Context(), userFrom(r.Context()), f.Values["name"])
+	if invalid(err) {
+		h.meetingTypesPage(w, r, http.StatusUnprocessableEntity, withErr(f, err))
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.flash(w, r, "Meeting type “"+name+"” added.")
+	redirect(w, r, "/admin/meeting-types")
+}
+
+// JSON API.
+
+func (h *Handler) apiListMeetings(w http.ResponseWriter, r *http.Request) {
+	q, _, err := meetingQuery(r)
+	var page *store.MeetingPage
+	if err == nil {
+		page, err = h.Store.ListMeetings(r.Context(), userFrom(r.Context()), q)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Items      []store.Meeting `json:"items"`
+		NextCursor string          `json:"next_cursor"`
+		PrevCursor string          `json:"prev_cursor"`
+		Count      int64           `json:"count"` // -1: too many to count cheaply
+	}{page.Items, page.Next, page.Prev, page.Count})
+}
+
+func meetingAPIURL(id int64) string { return "/api/v1/meetings/" + strconv.FormatInt(id, 10) }
+
+func (h *Handler) apiCreateMeeting(w http.ResponseWriter, r *http.Request) {
+	cid, err := pathID(r, "id")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	in, err := decodeMeeting(r)
+	var m *store.Meeting
+	if err == nil {
+		m, err = h.Store.CreateMeeting(r.Context(), userFrom(r.Context()), cid, in)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", meetingAPIURL(m.ID))
+	writeJSON(w, http.StatusCreated, m)
+}
+
+func (h *Handler) apiGetMeeting(w http.ResponseWriter, r *http.Request) {
+	if m, ok := h.meeting(w, r); ok {
+		writeJSON(w, http.StatusOK, m)
+	}
+}
+
+// apiUpdateMeeting replaces a meeting's fields (an absent ends_at removes
+// the end; an absent status keeps it).
+func (h *Handler) apiUpdateMeeting(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	in, err := decodeMeeting(r)
+	var m *store.Meeting
+	if err == nil {
+		m, err = h.Store.UpdateMeeting(r.Context(), userFrom(r.Context()), id, in)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+func (h *Handler) apiDeleteMeeting(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err == nil {
+		err = h.Store.DeleteMeeting(r.Context(), userFrom(r.Context()), id)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,618 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+)
+
+// Meeting is an e-mail, call, visit... with a client, on its company's
+// timeline and in the meetings list.
+type Meeting struct {
+	ID        int64  `json:"id"`
+	CompanyID int64  `json:"company_id"`
+	Type      string `json:"type"`
+	Status    string `json:"status"`
+	Subject   string `json:"subject"`
+	Details   string `json:"details"` // Markdown
+	StartsAt  int64  `json:"starts_at"`
+	EndsAt    *int64 `json:"ends_at"`
+	OwnerID   *int64 `json:"owner_id"`
+	CreatedAt int64  `json:"created_at"`
+	UpdatedAt int64  `json:"updated_at"`
+}
+
+// Meeting statuses.
+const (
+	MeetingOpen   = "open"
+	MeetingClosed = "closed"
+)
+
+// MeetingStatuses lists the statuses a meeting can have.
+func MeetingStatuses() []string { return []string{MeetingOpen, MeetingClosed} }
+
+// maxMeetingTime bounds every meeting timestamp (the end of year 9999):
+// the Redis index writes times as 15 fixed-width digits.
+const maxMeetingTime int64 = 253402300799999
+
+// MeetingInput is what creating or editing a meeting takes.
+type MeetingInput struct {
+	Type     string `json:"type"`
+	Status   string `json:"status"` // "" means open for a new meeting, unchanged for an edit
+	Subject  string `json:"subject"`
+	Details  string `json:"details"`
+	StartsAt int64  `json:"starts_at"`
+	EndsAt   *int64 `json:"ends_at"`
+}
+
+// normalize checks in against the workspace's types; edit says whether an
+// empty status means "unchanged".
+func (in *MeetingInput) normalize(types []string, edit bool) error {
+	in.Type = strings.ToLower(strings.TrimSpace(in.Type))
+	in.Status = strings.ToLower(strings.TrimSpace(in.Status))
+	in.Subject = strings.TrimSpace(in.Subject)
+	p := Problems{}
+	if !contains(types, in.Type) {
+		p.Add("type", "Choose one of "+strings.Join(types, ", ")+".")
+	}
+	if in.Status == "" && !edit {
+		in.Status = MeetingOpen
+	}
+	if in.Status != "" && !contains(MeetingStatuses(), in.Status) {
+		p.Add("status", "Choose open or closed.")
+	}
+	checkLen(p, "subject", in.Subject, 1, 200)
+	checkLen(p, "details", in.Details, 0, 20000)
+	if in.StartsAt <= 0 || in.StartsAt > maxMeetingTime {
+		p.Add("starts_at", "Enter the date and time of the meeting.")
+	}
+	if in.EndsAt != nil {
+		switch {
+		case *in.EndsAt <= 0 || *in.EndsAt > maxMeetingTime:
+			p.Add("ends_at", "Enter a valid end date and time, or none.")
+		case *in.EndsAt < in.StartsAt:
+			p.Add("ends_at", "The meeting cannot end before it starts.")
+		}
+	}
+	return p.Err()
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// meetingCols are the columns of a meeting, in scanMeeting's order;
+// meetingColsM the same with the m. alias.
+const (
+	meetingCols  = "id, company_id, type, status, subject, details, starts_at, ends_at, owner_id, created_at, updated_at"
+	meetingColsM = "m.id, m.company_id, m.type, m.status, m.subject, m.details, m.starts_at, m.ends_at, m.owner_id, m.created_at, m.updated_at"
+)
+
+func scanMeeting(row interface{ Scan(...any) error }, m *Meeting) error {
+	return row.Scan(&m.ID, &m.CompanyID, &m.Type, &m.Status, &m.Subject, &m.Details, &m.StartsAt, &m.EndsAt, &m.OwnerID, &m.CreatedAt, &m.UpdatedAt)
+}
+
+var errMeetingNotFound = Errorf(ENotFound, "Meeting not found.")
+
+// MeetingTypes returns the meeting types of workspace ws in the order they
+// were added.
+func (s *Store) MeetingTypes(ctx context.Context, ws int64) ([]string, error) {
+	return meetingTypes(ctx, s.r, ws)
+}
+
+type rowsQuerier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func meetingTypes(ctx context.Context, q rowsQuerier, ws int64) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name FROM meeting_types WHERE workspace_id = ? ORDER BY id`, ws)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	types := []string{}
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		types = append(types, t)
+	}
+	return types, rows.Err()
+}
+
+// AddMeetingType adds a meeting type to the admin's workspace and returns
+// its name as stored: lowercase, spaces turned into hyphens.
+func (s *Store) AddMeetingType(ctx context.Context, admin *User, name string) (string, error) {
+	if !admin.IsAdmin() {
+		return "", Errorf(EForbidden, "Only an admin can add meeting types.")
+	}
+	name = strings.Join(strings.Fields(strings.ToLower(name)), "-")
+	if !validTypeName(name) {
+		return "", &Error{Code: EInvalid, Message: "Please correct the highlighted fields.",
+			Fields: map[string]string{"name": "Use 1 to 32 letters a-z, digits or hyphens."}}
+	}
+	err := s.tx(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(`INSERT INTO meeting_types (workspace_id, name, created_at) VALUES (?, ?, ?)`, admin.WorkspaceID, name, now())
+		if isUnique(err) {
+			return &Error{Code: EConflict, Message: "That meeting type exists.", Fields: map[string]string{"name": "That meeting type exists."}}
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// validTypeName accepts what may stand in a Redis key between colons.
+func validTypeName(s string) bool {
+	if s == "" || len(s) > 32 || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// CreateMeeting adds a meeting to a company u may see; u is its owner.
+func (s *Store) CreateMeeting(ctx context.Context, u *User, companyID int64, in MeetingInput) (*Meeting, error) {
+	var m *Meeting
+	err := s.onCompany(ctx, u, companyID, func(tx *Tx, c *Company) error {
+		types, err := meetingTypes(ctx, tx, c.WorkspaceID)
+		if err != nil {
+			return err
+		}
+		if err := in.normalize(types, false); err != nil {
+			return err
+		}
+		t := now()
+		m = &Meeting{CompanyID: c.ID, Type: in.Type, Status: in.Status, Subject: in.Subject, Details: in.Details,
+			StartsAt: in.StartsAt, EndsAt: in.EndsAt, CreatedAt: t, UpdatedAt: t}
+		if u.ID > 0 { // system writers (the demo loader) are nobody
+			m.OwnerID = &u.ID
+		}
+		res, err := tx.Exec(`INSERT INTO meetings (workspace_id, company_id, owner_id, type, status, subject, details, starts_at, ends_at, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.WorkspaceID, c.ID, m.OwnerID, m.Type, m.Status, m.Subject, m.Details, m.StartsAt, m.EndsAt, t, t)
+		if err != nil {
+			return err
+		}
+		m.ID, _ = res.LastInsertId()
+		return tx.queue(c.WorkspaceID, OutboxMeeting, m.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Meeting returns a meeting u may see; any other id is ENotFound.
+func (s *Store) Meeting(ctx context.Context, u *User, id int64) (*Meeting, error) {
+	return s.meeting(ctx, s.r, u, id)
+}
+
+func (s *Store) meeting(ctx context.Context, q querier, u *User, id int64) (*Meeting, error) {
+	cond, args := visible(u, "c")
+	m := &Meeting{}
+	err := scanMeeting(q.QueryRowContext(ctx, `SELECT `+meetingColsM+` FROM meetings m JOIN companies c ON c.id = m.company_id
+		WHERE m.id = ? AND `+cond, append([]any{id}, args...)...), m)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errMeetingNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// UpdateMeeting edits a meeting u may see. An empty in.Status keeps the
+// status. The company of a meeting never changes.
+func (s *Store) UpdateMeeting(ctx context.Context, u *User, id int64, in MeetingInput) (*Meeting, error) {
+	return s.editMeeting(ctx, u, id, func(tx *Tx, m *Meeting) error {
+		types, err := meetingTypes(ctx, tx, u.WorkspaceID)
+		if err != nil {
+			return err
+		}
+		if err := in.normalize(types, true); err != nil {
+			return err
+		}
+		if in.Status == "" {
+			in.Status = m.Status
+		}
+		m.Type, m.Status, m.Subject, m.Details, m.StartsAt, m.EndsAt = in.Type, in.Status, in.Subject, in.Details, in.StartsAt, in.EndsAt
+		return nil
+	})
+}
+
+// SetMeetingStatus closes (MeetingClosed) or reopens (MeetingOpen) a
+// meeting u may see.
+func (s *Store) SetMeetingStatus(ctx context.Context, u *User, id int64, status string) (*Meeting, error) {
+	status = strings.ToLower(strings.TrimSpace(status))
+	if !contains(MeetingStatuses(), status) {
+		return nil, &Error{Code: EInvalid, Message: "Unknown status.", Fields: map[string]string{"status": "Choose open or closed."}}
+	}
+	return s.editMeeting(ctx, u, id, func(tx *Tx, m *Meeting) error {
+		m.Status = status
+		return nil
+	})
+}
+
+// editMeeting loads meeting id if u may see it, lets fn change it, and
+// writes it back with an updated_at later than the one it had, so that the
+// Redis apply can tell a newer version from an older one.
+func (s *Store) editMeeting(ctx context.Context, u *User, id int64, fn func(tx *Tx, m *Meeting) error) (*Meeting, error) {
+	var m *Meeting
+	err := s.tx(ctx, func(tx *Tx) error {
+		var err error
+		if m, err = s.meeting(ctx, tx, u, id); err != nil {
+			return err
+		}
+		if err := fn(tx, m); err != nil {
+			return err
+		}
+		m.UpdatedAt = max(now(), m.UpdatedAt+1)
+		if _, err := tx.Exec(`UPDATE meetings SET type = ?, status = ?, subject = ?, details = ?, starts_at = ?, ends_at = ?, updated_at = ? WHERE id = ?`,
+			m.Type, m.Status, m.Subject, m.Details, m.StartsAt, m.EndsAt, m.UpdatedAt, m.ID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`UPDATE companies SET updated_at = ? WHERE id = ?`, now(), m.CompanyID); err != nil {
+			return err
+		}
+		return tx.queue(u.WorkspaceID, OutboxMeeting, m.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// DeleteMeeting deletes a meeting u may see.
+func (s *Store) DeleteMeeting(ctx context.Context, u *User, id int64) error {
+	return s.tx(ctx, func(tx *Tx) error {
+		m, err := s.meeting(ctx, tx, u, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`DELETE FROM meetings WHERE id = ?`, m.ID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`UPDATE companies SET updated_at = ? WHERE id = ?`, now(), m.CompanyID); err != nil {
+			return err
+		}
+		return tx.queue(u.WorkspaceID, OutboxMeeting, m.ID)
+	})
+}
+
+// MeetingQuery selects a page of the meetings list.
+type MeetingQuery struct {
+	Types    []string // empty means every type
+	Statuses []string // empty means every status
+	// From and To bound the sort key, in unix ms: the meeting's start when
+	// sorting by date, its last change when sorting by updated. From is
+	// inclusive, To exclusive; 0 leaves that end open.
+	From, To int64
+	Sort     string // "date" (default) or "updated"
+	Desc     bool
+	Cursor   string // from a previous page's Next or Prev
+	Limit    int    // default 25, at most 100
+}
+
+// MeetingPage is one page of the meetings list.
+type MeetingPage struct {
+	Items []Meeting `json:"items"`
+	Next  string    `json:"next_cursor,omitempty"`
+	Prev  string    `json:"prev_cursor,omitempty"`
+	// Count is how many meetings match the query in all (not only from the
+	// cursor on). The Redis index counts exactly; the SQLite fallback says
+	// -1 past meetingCountCap.
+	Count int64 `json:"count"`
+}
+
+// meetingCursor is the keyset position of a page boundary: the sort key
+// (start or last change) and id of a meeting, and the direction to read.
+type meetingCursor struct {
+	S    string `json:"s"` // the sort it was issued for
+	N    int64  `json:"n"`
+	ID   int64  `json:"id"`
+	Back bool   `json:"b,omitempty"`
+}
+
+// meetingQuery is a MeetingQuery that has been checked and resolved.
+type meetingQuery struct {
+	MeetingQuery
+	ws     int64
+	types  []string
+	status []string
+	cur    *meetingCursor
+	desc   bool // the direction rows are read in: Desc, flipped for Back
+}
+
+// meetingCountCap is how far the SQLite path counts; past it, Count is -1.
+const meetingCountCap = 1000
+
+func (s *Store) meetingQuery(ctx context.Context, u *User, q MeetingQuery) (*meetingQuery, error) {
+	all, err := s.MeetingTypes(ctx, u.WorkspaceID)
+	if err != nil {
+		return nil, err
+	}
+	p := Problems{}
+	mq := &meetingQuery{MeetingQuery: q, ws: u.WorkspaceID}
+	seen := map[string]bool{}
+	for _, t := range q.Types {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if t == "" || seen[t] {
+			continue
+		}
+		seen[t] = true
+		if !contains(all, t) {
+			p.Add("type", "Choose among "+strings.Join(all, ", ")+".")
+			continue
+		}
+		mq.types = append(mq.types, t)
+	}
+	if len(mq.types) == 0 {
+		mq.types = all
+	}
+	seenStatus := map[string]bool{}
+	for _, st := range q.Statuses {
+		st = strings.ToLower(strings.TrimSpace(st))
+		if st == "" || seenStatus[st] {
+			continue
+		}
+		seenStatus[st] = true
+		if !contains(MeetingStatuses(), st) {
+			p.Add("status", "Choose open, closed or both.")
+			continue
+		}
+		mq.status = append(mq.status, st)
+	}
+	if len(mq.status) == 0 {
+		mq.status = MeetingStatuses()
+	}
+	switch q.Sort {
+	case "", "date":
+		mq.Sort = "date"
+	case "updated":
+	default:
+		p.Add("sort", "Sort by date or updated.")
+	}
+	if q.From < 0 || q.From > maxMeetingTime {
+		p.Add("from", "Enter a valid date.")
+	}
+	if q.To < 0 || q.To > maxMeetingTime+1 {
+		p.Add("to", "Enter a valid date.")
+	} else if q.To > 0 && q.To <= q.From {
+		p.Add("to", "The end of the range must be after its start.")
+	}
+	if q.Limit <= 0 {
+		mq.Limit = 25
+	}
+	mq.Limit = min(mq.Limit, 100)
+	if q.Cursor != "" {
+		c := &meetingCursor{}
+		err := decodeCursor(q.Cursor, c)
+		if err == nil && (c.S != mq.Sort || c.ID <= 0 || c.N < 0 || c.N > maxMeetingTime) {
+			err = decodeCursor("!", c) // the same answer as for garbage
+		}
+		if err != nil {
+			p.Add("cursor", ErrorFields(err)["cursor"])
+		}
+		mq.cur = c
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	mq.desc = q.Desc
+	if mq.cur != nil && mq.cur.Back {
+		mq.desc = !mq.desc
+	}
+	return mq, nil
+}
+
+// sortValue is the sort key of m under sort.
+func sortValue(m *Meeting, sort string) int64 {
+	if sort == "updated" {
+		return m.UpdatedAt
+	}
+	return m.StartsAt
+}
+
+// ListMeetings returns a page of the meetings u may see, filtered by type,
+// status and date range, newest or oldest first. It is answered from the
+// Redis index (store/meetings_index.go) when that is complete, and
+// otherwise, or when Redis fails, from SQLite: the same rows in the same
+// order either way, and never a meeting of a client u does not have.
+func (s *Store) ListMeetings(ctx context.Context, u *User, q MeetingQuery) (*MeetingPage, error) {
+	mq, err := s.meetingQuery(ctx, u, q)
+	if err != nil {
+		return nil, err
+	}
+	if s.rdb != nil {
+		page, ready, err := s.listMeetingsRedis(ctx, u, mq)
+		switch {
+		case err != nil:
+			// Per request, so not above Debug: the relay reports Redis
+			// trouble every round.
+			s.log.Debug("meetings list: redis failed; answering from sqlite", "err", err)
+		case !ready:
+			s.rebuildSoon(u.WorkspaceID)
+		default:
+			return page, nil
+		}
+	}
+	return s.listMeetingsSQL(ctx, u, mq)
+}
+
+// ListMeetingsSQL answers ListMeetings from SQLite alone. It is the
+// fallback while Redis is not ready, and the reference the Redis index is
+// tested against.
+func (s *Store) ListMeetingsSQL(ctx context.Context, u *User, q MeetingQuery) (*MeetingPage, error) {
+	mq, err := s.meetingQuery(ctx, u, q)
+	if err != nil {
+		return nil, err
+	}
+	return s.listMeetingsSQL(ctx, u, mq)
+}
+
+func (s *Store) listMeetingsSQL(ctx context.Context, u *User, q *meetingQuery) (*MeetingPage, error) {
+	col, pos := "m.starts_at", "7" // pos: the column's place in meetingColsM
+	if q.Sort == "updated" {
+		col, pos = "m.updated_at", "11"
+	}
+	op, dir := ">", "ASC"
+	if q.desc {
+		op, dir = "<", "DESC"
+	}
+	// cond is what every row must meet besides its type and status: visible
+	// to u (which also scopes it to the workspace) and in the range; page
+	// adds the cursor.
+	cond, args := visible(u, "c")
+	if q.From > 0 {
+		cond += ` AND ` + col + ` >= ?`
+		args = append(args, q.From)
+	}
+	if q.To > 0 {
+		cond += ` AND ` + col + ` < ?`
+		args = append(args, q.To)
+	}
+	page, pageArgs := cond, args[:len(args):len(args)]
+	if q.cur != nil {
+		page += ` AND (` + col + `, m.id) ` + op + ` (?, ?)`
+		pageArgs = append(pageArgs, q.cur.N, q.cur.ID)
+	}
+	order := ` ORDER BY ` + col + ` ` + dir + `, m.id ` + dir
+	in := ` AND m.type IN (` + placeholders(len(q.types)) + `) AND m.status IN (` + placeholders(len(q.status)) + `)`
+	var inArgs []any
+	for _, t := range q.types {
+		inArgs = append(inArgs, t)
+	}
+	for _, st := range q.status {
+		inArgs = append(inArgs, st)
+	}
+	// A staff user's rows can be read from their clients through the
+	// covering meetings_client index (cost: all their meetings' index
+	// entries) or by walking each type and status in order until a page is
+	// visible (cost: a page divided by their share of the workspace, each
+	// row a table lookup). The cheaper way is taken; admins always walk.
+	// A staff user's count always comes from their clients.
+	const byClientFrom = ` FROM user_clients ucd CROSS JOIN companies c CROSS JOIN meetings m
+		WHERE ucd.user_id = ? AND c.id = ucd.company_id AND m.company_id = c.id AND `
+	byClient := false
+	countFrom, countArgs := ` FROM meetings m JOIN companies c ON c.id = m.company_id WHERE m.workspace_id = ? AND `, []any{q.ws}
+	if !u.IsAdmin() {
+		var clients, companies, meetings float64
+		if err := s.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM user_clients WHERE user_id = ?),
+			(SELECT coalesce(max(id), 1) FROM companies), (SELECT coalesce(max(id), 0) FROM meetings)`, u.ID).Scan(&clients, &companies, &meetings); err != nil {
+			return nil, err
+		}
+		walk := float64(len(q.types)*len(q.status)*(q.Limit+1)) * companies / max(clients, 1)
+		byClient = clients*meetings/companies <= 4*walk
+		countFrom, countArgs = byClientFrom, []any{u.ID}
+	}
+	res := &MeetingPage{Items: []Meeting{}}
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1`+countFrom+cond+in+` LIMIT ?)`,
+		concat(countArgs, args, inArgs, []any{meetingCountCap + 1})...).Scan(&res.Count); err != nil {
+		return nil, err
+	}
+	if res.Count > meetingCountCap {
+		res.Count = -1
+	}
+	var query string
+	var qargs []any
+	if byClient {
+		// Sort the ids in the index, then fetch the page's rows only.
+		query = `SELECT ` + meetingColsM + ` FROM meetings m WHERE m.id IN (SELECT m.id` + byClientFrom + page + in + order + ` LIMIT ?)` + order
+		qargs = concat([]any{u.ID}, pageArgs, inArgs, []any{q.Limit + 1})
+	} else {
+		// One arm per type and status, each read in index order from the
+		// cursor and cut at a page; SQLite merges them.
+		for _, t := range q.types {
+			for _, st := range q.status {
+				if query != "" {
+					query += ` UNION ALL `
+				}
+				query += `SELECT * FROM (SELECT ` + meetingColsM + ` FROM meetings m JOIN companies c ON c.id = m.company_id
+					WHERE m.workspace_id = ? AND m.type = ? AND m.status = ? AND ` + page + order + ` LIMIT ?)`
+				qargs = concat(qargs, []any{q.ws, t, st}, pageArgs, []any{q.Limit + 1})
+			}
+		}
+		query += ` ORDER BY ` + pos + ` ` + dir + `, 1 ` + dir + ` LIMIT ?`
+		qargs = append(qargs, q.Limit+1)
+	}
+	rows, err := s.r.QueryContext(ctx, query, qargs...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m Meeting
+		if err := scanMeeting(rows, &m); err != nil {
+			return nil, err
+		}
+		res.Items = append(res.Items, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	more := len(res.Items) > q.Limit
+	if more {
+		res.Items = res.Items[:q.Limit]
+	}
+	keys := make([]meetingKey, len(res.Items))
+	for i := range res.Items {
+		keys[i] = meetingKey{N: sortValue(&res.Items[i], q.Sort), ID: res.Items[i].ID}
+	}
+	q.finish(res, keys, more)
+	return res, nil
+}
+
+func concat(parts ...[]any) []any {
+	var out []any
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// meetingKey is a meeting's position in a sorted list.
+type meetingKey struct{ N, ID int64 }
+
+// finish puts the page in display order and sets its cursors. keys are the
+// positions of the items as read (in q.desc order); more says whether more
+// rows followed them.
+func (q *meetingQuery) finish(page *MeetingPage, keys []meetingKey, more bool) {
+	back := q.cur != nil && q.cur.Back
+	if back {
+		for i, j := 0, len(page.Items)-1; i < j; i, j = i+1, j-1 {
+			page.Items[i], page.Items[j] = page.Items[j], page.Items[i]
+		}
+		for i, j := 0, len(keys)-1; i < j; i, j = i+1, j-1 {
+			keys[i], keys[j] = keys[j], keys[i]
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	at := func(k meetingKey, back bool) string {
+		return encodeCursor(meetingCursor{S: q.Sort, N: k.N, ID: k.ID, Back: back})
+	}
+	// Forward: a next page exists if we over-read, a previous one if we
+	// came from a cursor. Backward: the mirror image.
+	if (!back && more) || (back && q.cur != nil) {
+		page.Next = at(keys[len(keys)-1], false)
+	}
+	if (!back && q.cur != nil) || (back && more) {
+		page.Prev = at(keys[0], true)
+	}
+}
