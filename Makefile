@@ -33,6 +33,14 @@ bench: deps build ## big-data benchmarks; writes BENCHMARKS.md
 	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	ROLODEX_BENCH_OUT=$(CURDIR)/BENCHMARKS.md $(GO) test -count=1 -timeout 60m -run TestBenchReport -v ./handlers/
 	ROLODEX_BENCH_OUT=$(CURDIR)/BENCHMARKS.md ROLODEX_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 30m -run TestImportBenchReport -v ./jobs/
+	ROLODEX_BENCH_MEETINGS=1000000 ROLODEX_BENCH_CLIENTS=100000 $(GO) test -count=1 -timeout 60m ./store/ -run '^$$' -bench ListMeetings -benchtime 300x | tee /tmp/rolodex-bench-meetings.txt
+	@{ echo; echo "## Meetings list (issue 3)"; echo; \
+	  echo 'Command: `make bench`, which runs `ROLODEX_BENCH_MEETINGS=1000000 ROLODEX_BENCH_CLIENTS=100000 go test ./store/ -run ^$$ -bench ListMeetings -benchtime 300x`.'; \
+	  echo '1M meetings over 100k clients; a page is 25 meetings, timed server-side (store call to items), over pages up to 20 deep.'; echo; \
+	  echo '| path / user / query | p50 µs | p99 µs | other |'; echo '| --- | --- | --- | --- |'; \
+	  awk '/^BenchmarkListMeetings\// { name=$$1; sub(/^BenchmarkListMeetings\//, "", name); sub(/-[0-9]+$$/, "", name); p50=""; p99=""; other=""; \
+	    for (i = 3; i < NF; i += 2) { if ($$(i+1) == "p50-µs") p50=$$i; else if ($$(i+1) == "p99-µs") p99=$$i; else if ($$(i+1) != "ns/op") other=other $$i " " $$(i+1) " " } \
+	    print "| " name " | " p50 " | " p99 " | " other "|" }' /tmp/rolodex-bench-meetings.txt; } >> BENCHMARKS.md
 	@cat BENCHMARKS.md
 
 # redis-server (and chromium for browser tests) come from Debian's packages:

@@ -110,6 +110,7 @@ type benchData struct {
 	admin    *store.User
 	u10      *store.User // staff with 10 clients
 	u1000    *store.User // staff with 1,000 clients (or all, if fewer)
+	u20000   *store.User // staff with 20,000 clients (or all, if fewer)
 	meetings []store.Meeting
 }
 
@@ -123,6 +124,7 @@ func genMeetings(tb testing.TB, n, c int) *benchData {
 	d.admin = env.User(tb, "admin@example.com", store.RoleAdmin)
 	d.u10 = env.User(tb, "u10@example.com", store.RoleStaff)
 	d.u1000 = env.User(tb, "u1000@example.com", store.RoleStaff)
+	d.u20000 = env.User(tb, "u20000@example.com", store.RoleStaff)
 	start := time.Now()
 	companies, err := env.Store.BulkCompanies(ctx, store.DefaultWorkspace, "Client", c)
 	if err != nil {
@@ -132,6 +134,9 @@ func genMeetings(tb testing.TB, n, c int) *benchData {
 		tb.Fatal(err)
 	}
 	if err := env.Store.SetUserClients(ctx, d.admin, d.u1000.ID, companies[:min(1000, c)]); err != nil {
+		tb.Fatal(err)
+	}
+	if err := env.Store.SetUserClients(ctx, d.admin, d.u20000.ID, companies[:min(20000, c)]); err != nil {
 		tb.Fatal(err)
 	}
 	types, _ := env.Store.MeetingTypes(ctx, store.DefaultWorkspace)
@@ -229,7 +234,7 @@ func BenchmarkListMeetings(b *testing.B) {
 	users := []struct {
 		name string
 		u    *store.User
-	}{{"staff-10-clients", d.u10}, {"staff-1000-clients", d.u1000}, {"admin", d.admin}}
+	}{{"staff-10-clients", d.u10}, {"staff-1000-clients", d.u1000}, {"staff-20000-clients", d.u20000}, {"admin", d.admin}}
 	// Cursors some pages deep, so that a run measures later pages too.
 	cursors := func(b *testing.B, u *store.User, q store.MeetingQuery) []string {
 		out := []string{""}
@@ -246,7 +251,41 @@ func BenchmarkListMeetings(b *testing.B) {
 		}
 		return out
 	}
+	rdb := d.env.Redis
+	// Every Redis command slower than 1 ms goes to the slow log while the
+	// Redis path runs; the seed's script runs later, after the check.
+	rdb.ConfigSet(ctx, "slowlog-log-slower-than", "1000")
+	rdb.ConfigSet(ctx, "slowlog-max-len", "1024")
+	rdb.SlowLogReset(ctx)
 	for _, path := range []string{"redis", "sqlite"} {
+		if path == "sqlite" {
+			b.Run("redis-health", func(b *testing.B) {
+				slow, err := rdb.SlowLogGet(ctx, 1024).Result()
+				if err != nil {
+					b.Fatal(err)
+				}
+				var worst time.Duration
+				for _, e := range slow {
+					if e.Duration > worst {
+						worst = e.Duration
+						b.Logf("slow command %v: %v", e.Duration, e.Args)
+					}
+				}
+				info, err := rdb.Info(ctx, "memory").Result()
+				if err != nil {
+					b.Fatal(err)
+				}
+				var used float64
+				for _, line := range strings.Split(info, "\r\n") {
+					if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+						used, _ = strconv.ParseFloat(v, 64)
+					}
+				}
+				b.ReportMetric(float64(len(slow)), "cmds-over-1ms")
+				b.ReportMetric(float64(worst.Microseconds()), "slowest-cmd-µs")
+				b.ReportMetric(used/float64(n), "redis-bytes/meeting")
+			})
+		}
 		for _, us := range users {
 			for _, sh := range shapes {
 				b.Run(path+"/"+us.name+"/"+sh.name, func(b *testing.B) {
