@@ -86,7 +86,7 @@ func (h *Handler) timelineFor(r *http.Request, c *store.Company) (views.Timeline
 	if typ != "" {
 		types = []string{typ}
 	}
-	items, next, err := h.Store.Timeline(r.Context(), userFrom(r.Context()), c.ID, store.TimelineQuery{Types: types, Cursor: q.Get("cursor")})
+	items, next, err := h.Store.CompanyTimeline(r.Context(), c, store.TimelineQuery{Types: types, Cursor: q.Get("cursor")})
 	return views.Timeline{Company: c, Items: items, Next: next, Type: typ, Types: store.TimelineTypes()}, err
 }
 

@@ -122,9 +122,18 @@ type timelineCursor struct {
 // most Limit+1 rows each, and the results are merged: a page costs the
 // same however far back it is, with one query per type.
 func (s *Store) Timeline(ctx context.Context, u *User, companyID int64, q TimelineQuery) ([]TimelineItem, string, error) {
-	if _, err := s.Company(ctx, u, companyID); err != nil {
+	c, err := s.Company(ctx, u, companyID)
+	if err != nil {
 		return nil, "", err
 	}
+	return s.CompanyTimeline(ctx, c, q)
+}
+
+// CompanyTimeline is Timeline for a company the caller has already loaded
+// through a read that applied client security (Company), so that a page
+// showing both does not check twice.
+func (s *Store) CompanyTimeline(ctx context.Context, c *Company, q TimelineQuery) ([]TimelineItem, string, error) {
+	companyID := c.ID
 	if q.Limit <= 0 || q.Limit > 100 {
 		q.Limit = 20
 	}
