@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rolodex/rolodex/jobs"
@@ -61,22 +63,31 @@ func (a *app) importCSV(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %s", cfg.ImportFile, store.ErrorMessage(err))
 	}
-	worker := fmt.Sprintf("cli-%d", os.Getpid())
-	// The CLI acts as an admin of the workspace; there is no user to
-	// credit, so created_by stays empty.
-	admin := &store.User{WorkspaceID: cfg.ImportWorkspace, Role: store.RoleAdmin}
-	ba, err := a.store.CreateBulkAction(ctx, admin, store.BulkActionInput{
-		Kind: cfg.ImportKind, Mode: cfg.ImportMode, FileName: filepath.Base(path), FileSize: fi.Size(),
-		Delimiter: string(p.Delimiter), Header: p.Header, Mapping: jobs.DetectMapping(cfg.ImportKind, p.Header), Worker: worker,
-	}, func(int64) (string, error) { return path, nil })
-	if err != nil {
-		return fmt.Errorf("%s: %s", cfg.ImportFile, store.ErrorMessage(err))
-	}
-	fmt.Fprintf(out, "Importing %s from %s (import %d, mode %s)\n", cfg.ImportKind, cfg.ImportFile, ba.ID, ba.Mode)
+	host, _ := os.Hostname()
+	worker := fmt.Sprintf("cli-%s-%d", host, os.Getpid())
 	// Progress goes to the terminal; the engine's own log lines would only
 	// break it up.
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	im := &jobs.Importer{Store: a.store, Log: quiet, Dir: filepath.Join(cfg.Data, "imports")}
+	im := &jobs.Importer{Store: a.store, Log: quiet, Dir: filepath.Join(cfg.Data, "imports"), BatchRows: cfg.ImportBatchRows}
+	ba, err := a.resumable(ctx, path, fi.Size(), host, im)
+	if err != nil {
+		return err
+	}
+	if ba != nil {
+		fmt.Fprintf(out, "Resuming import %d of %s at line %s\n", ba.ID, cfg.ImportFile, views.Thousands(ba.NextLine))
+	} else {
+		// The CLI acts as an admin of the workspace; there is no user to
+		// credit, so created_by stays empty.
+		admin := &store.User{WorkspaceID: cfg.ImportWorkspace, Role: store.RoleAdmin}
+		ba, err = a.store.CreateBulkAction(ctx, admin, store.BulkActionInput{
+			Kind: cfg.ImportKind, Mode: cfg.ImportMode, FileName: filepath.Base(path), FileSize: fi.Size(),
+			Delimiter: string(p.Delimiter), Header: p.Header, Mapping: jobs.DetectMapping(cfg.ImportKind, p.Header), Worker: worker,
+		}, func(int64) (string, error) { return path, nil })
+		if err != nil {
+			return fmt.Errorf("%s: %s", cfg.ImportFile, store.ErrorMessage(err))
+		}
+		fmt.Fprintf(out, "Importing %s from %s (import %d, mode %s)\n", cfg.ImportKind, cfg.ImportFile, ba.ID, ba.Mode)
+	}
 	start := time.Now()
 	err = im.Process(ctx, ba.ID, worker, func(b *store.BulkAction) {
 		fmt.Fprintf(out, "\r%s", progressLine(b, time.Now()))
@@ -105,6 +116,51 @@ func (a *app) importCSV(ctx context.Context, out io.Writer) error {
 	// Hand the import's memory back before the index takes its own.
 	debug.FreeOSMemory()
 	return a.catchUp(ctx, out, start)
+}
+
+// resumable finds an import of the same file, kind, mode and workspace
+// that an earlier run left open (killed, or stopped with Ctrl-C), so that
+// running the command again carries on where it stopped. One whose process
+// on this host is gone can be taken at once; one held by a live process is
+// refused.
+func (a *app) resumable(ctx context.Context, path string, size int64, host string, im *jobs.Importer) (*store.BulkAction, error) {
+	cfg := a.cfg
+	open, err := a.store.OpenBulkActions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range open {
+		b := &open[i]
+		if b.FilePath != path || b.FileSize != size || b.Kind != cfg.ImportKind || b.Mode != cfg.ImportMode || b.WorkspaceID != cfg.ImportWorkspace {
+			continue
+		}
+		if b.Status == store.StatusRunning {
+			pid, ok := cliPID(b.Worker, host)
+			if ok && processAlive(pid) {
+				return nil, fmt.Errorf("import %d of this file is running in process %d", b.ID, pid)
+			}
+			if ok {
+				im.StaleAfter = time.Millisecond // its process is gone: no need to wait for its heartbeat to age
+			}
+		}
+		return b, nil
+	}
+	return nil, nil
+}
+
+// cliPID is the process id in a worker name "cli-<host>-<pid>" of host.
+func cliPID(worker, host string) (int, bool) {
+	rest, ok := strings.CutPrefix(worker, "cli-"+host+"-")
+	if !ok {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(rest)
+	return pid, err == nil
+}
+
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // catchUp applies the pending outbox rows (for an import, one per batch)

@@ -572,6 +572,7 @@ func validUTF8Prefix(b []byte, complete bool) bool {
 // sniffDelimiter picks comma, semicolon or tab: whichever the header line
 // has most of outside quotes (comma when it has none).
 func sniffDelimiter(b []byte) byte {
+	b = bytes.TrimLeft(b, " \t\r\n") // blank lines before the header
 	if i := bytes.IndexByte(b, '\n'); i >= 0 {
 		b = b[:i]
 	}

@@ -169,6 +169,11 @@ func TestDetectMapping(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("companies: got %v\nwant %v", got, want)
 	}
+	for in, want := range map[string]byte{"a,b;c,d": ',', "a;b;c,d": ';', "a\tb\tc": '\t', "\n\n a;b\nc,d,e,f": ';', "\"x;y;z\",w": ',', "solo": ','} {
+		if got := sniffDelimiter([]byte(in)); got != want {
+			t.Errorf("sniff %q: %q, want %q", in, got, want)
+		}
+	}
 	if err := CheckMapping(store.ImportContacts, []string{"foo", "bar"}, DetectMapping(store.ImportContacts, []string{"foo", "bar"})); !strings.Contains(store.ErrorMessage(err), "No usable column") {
 		t.Errorf("no usable column: %v", err)
 	}

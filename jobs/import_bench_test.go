@@ -40,6 +40,9 @@ func TestImportBenchReport(t *testing.T) {
 	size, dups, bad := writeBenchCSV(t, csvPath, n)
 	genTime := time.Since(start)
 
+	if _, err := exec.LookPath("sqlite3"); err != nil {
+		t.Fatal("the benchmark compares with the sqlite3 CLI: apt-get install sqlite3")
+	}
 	// The physical limit: SQLite itself loading the same bytes.
 	cliDB := filepath.Join(dir, "cli.db")
 	script := "CREATE TABLE contacts (name TEXT, email TEXT COLLATE NOCASE, phone TEXT, company TEXT, title TEXT);\n" +

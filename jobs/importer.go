@@ -89,9 +89,9 @@ func (im *Importer) Wake() {
 	}
 }
 
-// errNotClaimed: the action is finished, a draft, or held by a live
-// worker; the job has nothing to do.
-var errNotClaimed = errors.New("import not claimable")
+// ErrNotClaimed is Process's answer for an action that is finished, a
+// draft, or held by another worker whose heartbeat is fresh.
+var ErrNotClaimed = errors.New("the import is finished or held by another worker")
 
 // Process imports bulk action id as worker, calling progress (if not nil)
 // after each committed batch. It resumes from the action's checkpoint. It
@@ -110,7 +110,7 @@ func (im *Importer) process(ctx context.Context, id int64, worker string, progre
 		return err
 	}
 	if a == nil {
-		return errNotClaimed
+		return ErrNotClaimed
 	}
 	log := im.Log.With("bulk_action", id, "worker", worker)
 	log.Info("import started", "kind", a.Kind, "mode", a.Mode, "file", a.FileName, "resume_line", a.NextLine)
@@ -469,7 +469,7 @@ func (im *Importer) handle(ctx context.Context, rdb *redis.Client, ws int64, msg
 	switch {
 	case perr != nil:
 		im.Log.Warn("import job without a bulk action id; dropped", "entry", msg.ID)
-	case errors.Is(err, errNotClaimed) || err != nil && store.ErrorCode(err) == store.ENotFound:
+	case errors.Is(err, ErrNotClaimed) || err != nil && store.ErrorCode(err) == store.ENotFound:
 		// Finished, or held by a live worker (the sweep requeues it if
 		// that worker dies), or gone.
 	case ctx.Err() != nil && err != nil:
@@ -511,6 +511,44 @@ func (im *Importer) Sweep(ctx context.Context) {
 	for i := range drafts {
 		if err := im.Store.DiscardDraft(ctx, drafts[i].ID); err == nil {
 			im.removeUpload(&drafts[i])
+		}
+	}
+	im.removeLeftovers(ctx)
+}
+
+// removeLeftovers deletes what a crash can leave in Dir: an upload cut off
+// mid-way (upload-*.part) and the file of an import that ended before its
+// worker could remove it.
+func (im *Importer) removeLeftovers(ctx context.Context) {
+	entries, err := os.ReadDir(im.Dir)
+	if err != nil {
+		return
+	}
+	dayAgo := time.Now().Add(-24 * time.Hour)
+	for _, e := range entries {
+		name := e.Name()
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(name, "upload-") && strings.HasSuffix(name, ".part") && info.ModTime().Before(dayAgo):
+		case strings.HasSuffix(name, ".csv"):
+			id, err := strconv.ParseInt(strings.TrimSuffix(name, ".csv"), 10, 64)
+			if err != nil {
+				continue
+			}
+			// No record yet may mean one being created this instant.
+			a, err := im.Store.BulkActionByID(ctx, id)
+			gone := store.ErrorCode(err) == store.ENotFound && info.ModTime().Before(dayAgo)
+			if !gone && (err != nil || !a.Finished()) {
+				continue
+			}
+		default:
+			continue
+		}
+		if err := os.Remove(filepath.Join(im.Dir, name)); err == nil {
+			im.Log.Info("removed a leftover upload", "file", name)
 		}
 	}
 }

@@ -591,3 +591,86 @@ func TestImportSearchable(t *testing.T) {
 		t.Errorf("imported contact not found: %v %v", hits, err)
 	}
 }
+
+// TestSweepRemovesLeftovers: an upload cut off a day ago and the file of
+// an import that has ended go; an open import's file stays.
+func TestSweepRemovesLeftovers(t *testing.T) {
+	env := storetest.Open(t)
+	dir := t.TempDir()
+	write := func(name string, age time.Duration) string {
+		path := filepath.Join(dir, name)
+		os.WriteFile(path, []byte("name\nLee\n"), 0o600)
+		old := time.Now().Add(-age)
+		os.Chtimes(path, old, old)
+		return path
+	}
+	open := newAction(t, env.Store, store.ImportContacts, store.ModeCreate, write("open.csv", 0), "")
+	done := newAction(t, env.Store, store.ImportContacts, store.ModeCreate, write("done.csv", 0), "")
+	env.Store.CancelBulkAction(context.Background(), testAdmin(), done.ID)
+	keep := []string{write(fmt.Sprintf("%d.csv", open.ID), 48*time.Hour), write("upload-new.part", time.Minute), write("999.csv", time.Minute)}
+	gone := []string{write(fmt.Sprintf("%d.csv", done.ID), 0), write("upload-old.part", 25*time.Hour), write("998.csv", 25*time.Hour)}
+	(&Importer{Store: env.Store, Dir: dir}).Sweep(context.Background())
+	for _, p := range keep {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s removed", filepath.Base(p))
+		}
+	}
+	for _, p := range gone {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s kept", filepath.Base(p))
+		}
+	}
+}
+
+// TestImportCompanyDeletedMidway: the batches write without SQLite's
+// foreign-key checks, so a company deleted between two batches must not
+// be linked to afterwards; and the connection must have its foreign keys
+// back (a deleted company still takes its contacts with it).
+func TestImportCompanyDeletedMidway(t *testing.T) {
+	env := storetest.Open(t)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "c.csv")
+	var b strings.Builder
+	b.WriteString("name,email,company\n")
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&b, "P%d,p%d@acme.example,Acme\n", i, i)
+	}
+	os.WriteFile(path, []byte(b.String()), 0o600)
+	a := newAction(t, env.Store, store.ImportContacts, store.ModeCreate, path, "w")
+	im := &Importer{Store: env.Store, BatchRows: 10, afterBatch: func(n int) error {
+		if n != 2 {
+			return nil
+		}
+		var acme int64
+		env.Store.EachCompany(ctx, func(c *store.Company) error { acme = c.ID; return nil })
+		return env.Store.DeleteCompany(ctx, testAdmin(), acme)
+	}}
+	if err := im.Process(ctx, a.ID, "w", nil); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := env.Store.BulkActionByID(ctx, a.ID)
+	if got.Status != store.StatusDone || got.Created != 40 {
+		t.Fatalf("%s %+v (%s)", got.Status, countsOf(got), got.Error)
+	}
+	var contacts int
+	env.Store.EachContact(ctx, func(c *store.ContactRecord) error {
+		contacts++
+		if co, _ := env.Store.CompanyByID(ctx, c.CompanyID); co == nil {
+			t.Errorf("contact %s names company %d, which is gone", c.Email, c.CompanyID)
+		}
+		return nil
+	})
+	if contacts != 20 { // the first two batches went with the company
+		t.Errorf("%d contacts, want 20", contacts)
+	}
+	var acme int64
+	env.Store.EachCompany(ctx, func(c *store.Company) error { acme = c.ID; return nil })
+	if err := env.Store.DeleteCompany(ctx, testAdmin(), acme); err != nil {
+		t.Fatal(err)
+	}
+	contacts = 0
+	env.Store.EachContact(ctx, func(*store.ContactRecord) error { contacts++; return nil })
+	if contacts != 0 {
+		t.Errorf("%d contacts outlived their company: foreign keys are off", contacts)
+	}
+}

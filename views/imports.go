@@ -28,9 +28,9 @@ type ImportField struct {
 	Key, Label string
 }
 
-// ImportModes are the choices of what to do with existing records, in the
+// importModes are the choices of what to do with existing records, in the
 // order the forms offer them.
-var ImportModes = []ImportField{
+var importModes = []ImportField{
 	{store.ModeCreate, "Create only (skip existing)"},
 	{store.ModeUpsert, "Create and update"},
 	{store.ModeUpdate, "Update only (skip new)"},
