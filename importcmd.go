@@ -139,9 +139,7 @@ func (a *app) resumable(ctx context.Context, path string, size int64, host strin
 			if ok && processAlive(pid) {
 				return nil, fmt.Errorf("import %d of this file is running in process %d", b.ID, pid)
 			}
-			if ok {
-				im.StaleAfter = time.Millisecond // its process is gone: no need to wait for its heartbeat to age
-			}
+			im.TakeOver = ok // its process is gone: no need to wait for its heartbeat to age
 		}
 		return b, nil
 	}

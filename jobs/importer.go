@@ -41,6 +41,10 @@ type Importer struct {
 	Heartbeat time.Duration // default 10s
 	// StaleAfter is how long a silent worker keeps its job; default 30s.
 	StaleAfter time.Duration
+	// TakeOver claims a running action whatever the age of its holder's
+	// heartbeat, for a caller that knows the holder is dead (rolodex import
+	// run again after a crash on the same host).
+	TakeOver bool
 
 	wake chan struct{}
 	once sync.Once
@@ -105,7 +109,12 @@ func (im *Importer) Process(ctx context.Context, id int64, worker string, progre
 func (im *Importer) process(ctx context.Context, id int64, worker string, progress func(a *store.BulkAction), beat func(ctx context.Context)) error {
 	im.init()
 	st := im.Store
-	a, err := st.ClaimBulkAction(ctx, id, worker, time.Now().Add(-im.StaleAfter).UnixMilli())
+	staleBefore := time.Now().Add(-im.StaleAfter).UnixMilli()
+	if im.TakeOver {
+		// In the future, since the store's clock may run a little ahead.
+		staleBefore = time.Now().Add(time.Hour).UnixMilli()
+	}
+	a, err := st.ClaimBulkAction(ctx, id, worker, staleBefore)
 	if err != nil {
 		return err
 	}

@@ -384,19 +384,15 @@ func TestImportCrashResume(t *testing.T) {
 					}
 					return nil
 				}}
-				// A restarted process is a new worker: the old one's
-				// heartbeat must go stale before it can take over.
+				// A restarted process is a new worker that knows the old
+				// one is dead.
 				worker := fmt.Sprintf("w%d", i)
-				if i > 0 {
-					time.Sleep(5 * time.Millisecond)
-					im.StaleAfter = time.Millisecond
-				}
+				im.TakeOver = i > 0
 				if err := im.process(context.Background(), a.ID, worker, nil, nil); !errors.Is(err, errKilled) {
 					t.Fatalf("run %d: %v, want a kill", i, err)
 				}
 			}
-			time.Sleep(5 * time.Millisecond)
-			im := &Importer{Store: env.Store, BatchRows: 250, StaleAfter: time.Millisecond}
+			im := &Importer{Store: env.Store, BatchRows: 250, TakeOver: true}
 			if err := im.Process(context.Background(), a.ID, "last", nil); err != nil {
 				t.Fatal(err)
 			}
