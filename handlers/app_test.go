@@ -28,7 +28,7 @@ type testApp struct {
 	Log     *strings.Builder
 }
 
-func newTestApp(t *testing.T) *testApp {
+func newTestApp(t testing.TB) *testApp {
 	t.Helper()
 	env := storetest.Open(t)
 	idx, err := search.Open(filepath.Join(env.Dir, "index.bleve"))
@@ -52,7 +52,7 @@ func newTestApp(t *testing.T) *testApp {
 
 // client returns an HTTP client signed in as u (anonymous when u is nil)
 // that does not follow redirects, so tests see them.
-func (a *testApp) client(t *testing.T, u *store.User) *http.Client {
+func (a *testApp) client(t testing.TB, u *store.User) *http.Client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 
 	"github.com/rolodex/rolodex/store"
@@ -44,6 +45,11 @@ func NewSessionStore(dataDir string, secure bool) (*sessions.CookieStore, error)
 		return nil, fmt.Errorf("%s: want 96 bytes, found %d", path, len(keys))
 	}
 	st := sessions.NewCookieStore(keys[:64], keys[64:])
+	for _, c := range st.Codecs {
+		if sc, ok := c.(*securecookie.SecureCookie); ok {
+			sc.SetSerializer(sessionSerializer{})
+		}
+	}
 	st.Options = &sessions.Options{Path: "/", MaxAge: sessionMaxAge, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
 	st.MaxAge(sessionMaxAge)
 	return st, nil

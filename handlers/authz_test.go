@@ -124,6 +124,7 @@ func TestAuthorization(t *testing.T) {
 		jsonBody := map[string]string{"notes": `{"title":"Hi"}`, "contacts": `{"name":"Lee"}`, "links": `{"title":"Site","url":"https://example.com"}`}[kind]
 		item := func() string { return fmt.Sprintf("/%s/%d", kind, newItem(kind)) }
 		cases = append(cases,
+			tc{"GET /companies/{id}/" + kind + "/new", "GET", fixed("/companies/" + A + "/" + kind + "/new"), "", "", page(404, 200, 200)},
 			tc{"POST /companies/{id}/" + kind, "POST", fixed("/companies/" + A + "/" + kind), formType, body, page(404, 303, 303)},
 			tc{"GET /" + kind + "/{id}/edit", "GET", func() string { return item() + "/edit" }, "", "", page(404, 200, 200)},
 			tc{"POST /" + kind + "/{id}", "POST", item, formType, body, page(404, 303, 303)},
@@ -138,6 +139,7 @@ func TestAuthorization(t *testing.T) {
 	meetingForm := "type=call&subject=Hi&starts_at=2026-03-01T14%3A00"
 	cases = append(cases,
 		tc{"GET /meetings", "GET", fixed("/meetings?type=call&status=open&from=2026-01-01&to=2026-12-31&sort=date&order=desc"), "", "", page(200, 200, 200)},
+		tc{"GET /companies/{id}/meetings/new", "GET", fixed("/companies/" + A + "/meetings/new"), "", "", page(404, 200, 200)},
 		tc{"POST /companies/{id}/meetings", "POST", fixed("/companies/" + A + "/meetings"), formType, meetingForm, page(404, 303, 303)},
 		tc{"GET /meetings/{id}/edit", "GET", meeting("/edit"), "", "", page(404, 200, 200)},
 		tc{"POST /meetings/{id}", "POST", meeting(""), formType, meetingForm, page(404, 303, 303)},

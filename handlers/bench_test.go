@@ -5,9 +5,10 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -93,23 +94,31 @@ func TestBenchReport(t *testing.T) {
 	ap50, ap99 := searchLatency(adm)
 
 	// The company page of one of the staff user's clients, with a timeline.
-	page := fmt.Sprintf("%s/companies/%d", a.Server.URL, clients[0])
 	sc := a.client(t, staff)
-	resp, body := do(t, sc, "GET", page, "", "")
+	resp, body := do(t, sc, "GET", fmt.Sprintf("%s/companies/%d", a.Server.URL, clients[0]), "", "")
 	if resp.StatusCode != 200 {
 		t.Fatalf("company page: %d", resp.StatusCode)
 	}
-	staticSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// Under load, both servers are plain net/http servers (httptest's
+	// connection tracking takes a lock on every request), and the request
+	// log goes to a file, as `rolodex serve` writes it to stderr.
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "requests.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	a.Handler.Log = slog.New(slog.NewTextHandler(logFile, nil))
+	pageURL := serve(t, a.Handler.Routes()) + fmt.Sprintf("/companies/%d", clients[0])
+	staticURL := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, body)
 	}))
-	defer staticSrv.Close()
 	cookies := sc.Jar.Cookies(mustURL(a.Server.URL))
 	load := func(target string) (rps float64, p99 time.Duration) {
 		return loadTest(t, target, cookies, 64, 10*time.Second)
 	}
-	staticRPS, staticP99 := load(staticSrv.URL)
-	pageRPS, pageP99 := load(page)
+	staticRPS, staticP99 := load(staticURL)
+	pageRPS, pageP99 := load(pageURL)
 
 	row("Command: `make bench` (ROLODEX_BENCH_N=%d); machine: 2 cores, 24 GiB; %s", n, time.Now().UTC().Format("2006-01-02"))
 	row("")
@@ -131,6 +140,19 @@ func TestBenchReport(t *testing.T) {
 	if err := os.WriteFile(out, []byte("# Benchmarks\n\n"+report.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// serve runs h on a plain http.Server on loopback until the test ends and
+// returns its base URL.
+func serve(t *testing.T, h http.Handler) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String()
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }

@@ -152,4 +152,23 @@ func TestBrowserSignInSearchAddNote(t *testing.T) {
 	if i, j := strings.Index(html, "Called Lee"), strings.Index(html, "Older note"); i < 0 || j < 0 || i > j {
 		t.Errorf("new note is not above the older one")
 	}
+
+	// The contact form is not on the page until "Add a contact" is opened;
+	// then htmx fetches it in place, and it adds a contact like the note.
+	err = chromedp.Do(ctx,
+		chromedp.Click(`details.add:nth-of-type(2) summary`),
+		chromedp.WaitVisible(`#contact-form input[name="name"]`),
+		chromedp.SendKeys(`#contact-form input[name="name"]`, "Lee Anderton"),
+		chromedp.SendKeys(`#contact-form input[name="email"]`, "lee@andertons.example"),
+		chromedp.Click(`#contact-form button[type="submit"]`),
+		chromedp.WaitVisible(`#timeline .tl-contact`),
+	)
+	if err != nil {
+		t.Fatalf("add contact: %v", err)
+	}
+	screenshot(t, ctx, "4-contact")
+	firstItem, err = chromedp.Run(ctx, chromedp.Text(`#timeline article`))
+	if err != nil || !strings.Contains(firstItem, "Lee Anderton") {
+		t.Errorf("first timeline item is %q (%v), want the new contact", firstItem, err)
+	}
 }

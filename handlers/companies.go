@@ -100,12 +100,7 @@ func (h *Handler) showCompany(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	forms, err := h.itemForms(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.render(w, r, http.StatusOK, views.CompanyPage(h.page(r, c.Name), c, tl, forms), views.TimelineSection(tl))
+	h.render(w, r, http.StatusOK, views.CompanyPage(h.page(r, c.Name), c, tl, views.ItemForms{}), views.TimelineSection(tl))
 }
 
 // timeline answers the timeline fragment: a filter change swaps the whole

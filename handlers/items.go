@@ -101,7 +101,7 @@ func (h *Handler) addItem(k itemKind) http.HandlerFunc {
 func (h *Handler) added(w http.ResponseWriter, r *http.Request, c *store.Company, typ string, f views.Form, err error) {
 	switch {
 	case invalid(err):
-		forms, ferr := h.itemForms(r)
+		forms, ferr := h.itemForms(r, typ)
 		if ferr != nil {
 			h.fail(w, r, ferr)
 			return
@@ -134,10 +134,45 @@ func (h *Handler) added(w http.ResponseWriter, r *http.Request, c *store.Company
 	}
 }
 
-// itemForms are the empty add forms of a company page for r's user.
-func (h *Handler) itemForms(r *http.Request) (views.ItemForms, error) {
-	types, err := h.Store.MeetingTypes(r.Context(), userFrom(r.Context()).WorkspaceID)
-	return views.ItemForms{MeetingTypes: types}, err
+// itemForms are the empty add forms of a company page for r's user, with
+// open the one shown open ("" for none). Only an open form is rendered
+// besides the note form, so the meeting types are read only for an open
+// meeting form.
+func (h *Handler) itemForms(r *http.Request, open string) (views.ItemForms, error) {
+	forms := views.ItemForms{Open: open}
+	if open != store.TypeMeeting {
+		return forms, nil
+	}
+	var err error
+	forms.MeetingTypes, err = h.Store.MeetingTypes(r.Context(), userFrom(r.Context()).WorkspaceID)
+	return forms, err
+}
+
+// newItem answers GET /companies/{id}/{kind}s/new: the empty add form of
+// typ alone for htmx (a collapsed form on the company page loads it when
+// opened), otherwise the company page with that form open.
+func (h *Handler) newItem(typ string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, ok := h.company(w, r)
+		if !ok {
+			return
+		}
+		forms, err := h.itemForms(r, typ)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if isHTMX(r) {
+			h.render(w, r, http.StatusOK, forms.OpenForm(c), nil)
+			return
+		}
+		tl, err := h.timelineFor(r, c)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.render(w, r, http.StatusOK, views.CompanyPage(h.page(r, c.Name), c, tl, forms), nil)
+	}
 }
 
 func (h *Handler) editItem(k itemKind) http.HandlerFunc {

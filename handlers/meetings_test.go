@@ -48,9 +48,21 @@ func TestMeetingHTML(t *testing.T) {
 	c := a.client(t, staff)
 	base := fmt.Sprintf("%s/companies/%d", a.Server.URL, co.ID)
 
+	// The company page holds the meeting form collapsed and unrendered:
+	// opening it fetches the form (htmx), or without JS follows the link
+	// to the page with the form open.
 	resp, body := do(t, c, "GET", base, "", "")
-	if resp.StatusCode != 200 || !strings.Contains(body, `id="meeting-form"`) || !strings.Contains(body, `<option value="in-person">In-person</option>`) {
-		t.Fatalf("company page lacks the meeting form: %d", resp.StatusCode)
+	if resp.StatusCode != 200 || strings.Contains(body, `id="meeting-form"`) ||
+		!strings.Contains(body, `hx-get="/companies/`+fmt.Sprint(co.ID)+`/meetings/new"`) || !strings.Contains(body, `href="/companies/`+fmt.Sprint(co.ID)+`/meetings/new"`) {
+		t.Fatalf("company page: %d, want the meeting form collapsed behind /meetings/new", resp.StatusCode)
+	}
+	resp, body = do(t, c, "GET", base+"/meetings/new", "", "", "HX-Request", "true")
+	if resp.StatusCode != 200 || !strings.HasPrefix(strings.TrimSpace(body), `<form id="meeting-form"`) || !strings.Contains(body, `<option value="in-person">In-person</option>`) {
+		t.Fatalf("meeting form fragment: %d\n%s", resp.StatusCode, body)
+	}
+	resp, body = do(t, c, "GET", base+"/meetings/new", "", "")
+	if resp.StatusCode != 200 || !strings.Contains(body, "<!doctype html>") || !strings.Contains(body, `<details class="add" open><summary>Add a meeting</summary><form id="meeting-form"`) {
+		t.Fatalf("meeting form page: %d\n%s", resp.StatusCode, body)
 	}
 
 	form := url.Values{"type": {"call"}, "subject": {"Kick-off"}, "starts_at": {"2026-03-01T14:00"}, "ends_at": {"2026-03-01T14:30"}, "details": {"**Agenda**"}}
@@ -660,7 +672,7 @@ func TestMeetingTypes(t *testing.T) {
 	}
 	// The new type is offered and accepted at once.
 	co := mustCompany(t, a, "Acme")
-	resp, body = do(t, c, "GET", fmt.Sprintf("%s/companies/%d", a.Server.URL, co.ID), "", "")
+	resp, body = do(t, c, "GET", fmt.Sprintf("%s/companies/%d/meetings/new", a.Server.URL, co.ID), "", "", "HX-Request", "true")
 	if !strings.Contains(body, `<option value="trade-show">Trade-show</option>`) {
 		t.Error("company page does not offer the new type")
 	}

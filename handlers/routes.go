@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/rolodex/rolodex/static"
+	"github.com/rolodex/rolodex/store"
 )
 
 // maxBody caps form and JSON bodies; larger requests get 413.
@@ -35,11 +36,13 @@ func (h *Handler) Routes() http.Handler {
 	page("POST /companies/{id}", h.updateCompany)
 	page("POST /companies/{id}/delete", h.deleteCompany)
 	for _, kind := range itemKinds {
+		page("GET /companies/{id}/"+kind.path+"/new", h.newItem(kind.typ))
 		page("POST /companies/{id}/"+kind.path, h.addItem(kind))
 		page("GET /"+kind.path+"/{id}/edit", h.editItem(kind))
 		page("POST /"+kind.path+"/{id}", h.updateItem(kind))
 		page("POST /"+kind.path+"/{id}/delete", h.deleteItem(kind))
 	}
+	page("GET /companies/{id}/meetings/new", h.newItem(store.TypeMeeting))
 	page("POST /companies/{id}/meetings", h.addMeeting)
 	page("GET /meetings", h.listMeetings)
 	page("GET /meetings/{id}/edit", h.editMeeting)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/url"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -89,7 +90,38 @@ func Open(ctx context.Context, path string, rdb *redis.Client, log *slog.Logger)
 	r.SetMaxIdleConns(8)
 	s := &Store{w: w, r: r, rdb: rdb, log: log}
 	s.OnRebuild(s.rebuildMeetings)
+	if ok, err := s.PlannerStable(ctx); err == nil && !ok {
+		qpsgWarning.Do(func() {
+			log.Warn("SQLite was built without SQLITE_ENABLE_QPSG: reads re-plan their statements on every run and cost several times more; build with `make build`")
+		})
+	}
 	return s, nil
+}
+
+var qpsgWarning sync.Once
+
+// PlannerStable reports whether SQLite was compiled with
+// SQLITE_ENABLE_QPSG (the Makefile sets it). Without it, SQLite marks a
+// statement for re-planning whenever its plan looked at a bound value, and
+// mattn/go-sqlite3 clears bindings before each run, so such statements
+// (most of ours: LIMIT ?, ORDER BY after company_id = ?, EXISTS) are parsed
+// and planned again every time despite the statement cache.
+func (s *Store) PlannerStable(ctx context.Context) (bool, error) {
+	rows, err := s.r.QueryContext(ctx, `PRAGMA compile_options`)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var opt string
+		if err := rows.Scan(&opt); err != nil {
+			return false, err
+		}
+		if opt == "ENABLE_QPSG" {
+			return true, nil
+		}
+	}
+	return false, rows.Err()
 }
 
 // Close closes both pools.

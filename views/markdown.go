@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"regexp"
-	"sync"
 
 	"github.com/a-h/templ"
 	"github.com/microcosm-cc/bluemonday"
@@ -48,7 +47,7 @@ var (
 // rendered caches sanitised HTML by source text: the same notes are shown
 // far more often than they are written, and converting plus sanitising is
 // most of a company page's rendering time.
-var rendered = newMarkdownCache(4096)
+var rendered = newGenCache[string, []byte](4096)
 
 // renderMarkdown converts src to sanitised HTML.
 func renderMarkdown(src string) []byte {
@@ -77,45 +76,4 @@ func Markdown(src string) templ.Component {
 		_, err := w.Write(renderMarkdown(src))
 		return err
 	})
-}
-
-// markdownCache keeps at most about 2×size entries in two generations:
-// when the young one fills up it becomes the old one and the old one is
-// dropped, so entries in use survive (a hit in the old generation moves
-// the entry to the young one) and the memory is bounded without per-entry
-// bookkeeping.
-type markdownCache struct {
-	mu         sync.Mutex
-	size       int
-	young, old map[string][]byte
-}
-
-func newMarkdownCache(size int) *markdownCache {
-	return &markdownCache{size: size, young: map[string][]byte{}, old: map[string][]byte{}}
-}
-
-func (c *markdownCache) get(src string) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if html, ok := c.young[src]; ok {
-		return html, true
-	}
-	html, ok := c.old[src]
-	if ok {
-		c.putLocked(src, html)
-	}
-	return html, ok
-}
-
-func (c *markdownCache) put(src string, html []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.putLocked(src, html)
-}
-
-func (c *markdownCache) putLocked(src string, html []byte) {
-	if len(c.young) >= c.size {
-		c.old, c.young = c.young, make(map[string][]byte, c.size)
-	}
-	c.young[src] = html
 }

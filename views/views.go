@@ -271,6 +271,9 @@ func companyPath(cid int64) string { return "/companies/" + id(cid) }
 
 func itemPath(kind string, itemID int64) string { return "/" + kind + "s/" + id(itemID) }
 
+// newItemPath is the add form of kind for a company: GET answers the form.
+func newItemPath(cid int64, kind string) string { return companyPath(cid) + "/" + kind + "s/new" }
+
 // companiesURL is the company list sorted and paged as given.
 func companiesURL(sort string, desc bool, cursor string) string {
 	q := url.Values{}

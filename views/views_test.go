@@ -249,8 +249,7 @@ func TestCompanyPage(t *testing.T) {
 		`href="/companies/7/edit"`,
 		// add forms
 		`id="note-form"`, `action="/companies/7/notes"`, `hx-post="/companies/7/notes"`,
-		`id="contact-form"`, `action="/companies/7/contacts"`, `id="link-form"`, `action="/companies/7/links"`,
-		`id="meeting-form"`, `action="/companies/7/meetings"`,
+		`hx-get="/companies/7/contacts/new"`, `hx-get="/companies/7/links/new"`, `hx-get="/companies/7/meetings/new"`,
 		`hx-target="#timeline"`,
 		// timeline
 		`<section id="timeline"`, `class="badge badge-note">Note</span>`, `class="badge badge-contact">Contact</span>`,
@@ -286,8 +285,17 @@ func TestCompanyPageOpenForm(t *testing.T) {
 	if !strings.Contains(title, `aria-invalid="true"`) {
 		t.Errorf("note title %s not marked invalid", title)
 	}
-	if strings.Contains(tagWith(t, out, `id="link-title"`), "aria-invalid") {
-		t.Error("the link form's title shares the note form's error")
+	// The other forms stay collapsed and unrendered until opened.
+	lacks(t, out, `id="link-title"`, `id="contact-form"`, `id="meeting-form"`)
+	contains(t, out, `hx-get="/companies/7/links/new" hx-trigger="toggle once"`, `<a href="/companies/7/links/new">Open the form</a>`)
+
+	// A failed contact form is the open one, with its error, the note form
+	// closed and clean.
+	f = Form{Values: map[string]string{"email": "nope"}, Errors: map[string]string{"email": "Enter an e-mail address."}}
+	out = render(t, CompanyPage(Page{User: staff}, evilCompany, Timeline{Company: evilCompany, Types: store.TimelineTypes()}, ItemForms{Contact: f, Open: "contact"}))
+	contains(t, out, `<details class="add" open><summary>Add a contact</summary><form id="contact-form"`, "Enter an e-mail address.")
+	if strings.Contains(tagWith(t, out, `id="note-title"`), "aria-invalid") {
+		t.Error("the note form's title shares the contact form's error")
 	}
 }
 

@@ -1,0 +1,87 @@
+package views
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rolodex/rolodex/store"
+)
+
+// TestItemKeyCoversEveryField changes each field of each item type in turn:
+// every change must give a new key, or an edit could show a stale cached
+// rendering. A field added to one of the structs fails here until keyOf
+// hashes it.
+func TestItemKeyCoversEveryField(t *testing.T) {
+	end, owner, author := int64(5), int64(6), int64(7)
+	items := []store.TimelineItem{
+		{Type: store.TypeNote, ID: 1, CompanyID: 2, CreatedAt: 3, Note: &store.Note{ID: 1, CompanyID: 2, AuthorID: &author, Title: "t", Body: "b", CreatedAt: 3, UpdatedAt: 4}},
+		{Type: store.TypeContact, ID: 1, CompanyID: 2, CreatedAt: 3, Contact: &store.Contact{ID: 1, CompanyID: 2, Name: "n", Email: "e", Phone: "p", Title: "t", CreatedAt: 3, UpdatedAt: 4}},
+		{Type: store.TypeLink, ID: 1, CompanyID: 2, CreatedAt: 3, Link: &store.Link{ID: 1, CompanyID: 2, Title: "t", URL: "u", CreatedAt: 3, UpdatedAt: 4}},
+		{Type: store.TypeMeeting, ID: 1, CompanyID: 2, CreatedAt: 3, Meeting: &store.Meeting{ID: 1, CompanyID: 2, Type: "call", Status: "open", Subject: "s", Details: "d", StartsAt: 9, EndsAt: &end, OwnerID: &owner, CreatedAt: 3, UpdatedAt: 4}},
+	}
+	for _, it := range items {
+		base := keyOf(it)
+		row := reflect.ValueOf(it).FieldByName(strings.ToUpper(it.Type[:1]) + it.Type[1:]).Elem()
+		for i := 0; i < row.NumField(); i++ {
+			f := row.Field(i)
+			old := reflect.ValueOf(f.Interface())
+			switch f.Kind() {
+			case reflect.String:
+				f.SetString(f.String() + "x")
+			case reflect.Int64:
+				f.SetInt(f.Int() + 1)
+			case reflect.Pointer:
+				n := f.Elem().Int() + 1
+				f.Set(reflect.ValueOf(&n))
+			default:
+				t.Fatalf("%s.%s: a %s; teach keyOf and this test about it", it.Type, row.Type().Field(i).Name, f.Kind())
+			}
+			if keyOf(it) == base {
+				t.Errorf("%s.%s changed but the item's key did not", it.Type, row.Type().Field(i).Name)
+			}
+			if f.Kind() == reflect.Pointer {
+				f.Set(reflect.Zero(f.Type()))
+				if keyOf(it) == base {
+					t.Errorf("%s.%s set to nil but the item's key did not change", it.Type, row.Type().Field(i).Name)
+				}
+			}
+			f.Set(old)
+		}
+		if keyOf(it) != base {
+			t.Fatalf("%s: key not stable", it.Type)
+		}
+	}
+}
+
+// TestTimelineItemCache: a cached item renders exactly as the template does,
+// its relative time stays live, and an edit shows at once.
+func TestTimelineItemCache(t *testing.T) {
+	it := store.TimelineItem{Type: store.TypeNote, ID: 901, CompanyID: 7, CreatedAt: hourAgo,
+		Note: &store.Note{ID: 901, CompanyID: 7, Title: "Call <b>", Body: "**Big** deal", CreatedAt: hourAgo, UpdatedAt: hourAgo}}
+	direct := render(t, timelineEntry(it, relTime(it.CreatedAt)))
+	for i := 0; i < 2; i++ { // a miss, then a hit
+		if got := render(t, timelineItem(it)); got != direct {
+			t.Fatalf("render %d through the cache:\n%s\nwant\n%s", i, got, direct)
+		}
+	}
+	if !strings.Contains(direct, ">1 hour ago</time>") || !strings.Contains(direct, "<h3>Call &lt;b&gt;</h3>") {
+		t.Fatalf("unexpected item:\n%s", direct)
+	}
+
+	// Time passes: the cached item says so.
+	defer func(f func() time.Time) { now = f }(now)
+	now = func() time.Time { return testNow.Add(2 * time.Hour) }
+	if got := render(t, timelineItem(it)); !strings.Contains(got, ">3 hours ago</time>") {
+		t.Errorf("relative time frozen in the cache:\n%s", got)
+	}
+
+	// An edit (a new title and updated_at) renders anew.
+	edited := *it.Note
+	edited.Title, edited.UpdatedAt = "Renamed", hourAgo+1
+	it.Note = &edited
+	if got := render(t, timelineItem(it)); !strings.Contains(got, "<h3>Renamed</h3>") {
+		t.Errorf("edited item still shows the cached version:\n%s", got)
+	}
+}
