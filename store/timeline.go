@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"sort"
+	"fmt"
 	"strings"
 )
 
@@ -63,35 +63,46 @@ const (
 )
 
 // timelineSource is one table that feeds the timeline. rank breaks ties
-// between tables at the same millisecond so the order is total.
+// between tables at the same millisecond so the order is total. A page is
+// one UNION ALL query over the sources, so every source is selected into
+// one row shape (timelineRow): cols lists the source's columns for it, and
+// item turns a row back into the source's type.
 type timelineSource struct {
 	typ   string
 	rank  int
 	table string
-	cols  string
-	scan  func(rows *sql.Rows) (TimelineItem, error)
+	cols  string // r (rank), id, company_id, t (created_at), updated_at, n1, n2, n3, s1, s2, s3, s4
+	item  func(r *timelineRow) TimelineItem
+}
+
+// timelineRow is the shape every source is read into: integers that may be
+// NULL in n1..n3, text in s1..s4.
+type timelineRow struct {
+	rank                                 int
+	id, companyID, createdAt, updatedAt int64
+	n1, n2, n3                           *int64
+	s1, s2, s3, s4                       string
 }
 
 var timelineSources = []timelineSource{
-	{TypeNote, 1, "notes", "id, company_id, author_id, title, body, created_at, updated_at", func(rows *sql.Rows) (TimelineItem, error) {
-		n := &Note{}
-		err := rows.Scan(&n.ID, &n.CompanyID, &n.AuthorID, &n.Title, &n.Body, &n.CreatedAt, &n.UpdatedAt)
-		return TimelineItem{Type: TypeNote, ID: n.ID, CompanyID: n.CompanyID, CreatedAt: n.CreatedAt, Note: n}, err
+	{TypeNote, 1, "notes", "1 AS r, id, company_id, created_at AS t, updated_at, author_id, NULL, NULL, title, body, '', ''", func(r *timelineRow) TimelineItem {
+		n := &Note{ID: r.id, CompanyID: r.companyID, AuthorID: r.n1, Title: r.s1, Body: r.s2, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt}
+		return TimelineItem{Type: TypeNote, ID: n.ID, CompanyID: n.CompanyID, CreatedAt: n.CreatedAt, Note: n}
 	}},
-	{TypeContact, 2, "contacts", contactCols, func(rows *sql.Rows) (TimelineItem, error) {
-		c := &Contact{}
-		err := scanContact(rows, c)
-		return TimelineItem{Type: TypeContact, ID: c.ID, CompanyID: c.CompanyID, CreatedAt: c.CreatedAt, Contact: c}, err
+	{TypeContact, 2, "contacts", "2 AS r, id, company_id, created_at AS t, updated_at, NULL, NULL, NULL, name, email, phone, title", func(r *timelineRow) TimelineItem {
+		c := &Contact{ID: r.id, CompanyID: r.companyID, Name: r.s1, Email: r.s2, Phone: r.s3, Title: r.s4, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt}
+		return TimelineItem{Type: TypeContact, ID: c.ID, CompanyID: c.CompanyID, CreatedAt: c.CreatedAt, Contact: c}
 	}},
-	{TypeLink, 3, "links", "id, company_id, title, url, created_at, updated_at", func(rows *sql.Rows) (TimelineItem, error) {
-		l := &Link{}
-		err := rows.Scan(&l.ID, &l.CompanyID, &l.Title, &l.URL, &l.CreatedAt, &l.UpdatedAt)
-		return TimelineItem{Type: TypeLink, ID: l.ID, CompanyID: l.CompanyID, CreatedAt: l.CreatedAt, Link: l}, err
+	{TypeLink, 3, "links", "3 AS r, id, company_id, created_at AS t, updated_at, NULL, NULL, NULL, title, url, '', ''", func(r *timelineRow) TimelineItem {
+		l := &Link{ID: r.id, CompanyID: r.companyID, Title: r.s1, URL: r.s2, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt}
+		return TimelineItem{Type: TypeLink, ID: l.ID, CompanyID: l.CompanyID, CreatedAt: l.CreatedAt, Link: l}
 	}},
-	{TypeMeeting, 4, "meetings", meetingCols, func(rows *sql.Rows) (TimelineItem, error) {
-		m := &Meeting{}
-		err := scanMeeting(rows, m)
-		return TimelineItem{Type: TypeMeeting, ID: m.ID, CompanyID: m.CompanyID, CreatedAt: m.CreatedAt, Meeting: m}, err
+	{TypeMeeting, 4, "meetings", "4 AS r, id, company_id, created_at AS t, updated_at, starts_at, ends_at, owner_id, type, status, subject, details", func(r *timelineRow) TimelineItem {
+		m := &Meeting{ID: r.id, CompanyID: r.companyID, Type: r.s1, Status: r.s2, Subject: r.s3, Details: r.s4, EndsAt: r.n2, OwnerID: r.n3, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt}
+		if r.n1 != nil {
+			m.StartsAt = *r.n1
+		}
+		return TimelineItem{Type: TypeMeeting, ID: m.ID, CompanyID: m.CompanyID, CreatedAt: m.CreatedAt, Meeting: m}
 	}},
 }
 
@@ -158,63 +169,77 @@ func (s *Store) CompanyTimeline(ctx context.Context, c *Company, q TimelineQuery
 			return nil, "", err
 		}
 	}
-	var items []TimelineItem
-	rank := map[string]int{}
+	// One query: each source is read by its (company_id, created_at, id)
+	// index from the cursor on, and SQLite merges the sources (MERGE
+	// UNION ALL, no sorter) and stops at Limit+1 rows. The order is
+	// (created_at, id, rank), newest first: the index order of every
+	// source, with the rank only breaking ties between tables.
+	var parts []string
+	var args []any
 	for _, src := range timelineSources {
-		rank[src.typ] = src.rank
 		if len(want) > 0 && !want[src.typ] {
 			continue
 		}
 		where := `company_id = ?`
-		args := []any{companyID}
+		args = append(args, companyID)
 		if cur != nil {
-			switch {
-			case src.rank < cur.R:
-				where += ` AND created_at <= ?`
-				args = append(args, cur.T)
-			case src.rank == cur.R:
+			if src.rank < cur.R {
+				where += ` AND (created_at, id) <= (?, ?)`
+			} else {
 				where += ` AND (created_at, id) < (?, ?)`
-				args = append(args, cur.T, cur.ID)
-			default:
-				where += ` AND created_at < ?`
-				args = append(args, cur.T)
 			}
+			args = append(args, cur.T, cur.ID)
 		}
-		args = append(args, q.Limit+1)
-		rows, err := s.r.QueryContext(ctx, `SELECT `+src.cols+` FROM `+src.table+` WHERE `+where+` ORDER BY created_at DESC, id DESC LIMIT ?`, args...)
-		if err != nil {
-			return nil, "", err
-		}
-		for rows.Next() {
-			it, err := src.scan(rows)
-			if err != nil {
-				rows.Close()
-				return nil, "", err
-			}
-			items = append(items, it)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, "", err
-		}
+		parts = append(parts, `SELECT `+src.cols+` FROM `+src.table+` WHERE `+where)
 	}
-	sort.Slice(items, func(i, j int) bool {
-		a, b := items[i], items[j]
-		if a.CreatedAt != b.CreatedAt {
-			return a.CreatedAt > b.CreatedAt
+	args = append(args, q.Limit+1)
+	rows, err := s.r.QueryContext(ctx, strings.Join(parts, ` UNION ALL `)+` ORDER BY t DESC, id DESC, r DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	items := make([]TimelineItem, 0, q.Limit+1)
+	var r timelineRow
+	for rows.Next() {
+		r = timelineRow{}
+		if err := rows.Scan(&r.rank, &r.id, &r.companyID, &r.createdAt, &r.updatedAt, &r.n1, &r.n2, &r.n3, &r.s1, &r.s2, &r.s3, &r.s4); err != nil {
+			return nil, "", err
 		}
-		if rank[a.Type] != rank[b.Type] {
-			return rank[a.Type] > rank[b.Type]
+		src := sourceOfRank(r.rank)
+		if src == nil {
+			return nil, "", fmt.Errorf("timeline: row of unknown rank %d", r.rank)
 		}
-		return a.ID > b.ID
-	})
+		items = append(items, src.item(&r))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
 	var next string
 	if len(items) > q.Limit {
 		items = items[:q.Limit]
 		last := items[len(items)-1]
-		next = encodeCursor(timelineCursor{T: last.CreatedAt, R: rank[last.Type], ID: last.ID})
+		next = encodeCursor(timelineCursor{T: last.CreatedAt, R: timelineRank(last.Type), ID: last.ID})
 	}
 	return items, next, nil
+}
+
+// timelineRank is the rank of an item type.
+func timelineRank(typ string) int {
+	for _, src := range timelineSources {
+		if src.typ == typ {
+			return src.rank
+		}
+	}
+	return 0
+}
+
+func sourceOfRank(rank int) *timelineSource {
+	for i := range timelineSources {
+		if timelineSources[i].rank == rank {
+			return &timelineSources[i]
+		}
+	}
+	return nil
 }
 
 // NoteInput is what adding or editing a note takes.
