@@ -78,10 +78,10 @@ type timelineSource struct {
 // timelineRow is the shape every source is read into: integers that may be
 // NULL in n1..n3, text in s1..s4.
 type timelineRow struct {
-	rank                                 int
+	rank                                int
 	id, companyID, createdAt, updatedAt int64
-	n1, n2, n3                           *int64
-	s1, s2, s3, s4                       string
+	n1, n2, n3                          *int64
+	s1, s2, s3, s4                      string
 }
 
 var timelineSources = []timelineSource{
