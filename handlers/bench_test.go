@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -118,7 +119,18 @@ func TestBenchReport(t *testing.T) {
 		return loadTest(t, target, cookies, 64, 10*time.Second)
 	}
 	staticRPS, staticP99 := load(staticURL)
+	// ROLODEX_BENCH_CPUPROFILE names a file for a CPU profile of the
+	// company page under load.
+	if path := os.Getenv("ROLODEX_BENCH_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		pprof.StartCPUProfile(f)
+	}
 	pageRPS, pageP99 := load(pageURL)
+	pprof.StopCPUProfile()
 
 	row("Command: `make bench` (ROLODEX_BENCH_N=%d); machine: 2 cores, 24 GiB; %s", n, time.Now().UTC().Format("2006-01-02"))
 	row("")
@@ -188,6 +200,7 @@ func loadTest(t *testing.T, target string, cookies []*http.Cookie, conns int, d 
 		if err != nil {
 			t.Fatalf("wrk: %v\n%s", err, out)
 		}
+		t.Logf("wrk %s:\n%s", target, out)
 		return parseWrk(t, string(out))
 	}
 	return goLoad(t, target, cookies, conns, d)

@@ -352,17 +352,15 @@ func sortArrow(l CompanyList, col string) string {
 
 // timelineQuery is the query string of a timeline view: filter and cursor.
 func timelineQuery(typ, cursor string) string {
-	q := url.Values{}
-	if typ != "" {
-		q.Set("type", typ)
+	switch {
+	case typ != "" && cursor != "":
+		return "?cursor=" + url.QueryEscape(cursor) + "&type=" + url.QueryEscape(typ)
+	case typ != "":
+		return "?type=" + url.QueryEscape(typ)
+	case cursor != "":
+		return "?cursor=" + url.QueryEscape(cursor)
 	}
-	if cursor != "" {
-		q.Set("cursor", cursor)
-	}
-	if len(q) == 0 {
-		return ""
-	}
-	return "?" + q.Encode()
+	return ""
 }
 
 // timelineTab is the page URL of a filter tab and the fragment URL htmx
