@@ -223,15 +223,11 @@ func (im *Importer) removeUpload(a *store.BulkAction) {
 	}
 }
 
-// chunk is one batch on its way from the reader to the writer.
-type chunk struct {
-	rows []store.ImportRow
-	next store.Checkpoint
-}
-
-// run reads the file and commits it batch by batch. Reading, mapping and
-// validating rows happen on a goroutine of their own, a batch ahead of the
-// writer, so the two use both cores.
+// run reads the file and commits it batch by batch, in three stages on
+// goroutines of their own: reading (splitting, mapping, validating rows),
+// preparing (deciding each row, building the batch's statements) and
+// writing, which does only SQL. The writer bounds an import's speed; the
+// other two keep a batch ready for it when it commits one.
 func (im *Importer) run(ctx context.Context, a *store.BulkAction, worker string, progress func(a *store.BulkAction)) error {
 	st := im.Store
 	comma := a.Delimiter[0]
@@ -258,7 +254,8 @@ func (im *Importer) run(ctx context.Context, a *store.BulkAction, worker string,
 		return err
 	}
 	defer f.Close()
-	rd := newCSVReader(f, comma, a.Encoding == encCP1252, 0, 1)
+	cp1252 := a.Encoding == encCP1252
+	rd := newCSVReader(f, comma, cp1252, 0, 1)
 	if _, err := rd.Next(); err != nil && !errors.Is(err, io.EOF) { // the header
 		return err
 	}
@@ -277,15 +274,66 @@ func (im *Importer) run(ctx context.Context, a *store.BulkAction, worker string,
 		return fmt.Errorf("checkpoint at byte %d (line %d) is not where a row starts (byte %d, line %d): the file changed",
 			a.NextOffset, a.NextLine, rd.Offset(), rd.Line())
 	}
+	w := &importWriter{im: im, st: st, sess: sess, a: a, progress: progress,
+		last: store.Checkpoint{Offset: rd.Offset(), Line: rd.Line()}}
+	for {
+		err := w.pipeline(ctx, rd, mapper)
+		if !errors.Is(err, store.ErrImportRewind) {
+			return err
+		}
+		// A company that prepared rows link to was deleted: prepare
+		// them again from the last checkpoint.
+		im.Log.Info("import rewinds to its last checkpoint: a company was deleted", "bulk_action", a.ID, "line", w.last.Line)
+		if err := sess.Rewind(ctx, w.last); err != nil {
+			return err
+		}
+		if _, err := f.Seek(w.last.Offset, io.SeekStart); err != nil {
+			return err
+		}
+		rd = newCSVReader(f, comma, cp1252, w.last.Offset, w.last.Line)
+		if w.last.Offset == 0 {
+			if _, err := rd.Next(); err != nil && !errors.Is(err, io.EOF) { // the header
+				return err
+			}
+		}
+	}
+}
 
-	readCtx, stopReading := context.WithCancel(ctx)
-	defer stopReading()
-	// The reader hands rows over in chunks of a tenth of a batch (a batch
-	// takes several): only a few chunks are ever in memory, not batches.
-	chunkRows := max(im.BatchRows/10, 1)
+// importWriter is the writing stage of run.
+type importWriter struct {
+	im       *Importer
+	st       *store.Store
+	sess     *store.ImportSession
+	a        *store.BulkAction
+	progress func(a *store.BulkAction)
+	last     store.Checkpoint // of the last batch committed
+	n        int              // batches committed
+}
+
+// chunk is a part of a batch on its way from the reader to the preparer.
+type chunk struct {
+	rows []store.ImportRow
+	next store.Checkpoint
+}
+
+// pipeline imports the rows from rd on. It returns nil at the end of the
+// file, and store.ErrImportRewind when the rows from w.last on must be
+// prepared again.
+func (w *importWriter) pipeline(ctx context.Context, rd *csvReader, mapper *rowMapper) error {
+	pctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait() // the stages touch the session: they end before it is used again
+	defer stop()
+	kind, batchRows := w.a.Kind, int64(w.im.BatchRows)
+	// The reader hands rows over in chunks of a tenth of a batch: only a
+	// few chunks are ever in memory, besides the batch being prepared and
+	// the one being written.
+	chunkRows := max(w.im.BatchRows/10, 1)
 	chunks := make(chan chunk, 1)
 	var readErr error
+	wg.Add(2)
 	go func() {
+		defer wg.Done()
 		defer close(chunks)
 		rows := make([]store.ImportRow, 0, chunkRows)
 		for {
@@ -296,13 +344,13 @@ func (im *Importer) run(ctx context.Context, a *store.BulkAction, worker string,
 			}
 			if rec != nil {
 				row := mapper.row(rec)
-				row.Check(a.Kind)
+				row.Check(kind)
 				rows = append(rows, row)
 			}
 			if len(rows) == chunkRows || rec == nil && len(rows) > 0 {
 				select {
 				case chunks <- chunk{rows, store.Checkpoint{Offset: rd.Offset(), Line: rd.Line()}}:
-				case <-readCtx.Done():
+				case <-pctx.Done():
 					return
 				}
 				rows = make([]store.ImportRow, 0, chunkRows)
@@ -312,39 +360,46 @@ func (im *Importer) run(ctx context.Context, a *store.BulkAction, worker string,
 			}
 		}
 	}()
-	for n := 1; ; n++ {
-		c, ok := <-chunks
-		if !ok {
-			break
+	batches := make(chan *store.PreparedBatch)
+	go func() {
+		defer wg.Done()
+		defer close(batches)
+		pb := &store.PreparedBatch{}
+		var next store.Checkpoint
+		send := func() bool {
+			w.sess.Seal(pb, next)
+			select {
+			case batches <- pb:
+				pb = &store.PreparedBatch{}
+				return true
+			case <-pctx.Done():
+				return false
+			}
 		}
-		// The batch's transaction is opened with rows in hand, so that it
-		// holds the write lock only while there is writing to do.
-		b, err := sess.Begin(ctx)
-		if err != nil {
+		for c := range chunks {
+			w.sess.Prepare(pb, c.rows)
+			next = c.next
+			if pb.Rows() >= batchRows && !send() {
+				return
+			}
+		}
+		if pb.Rows() > 0 {
+			send()
+		}
+	}()
+	for pb := range batches {
+		if _, err := w.sess.Write(ctx, pb); err != nil {
 			return err
 		}
-		rows, next := 0, c.next
-		for ok {
-			if err := b.Add(c.rows); err != nil {
-				b.Rollback()
-				return err
-			}
-			rows, next = rows+len(c.rows), c.next
-			if rows >= im.BatchRows {
-				break
-			}
-			c, ok = <-chunks
-		}
-		if _, err := b.Commit(next); err != nil {
-			return err
-		}
-		if progress != nil {
-			if cur, err := st.BulkActionByID(ctx, a.ID); err == nil {
-				progress(cur)
+		w.last = pb.Next()
+		w.n++
+		if w.progress != nil {
+			if cur, err := w.st.BulkActionByID(ctx, w.a.ID); err == nil {
+				w.progress(cur)
 			}
 		}
-		if im.afterBatch != nil {
-			if err := im.afterBatch(n); err != nil {
+		if w.im.afterBatch != nil {
+			if err := w.im.afterBatch(w.n); err != nil {
 				return errKilled
 			}
 		}
@@ -352,6 +407,8 @@ func (im *Importer) run(ctx context.Context, a *store.BulkAction, worker string,
 			return err
 		}
 	}
+	stop()
+	wg.Wait()
 	if readErr != nil {
 		return readErr
 	}
