@@ -157,5 +157,9 @@ func Reindex(ctx context.Context, st *store.Store, idx *search.Index, progress f
 	if err != nil {
 		return err
 	}
-	return flush()
+	if err := flush(); err != nil {
+		return err
+	}
+	// A bulk build leaves many segments; queries pay per segment.
+	return idx.Compact(ctx)
 }

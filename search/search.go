@@ -26,6 +26,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/registry"
 	bsearch "github.com/blevesearch/bleve/v2/search"
@@ -151,6 +152,26 @@ func Open(dir string) (*Index, error) {
 }
 
 func (ix *Index) Close() error { return ix.idx.Close() }
+
+// Compact merges the index's segments into as few as it can and returns
+// when done. A bulk build leaves a dozen or more segments that the
+// background merger keeps rewriting for a while; every query pays per
+// segment (a dictionary lookup per term, the client filter per segment),
+// so `rolodex reindex` ends with this.
+func (ix *Index) Compact(ctx context.Context) error {
+	adv, err := ix.idx.Advanced()
+	if err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
+	s, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return nil
+	}
+	if err := s.ForceMerge(ctx, &mergeplan.SingleSegmentMergePlanOptions); err != nil {
+		return fmt.Errorf("search: compact: %w", err)
+	}
+	return nil
+}
 
 // record is what Bleve indexes for a Doc. Ids are strings so they are
 // indexed as keyword terms.
@@ -580,6 +601,21 @@ func (q *filtered) Searcher(ctx context.Context, r index.IndexReader, m mapping.
 			closeAll()
 			return nil, err
 		}
+		if ds, ok := c.(*docsSearcher); ok && options.Score != bleve.ScoreNone {
+			// Ranking happens in the conjunction, and a scored term
+			// searcher decodes the frequency and norm of every posting
+			// it skips on its way to the next client doc: thousands of
+			// steps through lists of hundreds of thousands of postings
+			// ("t" for a name starting with t). So find which client
+			// docs match at all, unscored (an unscored advance is a
+			// bitmap lookup), and rank only those. Both passes read the
+			// same snapshot r.
+			if ds, err = q.narrow(ctx, r, m, ds); err != nil {
+				closeAll()
+				return nil, err
+			}
+			c = ds
+		}
 		parts = append(parts, c)
 	}
 	if q.f.kind != "" {
@@ -600,6 +636,36 @@ func (q *filtered) Searcher(ctx context.Context, r index.IndexReader, m mapping.
 		return nil, err
 	}
 	return s, nil
+}
+
+// narrow returns the docs of clients that match the text and kind,
+// found with unscored searchers.
+func (q *filtered) narrow(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, clients *docsSearcher) (*docsSearcher, error) {
+	unscoredQ := &filtered{text: q.text, f: &filter{kind: q.f.kind}}
+	text, err := unscoredQ.Searcher(ctx, r, m, unscored)
+	if err != nil {
+		return nil, err
+	}
+	s, err := searcher.NewConjunctionSearcher(ctx, r, []bsearch.Searcher{text, clients}, unscored)
+	if err != nil {
+		text.Close()
+		return nil, err
+	}
+	defer s.Close()
+	sctx := &bsearch.SearchContext{DocumentMatchPool: bsearch.NewDocumentMatchPool(s.DocumentMatchPoolSize(), 0)}
+	var docs []uint64
+	for {
+		dm, err := s.Next(sctx)
+		if err != nil {
+			return nil, err
+		}
+		if dm == nil {
+			break
+		}
+		docs = append(docs, dm.IndexInternalID.Value())
+		sctx.DocumentMatchPool.Put(dm)
+	}
+	return &docsSearcher{docs: docs}, nil
 }
 
 func (f *filter) clientSearcher(ctx context.Context, r index.IndexReader) (bsearch.Searcher, error) {

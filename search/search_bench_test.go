@@ -69,6 +69,13 @@ func BenchmarkSearch(b *testing.B) {
 		b.Logf("reusing %d docs in %s, %d segments", have, dir, settle(ix))
 	}
 
+	if os.Getenv("ROLODEX_BENCH_COMPACT") != "" {
+		start := time.Now()
+		if err := ix.Compact(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("compacted in %v: %d segments", time.Since(start).Round(time.Millisecond), settle(ix))
+	}
 	queries := benchQueries(rng, docs, 500)
 	staff := func(k int) []int64 {
 		ids := make([]int64, k)
