@@ -106,19 +106,11 @@ func (h *Handler) added(w http.ResponseWriter, r *http.Request, c *store.Company
 			h.fail(w, r, ferr)
 			return
 		}
-		forms = forms.With(typ, withErr(f, err))
 		if isHTMX(r) {
 			w.Header().Set("HX-Retarget", "#"+typ+"-form")
 			w.Header().Set("HX-Reswap", "outerHTML")
-			h.render(w, r, http.StatusUnprocessableEntity, forms.OpenForm(c), nil)
-			return
 		}
-		tl, terr := h.timelineFor(r, c)
-		if terr != nil {
-			h.fail(w, r, terr)
-			return
-		}
-		h.render(w, r, http.StatusUnprocessableEntity, views.CompanyPage(h.page(r, c.Name), c, tl, forms), nil)
+		h.renderForms(w, r, http.StatusUnprocessableEntity, c, forms.With(typ, withErr(f, err)))
 	case err != nil:
 		h.fail(w, r, err)
 	case isHTMX(r):
@@ -162,17 +154,23 @@ func (h *Handler) newItem(typ string) http.HandlerFunc {
 			h.fail(w, r, err)
 			return
 		}
-		if isHTMX(r) {
-			h.render(w, r, http.StatusOK, forms.OpenForm(c), nil)
-			return
-		}
-		tl, err := h.timelineFor(r, c)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		h.render(w, r, http.StatusOK, views.CompanyPage(h.page(r, c.Name), c, tl, forms), nil)
+		h.renderForms(w, r, http.StatusOK, c, forms)
 	}
+}
+
+// renderForms answers the open add form of forms alone to htmx, and the
+// company page with it open otherwise.
+func (h *Handler) renderForms(w http.ResponseWriter, r *http.Request, status int, c *store.Company, forms views.ItemForms) {
+	if isHTMX(r) {
+		h.render(w, r, status, forms.OpenForm(c), nil)
+		return
+	}
+	tl, err := h.timelineFor(r, c)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, status, views.CompanyPage(h.page(r, c.Name), c, tl, forms), nil)
 }
 
 func (h *Handler) editItem(k itemKind) http.HandlerFunc {

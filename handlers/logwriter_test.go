@@ -9,6 +9,7 @@ import (
 	"time"
 )
 
+// lockedBuffer is a bytes.Buffer the flusher writes while the test reads.
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
