@@ -408,22 +408,10 @@ func (h *Handler) apiListMeetings(w http.ResponseWriter, r *http.Request) {
 func meetingAPIURL(id int64) string { return "/api/v1/meetings/" + strconv.FormatInt(id, 10) }
 
 func (h *Handler) apiCreateMeeting(w http.ResponseWriter, r *http.Request) {
-	cid, err := pathID(r, "id")
-	if err != nil {
-		h.fail(w, r, err)
-		return
+	if m, ok := h.apiSaveMeeting(w, r, h.Store.CreateMeeting); ok {
+		w.Header().Set("Location", meetingAPIURL(m.ID))
+		writeJSON(w, http.StatusCreated, m)
 	}
-	in, err := decodeMeeting(r)
-	var m *store.Meeting
-	if err == nil {
-		m, err = h.Store.CreateMeeting(r.Context(), userFrom(r.Context()), cid, in)
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Location", meetingAPIURL(m.ID))
-	writeJSON(w, http.StatusCreated, m)
 }
 
 func (h *Handler) apiGetMeeting(w http.ResponseWriter, r *http.Request) {
@@ -435,21 +423,28 @@ func (h *Handler) apiGetMeeting(w http.ResponseWriter, r *http.Request) {
 // apiUpdateMeeting replaces a meeting's fields (an absent ends_at removes
 // the end; an absent status keeps it).
 func (h *Handler) apiUpdateMeeting(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		h.fail(w, r, err)
-		return
+	if m, ok := h.apiSaveMeeting(w, r, h.Store.UpdateMeeting); ok {
+		writeJSON(w, http.StatusOK, m)
 	}
-	in, err := decodeMeeting(r)
+}
+
+// apiSaveMeeting hands the {id} path value (a company to create in, or the
+// meeting to update) and the JSON body to save, answering errors itself.
+func (h *Handler) apiSaveMeeting(w http.ResponseWriter, r *http.Request,
+	save func(context.Context, *store.User, int64, store.MeetingInput) (*store.Meeting, error)) (*store.Meeting, bool) {
+	id, err := pathID(r, "id")
 	var m *store.Meeting
 	if err == nil {
-		m, err = h.Store.UpdateMeeting(r.Context(), userFrom(r.Context()), id, in)
+		var in store.MeetingInput
+		if in, err = decodeMeeting(r); err == nil {
+			m, err = save(r.Context(), userFrom(r.Context()), id, in)
+		}
 	}
 	if err != nil {
 		h.fail(w, r, err)
-		return
+		return nil, false
 	}
-	writeJSON(w, http.StatusOK, m)
+	return m, true
 }
 
 func (h *Handler) apiDeleteMeeting(w http.ResponseWriter, r *http.Request) {
