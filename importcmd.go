@@ -115,6 +115,7 @@ func (a *app) importCSV(ctx context.Context, out io.Writer) error {
 	}
 	// Hand the import's memory back before the index takes its own.
 	debug.FreeOSMemory()
+	mallocTrim()
 	return a.catchUp(ctx, out, start)
 }
 

@@ -243,6 +243,11 @@ func (s *Store) importEnded() {
 	if _, err := s.w.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
 		s.log.Warn("import: checkpoint", "err", err)
 	}
+	// The batches filled the writer's page cache with index pages no
+	// other write needs: give the memory back.
+	if _, err := s.w.Exec("PRAGMA shrink_memory"); err != nil {
+		s.log.Warn("import: shrink memory", "err", err)
+	}
 }
 
 // OpenImport starts a session for action a, held by worker. Close it when
