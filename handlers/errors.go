@@ -44,6 +44,12 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &tooBig) {
 		st, msg = http.StatusRequestEntityTooLarge, "The request is too large."
 	}
+	if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
+		// The client went away (or the server is shutting down): nobody
+		// reads the answer, and it is not the server's fault.
+		h.Log.Info("request abandoned", "method", r.Method, "path", r.URL.Path)
+		return
+	}
 	if st == http.StatusInternalServerError {
 		h.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -332,5 +333,29 @@ func TestRedisLossStaysSecure(t *testing.T) {
 	resp, body := do(t, c, "GET", a.Server.URL+"/healthz", "", "")
 	if resp.StatusCode != 200 || !strings.Contains(body, `"redis":"down`) {
 		t.Errorf("healthz with redis down: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestAbandonedRequestIsNotAnError: a client that goes away mid-request
+// is logged as such, not as a server error.
+func TestAbandonedRequestIsNotAnError(t *testing.T) {
+	a := newTestApp(t)
+	u := a.User(t, "staff@example.com", store.RoleStaff)
+	co := mustCompany(t, a, "Acme")
+	if err := a.Store.AssignClient(context.Background(), admin(), u.ID, co.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	c := a.client(t, u)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, "GET", fmt.Sprintf("/companies/%d", co.ID), nil)
+	for _, ck := range c.Jar.Cookies(mustURL(a.Server.URL)) {
+		req.AddCookie(ck)
+	}
+	w := httptest.NewRecorder()
+	a.Handler.Routes().ServeHTTP(w, req)
+	logs := a.Log.String()
+	if strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, `msg="request abandoned"`) {
+		t.Errorf("logs after an abandoned request:\n%s", logs)
 	}
 }
