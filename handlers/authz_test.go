@@ -175,6 +175,7 @@ func TestAuthorization(t *testing.T) {
 		tc{"GET /admin/imports/{id}", "GET", fixed("/admin/imports/" + I), "", "", page(403, 403, 200)},
 		tc{"POST /admin/imports/{id}/start", "POST", importPath(newImport(true), "/start"), formType, "col_0=name&col_1=email&mode=create", page(403, 403, 303)},
 		tc{"POST /admin/imports/{id}/cancel", "POST", importPath(newImport(false), "/cancel"), formType, "", page(403, 403, 303)},
+		tc{"POST /admin/imports/{id}/retry", "POST", importPath(func() int64 { return mustFailedImport(t, a) }, "/retry"), formType, "", page(403, 403, 303)},
 		tc{"GET /admin/imports/{id}/errors.csv", "GET", fixed("/admin/imports/" + I + "/errors.csv"), "", "", page(403, 403, 200)},
 		tc{"GET /api/v1/bulk-actions/{id}/errors.csv", "GET", fixed("/api/v1/bulk-actions/" + I + "/errors.csv"), "", "", api(403, 403, 200)},
 		tc{"POST /api/v1/bulk-actions/{id}/cancel", "POST", apiImportPath(newImport(false), "/cancel"), "", "", api(403, 403, 200)},

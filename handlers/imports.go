@@ -498,6 +498,29 @@ func (h *Handler) startImport(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, "/admin/imports/"+strconv.FormatInt(a.ID, 10))
 }
 
+// retryImport queues a failed import again; it resumes after its last
+// committed batch.
+func (h *Handler) retryImport(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	a, err := h.Store.RetryBulkAction(r.Context(), userFrom(r.Context()), id, func(path string) bool {
+		_, err := os.Stat(path)
+		return err == nil
+	})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if h.Imports.Wake != nil {
+		h.Imports.Wake()
+	}
+	h.flash(w, r, "Import queued again. It goes on after the last batch it committed.")
+	redirect(w, r, "/admin/imports/"+strconv.FormatInt(a.ID, 10))
+}
+
 func (h *Handler) cancelImport(w http.ResponseWriter, r *http.Request) {
 	a, err := h.cancel(r)
 	if err != nil {

@@ -52,6 +52,20 @@ func mustImport(t *testing.T, a *testApp, draft bool) int64 {
 	return ba.ID
 }
 
+// mustFailedImport records an import of one row that failed.
+func mustFailedImport(t *testing.T, a *testApp) int64 {
+	t.Helper()
+	ctx := context.Background()
+	id := mustImport(t, a, false)
+	if _, err := a.Store.ClaimBulkAction(ctx, id, "gone", time.Now().Add(time.Hour).UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Store.FinishBulkAction(ctx, id, "gone", store.StatusFailed, "Disk full."); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 // runImporter runs the import workers of the test app over the real Redis
 // stream until the test ends.
 func runImporter(t *testing.T, a *testApp) *jobs.Importer {
@@ -320,5 +334,29 @@ func TestImportPages(t *testing.T) {
 	}
 	if files, _ := os.ReadDir(a.Handler.Imports.Dir); len(files) != 0 {
 		t.Errorf("files left in the imports dir: %v", files)
+	}
+}
+
+// TestRetryImport: an admin retries a failed import from its page; it is
+// queued again and runs to the end.
+func TestRetryImport(t *testing.T) {
+	a := newTestApp(t)
+	runImporter(t, a)
+	c := a.client(t, a.User(t, "admin@example.com", store.RoleAdmin))
+	id := mustFailedImport(t, a)
+	_, page := do(t, c, "GET", fmt.Sprintf("%s/admin/imports/%d", a.Server.URL, id), "", "")
+	if !strings.Contains(page, "/retry") || !strings.Contains(page, "Disk full.") {
+		t.Errorf("the page of a failed import offers no retry:\n%s", page)
+	}
+	resp, out := do(t, c, "POST", fmt.Sprintf("%s/admin/imports/%d/retry", a.Server.URL, id), "application/x-www-form-urlencoded", "")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("retry: %d %s", resp.StatusCode, out)
+	}
+	if b := waitFinished(t, a, c, id); b.Status != store.StatusDone || b.Created != 1 {
+		t.Errorf("after the retry: %+v", b)
+	}
+	resp, _ = do(t, c, "POST", fmt.Sprintf("%s/admin/imports/%d/retry", a.Server.URL, id), "application/x-www-form-urlencoded", "")
+	if resp.StatusCode != http.StatusConflict {
+		t.Errorf("retry of a finished import: %d, want 409", resp.StatusCode)
 	}
 }

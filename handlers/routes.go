@@ -62,6 +62,7 @@ func (h *Handler) Routes() http.Handler {
 	admin("GET /admin/imports/{id}", h.showImport)
 	admin("POST /admin/imports/{id}/start", h.startImport)
 	admin("POST /admin/imports/{id}/cancel", h.cancelImport)
+	admin("POST /admin/imports/{id}/retry", h.retryImport)
 	admin("GET /admin/imports/{id}/errors.csv", h.errorsCSV)
 	admin("GET /admin/meeting-types", h.listMeetingTypes)
 	admin("POST /admin/meeting-types", h.addMeetingType)

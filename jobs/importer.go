@@ -34,7 +34,8 @@ type Importer struct {
 	Store *store.Store
 	Log   *slog.Logger
 	// Dir holds the uploads (<data>/imports); a file there is deleted when
-	// its import ends. Files elsewhere (the CLI's) are left alone.
+	// its import ends, or a week after it failed (it can be retried until
+	// then). Files elsewhere (the CLI's) are left alone.
 	Dir       string
 	Workers   int           // stream consumers in this process; default 1
 	BatchRows int           // rows per transaction; default 50,000
@@ -176,7 +177,8 @@ func (im *Importer) process(ctx context.Context, id int64, worker string, progre
 		if ferr := st.FinishBulkAction(bg, id, worker, store.StatusFailed, failure(err)); ferr != nil {
 			log.Warn("record failed import", "err", ferr)
 		}
-		im.removeUpload(a)
+		// The upload stays, so that an admin can retry the import once
+		// the cause is fixed (removeLeftovers deletes it after a week).
 		return nil
 	}
 	if err := st.FinishBulkAction(bg, id, worker, store.StatusDone, ""); err != nil {
@@ -584,7 +586,8 @@ func (im *Importer) Sweep(ctx context.Context) {
 
 // removeLeftovers deletes what a crash can leave in Dir: an upload cut off
 // mid-way (upload-*.part) and the file of an import that ended before its
-// worker could remove it.
+// worker could remove it; and the file of an import that failed more than
+// keepFailed ago, which nobody retried.
 func (im *Importer) removeLeftovers(ctx context.Context) {
 	entries, err := os.ReadDir(im.Dir)
 	if err != nil {
@@ -610,6 +613,9 @@ func (im *Importer) removeLeftovers(ctx context.Context) {
 			if !gone && (err != nil || !a.Finished()) {
 				continue
 			}
+			if !gone && a.Status == store.StatusFailed && (a.FinishedAt == nil || time.Since(store.Time(*a.FinishedAt)) < keepFailed) {
+				continue
+			}
 		default:
 			continue
 		}
@@ -618,6 +624,10 @@ func (im *Importer) removeLeftovers(ctx context.Context) {
 		}
 	}
 }
+
+// keepFailed is how long the upload of a failed import is kept for a
+// retry.
+const keepFailed = 7 * 24 * time.Hour
 
 // requeue creates ws's stream and group if Redis lacks them and adds the
 // open actions the stream does not carry.

@@ -670,3 +670,76 @@ func TestImportCompanyDeletedMidway(t *testing.T) {
 		t.Errorf("%d contacts outlived their company: foreign keys are off", contacts)
 	}
 }
+
+// TestImportRetry: a failed import keeps its upload; once the cause is
+// fixed, an admin retries it, and it resumes after its last committed
+// batch and ends as a clean import of the file would.
+func TestImportRetry(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "7.csv")
+	genContacts(t, path, 1000, 9)
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clean := storetest.Open(t)
+	want := runImport(t, clean.Store, store.ImportContacts, store.ModeUpsert, path)
+	wantRows := snapshot(t, clean.Store)
+
+	env := storetest.Open(t)
+	a := newAction(t, env.Store, store.ImportContacts, store.ModeUpsert, path, "w0")
+	im := &Importer{Store: env.Store, Dir: dir, BatchRows: 100, afterBatch: func(n int) error {
+		if n == 3 {
+			return errors.New("kill")
+		}
+		return nil
+	}}
+	if err := im.process(ctx, a.ID, "w0", nil, nil); !errors.Is(err, errKilled) {
+		t.Fatalf("first run: %v, want a kill", err)
+	}
+	// The file changes under the import: no row starts at its checkpoint.
+	if err := os.WriteFile(path, append([]byte("X"), orig...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	im = &Importer{Store: env.Store, Dir: dir, BatchRows: 100, TakeOver: true}
+	if err := im.Process(ctx, a.ID, "w1", nil); err != nil {
+		t.Fatal(err)
+	}
+	failed, _ := env.Store.BulkActionByID(ctx, a.ID)
+	if failed.Status != store.StatusFailed || failed.Processed != 300 {
+		t.Fatalf("after the file changed: %s, %d processed (%s)", failed.Status, failed.Processed, failed.Error)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the upload of a failed import is gone: %v", err)
+	}
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+	if _, err := env.Store.RetryBulkAction(ctx, testAdmin(), a.ID, func(string) bool { return false }); store.ErrorCode(err) != store.EConflict {
+		t.Errorf("retry without the file: %v, want a conflict", err)
+	}
+
+	if err := os.WriteFile(path, orig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	queued, err := env.Store.RetryBulkAction(ctx, testAdmin(), a.ID, exists)
+	if err != nil || queued.Status != store.StatusQueued || queued.Error != "" {
+		t.Fatalf("retry: %v %+v", err, queued)
+	}
+	if _, err := env.Store.RetryBulkAction(ctx, testAdmin(), a.ID, exists); store.ErrorCode(err) != store.EConflict {
+		t.Errorf("retry of a queued import: %v, want a conflict", err)
+	}
+	im = &Importer{Store: env.Store, Dir: dir, BatchRows: 100}
+	if err := im.Process(ctx, a.ID, "w2", nil); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := env.Store.BulkActionByID(ctx, a.ID)
+	if got.Status != store.StatusDone || countsOf(got) != countsOf(want) {
+		t.Errorf("after the retry: %s %+v, want %+v", got.Status, countsOf(got), countsOf(want))
+	}
+	if rows := snapshot(t, env.Store); !reflect.DeepEqual(rows, wantRows) {
+		t.Errorf("records differ from a clean import: %d vs %d", len(rows), len(wantRows))
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("upload kept after the retried import: %v", err)
+	}
+}

@@ -365,6 +365,33 @@ func (s *Store) CancelBulkAction(ctx context.Context, admin *User, id int64) (*B
 	return a, nil
 }
 
+// RetryBulkAction queues a failed import again. It resumes after its last
+// committed batch, with its counters and rejected rows so far: what it
+// wrote stays, and nothing is written twice. exists reports whether the
+// action's file is still there to read.
+func (s *Store) RetryBulkAction(ctx context.Context, admin *User, id int64, exists func(path string) bool) (*BulkAction, error) {
+	a, err := s.BulkAction(ctx, admin, id)
+	if err != nil {
+		return nil, err
+	}
+	if a.Status != StatusFailed {
+		return nil, Errorf(EConflict, "Only a failed import can be retried.")
+	}
+	if !exists(a.FilePath) {
+		return nil, Errorf(EConflict, "The uploaded file is gone; upload it again.")
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE bulk_actions SET status = 'queued', error = '', finished_at = NULL, worker = ''
+		WHERE id = ? AND status = 'failed'`, id)
+	if err != nil {
+		return nil, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, Errorf(EConflict, "Only a failed import can be retried.")
+	}
+	s.EnqueueImport(ctx, a.WorkspaceID, id)
+	return s.BulkAction(ctx, admin, id)
+}
+
 // BulkActionError is one row an import did not take.
 type BulkActionError struct {
 	Line   int64
