@@ -156,6 +156,8 @@ func TestBenchReport(t *testing.T) {
 	}
 	pageRPS, pageP99 := load(pageURL)
 	pprof.StopCPUProfile()
+	logOut.Close()
+	inP50, inP90, inP99 := serverTimes(t, logPath, fmt.Sprintf("path=/companies/%d ", clients[0]))
 
 	row("Command: `make bench` (ROLODEX_BENCH_N=%d); machine: 2 cores, 24 GiB; %s", n, time.Now().UTC().Format("2006-01-02"))
 	row("")
@@ -167,6 +169,7 @@ func TestBenchReport(t *testing.T) {
 	row("| search as you type, admin, p50 / p99 | %s / %s | p99 ≤ 15 ms |", ms(ap50), ms(ap99))
 	row("| minimal handler, same bytes, 64 connections | %.0f req/s, p99 %s | baseline |", staticRPS, ms(staticP99))
 	row("| company page, 64 connections | %.0f req/s (%.0f%% of baseline), p99 %s | ≥ 25%%, p99 ≤ 20 ms |", pageRPS, 100*pageRPS/staticRPS, ms(pageP99))
+	row("| … of which inside the server (request log), p50 / p90 / p99 | %s / %s / %s | |", ms(inP50), ms(inP90), ms(inP99))
 	row("")
 	loader := "a Go load generator in the same process"
 	if _, err := exec.LookPath("wrk"); err == nil {
@@ -190,6 +193,35 @@ func serve(t *testing.T, h http.Handler) string {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return "http://" + ln.Addr().String()
+}
+
+// serverTimes reads the request log's dur= of the lines for one path: the
+// time from the handler's start to its end, without the wait for a CPU
+// before it and for the client to read after it.
+func serverTimes(t *testing.T, path, match string) (p50, p90, p99 time.Duration) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lat []time.Duration
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.Contains(line, "msg=http ") || !strings.Contains(line, match) {
+			continue
+		}
+		_, rest, ok := strings.Cut(line, " dur=")
+		if !ok {
+			continue
+		}
+		d, err := time.ParseDuration(strings.Fields(rest)[0])
+		if err != nil {
+			t.Fatalf("request log: %q: %v", line, err)
+		}
+		lat = append(lat, d)
+	}
+	if len(lat) == 0 {
+		t.Fatalf("request log %s has no lines for %q", path, match)
+	}
+	return pct(lat, 50), pct(lat, 90), pct(lat, 99)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
