@@ -187,7 +187,7 @@ type ImportSession struct {
 	// The writing side's: provisional companies not yet written and those
 	// written, by reference.
 	unmade map[int64]CompanyInput
-	made   map[int64]int64
+	made   refIDs
 	// The workspace's companies when the maps were filled, plus those the
 	// session created: a batch that finds other numbers checks that the
 	// companies it links to still exist.
@@ -299,7 +299,7 @@ type queryer interface {
 // web domain, and forgets the provisional ones.
 func (im *ImportSession) loadCompanies(ctx context.Context, q queryer) error {
 	im.names, im.domains = map[string]int64{}, map[string]int64{}
-	im.unmade, im.made = map[int64]CompanyInput{}, map[int64]int64{}
+	im.unmade, im.made, im.lastRef = map[int64]CompanyInput{}, nil, 0
 	im.companyCount, im.companyMax = 0, 0
 	rows, err := q.QueryContext(ctx, `SELECT id, name, website FROM companies WHERE workspace_id = ? ORDER BY id`, im.ws)
 	if err != nil {
@@ -420,6 +420,26 @@ type pendingHit struct {
 	id  int64 // the contact remembered
 	row pendingContact
 	raw string // with company 0: why the row has no company, should it be created
+}
+
+// refIDs maps the provisional references -1, -2, ... to the companies
+// created for them (0: not yet): a slice, since every new contact of a
+// batch looks its company up.
+type refIDs []int64
+
+func (m refIDs) get(ref int64) int64 {
+	if i := -ref - 1; i >= 0 && i < int64(len(m)) {
+		return m[i]
+	}
+	return 0
+}
+
+func (m *refIDs) set(ref, id int64) {
+	i := int(-ref - 1)
+	if i >= len(*m) {
+		*m = append(*m, make([]int64, i+1-len(*m))...)
+	}
+	(*m)[i] = id
 }
 
 // provisional is a company a prepared row links to that the workspace
@@ -790,7 +810,7 @@ func (b *ImportBatch) companiesExist(pb *PreparedBatch) error {
 	ids := map[int64]bool{}
 	add := func(ref int64) {
 		if ref < 0 {
-			ref = im.made[ref] // 0: created by this batch
+			ref = im.made.get(ref) // 0: created by this batch
 		}
 		if ref > 0 {
 			ids[ref] = true
@@ -830,7 +850,7 @@ func (b *ImportBatch) createCompanies(pb *PreparedBatch) error {
 	var todo []int64
 	seen := map[int64]bool{}
 	for i := range pb.creates {
-		if ref := pb.creates[i].company; ref < 0 && im.made[ref] == 0 && !seen[ref] {
+		if ref := pb.creates[i].company; ref < 0 && im.made.get(ref) == 0 && !seen[ref] {
 			seen[ref] = true
 			todo = append(todo, ref)
 		}
@@ -871,7 +891,7 @@ func (b *ImportBatch) createCompanies(pb *PreparedBatch) error {
 // made records that provisional company ref was created as id.
 func (b *ImportBatch) made(ref, id int64) {
 	im := b.im
-	im.made[ref] = id
+	im.made.set(ref, id)
 	delete(im.unmade, ref)
 	im.companyCount++
 	im.companyMax = max(im.companyMax, id)
@@ -884,7 +904,7 @@ func (b *ImportBatch) resolve(ref int64) (int64, error) {
 	if ref >= 0 {
 		return ref, nil
 	}
-	if id := b.im.made[ref]; id != 0 {
+	if id := b.im.made.get(ref); id != 0 {
 		return id, nil
 	}
 	c := b.im.unmade[ref]
