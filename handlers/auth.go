@@ -52,6 +52,9 @@ func NewSessionStore(dataDir string, secure bool) (*sessions.CookieStore, error)
 	}
 	st.Options = &sessions.Options{Path: "/", MaxAge: sessionMaxAge, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
 	st.MaxAge(sessionMaxAge)
+	for i, c := range st.Codecs {
+		st.Codecs[i] = newCachedCodec(c) // after MaxAge, which needs the *SecureCookie
+	}
 	return st, nil
 }
 

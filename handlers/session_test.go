@@ -46,3 +46,63 @@ func TestSessionSerializer(t *testing.T) {
 		}
 	}
 }
+
+type countingCodec struct {
+	securecookie.Codec
+	decodes int
+}
+
+func (c *countingCodec) Decode(name, value string, dst any) error {
+	c.decodes++
+	return c.Codec.Decode(name, value, dst)
+}
+
+// TestCachedCodec: a cookie that decoded once is answered from memory, as
+// a copy, for cookieMemory at most; one that does not decode never is.
+func TestCachedCodec(t *testing.T) {
+	sc := securecookie.New(securecookie.GenerateRandomKey(64), securecookie.GenerateRandomKey(32)).SetSerializer(sessionSerializer{})
+	under := &countingCodec{Codec: sc}
+	c := newCachedCodec(under)
+	value, err := c.Encode("rolodex", map[any]any{"uid": int64(7)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		got := map[any]any{}
+		if err := c.Decode("rolodex", value, &got); err != nil || got["uid"] != int64(7) {
+			t.Fatalf("decode %d: %v %v", i, got, err)
+		}
+		got["flash"] = "changed by the request" // must not leak into the cache
+	}
+	if under.decodes != 1 {
+		t.Errorf("%d real decodes for one cookie, want 1", under.decodes)
+	}
+	got := map[any]any{}
+	c.Decode("rolodex", value, &got)
+	if _, ok := got["flash"]; ok {
+		t.Error("a change to a decoded session leaked into the cache")
+	}
+
+	// Tampered: refused every time, never remembered.
+	bad := value[:len(value)-2] + "xx"
+	for i := 0; i < 2; i++ {
+		if err := c.Decode("rolodex", bad, &map[any]any{}); err == nil {
+			t.Fatal("a tampered cookie decoded")
+		}
+	}
+	if under.decodes != 3 {
+		t.Errorf("%d real decodes, want 3 (the tampered cookie each time)", under.decodes)
+	}
+
+	// An entry older than cookieMemory is checked again.
+	key := "rolodex=" + value
+	d, _ := c.decoded.Get(key)
+	d.at = d.at.Add(-2 * cookieMemory)
+	c.decoded.Put(key, d)
+	if err := c.Decode("rolodex", value, &map[any]any{}); err != nil {
+		t.Fatal(err)
+	}
+	if under.decodes != 4 {
+		t.Errorf("%d real decodes, want 4 (the old entry checked again)", under.decodes)
+	}
+}

@@ -2,21 +2,24 @@ package views
 
 import "sync"
 
-// genCache keeps at most about 2×size entries in two generations: when the
+// Cache keeps at most about 2×size entries in two generations: when the
 // young one fills up it becomes the old one and the old one is dropped, so
 // entries in use survive (a hit in the old generation moves the entry to
 // the young one) and the memory is bounded without per-entry bookkeeping.
-type genCache[K comparable, V any] struct {
+// It holds rendered fragments here and decoded session cookies in handlers.
+type Cache[K comparable, V any] struct {
 	mu         sync.Mutex
 	size       int
 	young, old map[K]V
 }
 
-func newGenCache[K comparable, V any](size int) *genCache[K, V] {
-	return &genCache[K, V]{size: size, young: map[K]V{}, old: map[K]V{}}
+// NewCache returns a Cache of about 2×size entries at most.
+func NewCache[K comparable, V any](size int) *Cache[K, V] {
+	return &Cache[K, V]{size: size, young: map[K]V{}, old: map[K]V{}}
 }
 
-func (c *genCache[K, V]) get(k K) (V, bool) {
+// Get returns the value cached for k.
+func (c *Cache[K, V]) Get(k K) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if v, ok := c.young[k]; ok {
@@ -29,13 +32,14 @@ func (c *genCache[K, V]) get(k K) (V, bool) {
 	return v, ok
 }
 
-func (c *genCache[K, V]) put(k K, v V) {
+// Put caches v for k.
+func (c *Cache[K, V]) Put(k K, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.putLocked(k, v)
 }
 
-func (c *genCache[K, V]) putLocked(k K, v V) {
+func (c *Cache[K, V]) putLocked(k K, v V) {
 	if len(c.young) >= c.size {
 		c.old, c.young = c.young, make(map[K]V, c.size)
 	}

@@ -47,15 +47,15 @@ var (
 // rendered caches sanitised HTML by source text: the same notes are shown
 // far more often than they are written, and converting plus sanitising is
 // most of a company page's rendering time.
-var rendered = newGenCache[string, []byte](4096)
+var rendered = NewCache[string, []byte](4096)
 
 // renderMarkdown converts src to sanitised HTML.
 func renderMarkdown(src string) []byte {
-	if html, ok := rendered.get(src); ok {
+	if html, ok := rendered.Get(src); ok {
 		return html
 	}
 	html := convertMarkdown(src)
-	rendered.put(src, html)
+	rendered.Put(src, html)
 	return html
 }
 

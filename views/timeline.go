@@ -32,7 +32,7 @@ type itemKey struct {
 }
 
 var (
-	fragments = newGenCache[itemKey, itemFragment](8192)
+	fragments = NewCache[itemKey, itemFragment](8192)
 	itemSeed  = maphash.MakeSeed()
 )
 
@@ -45,7 +45,7 @@ const timeSlot = "\x00rolodex-time\x00"
 func timelineItem(it store.TimelineItem) templ.Component {
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
 		key := keyOf(it)
-		f, ok := fragments.get(key)
+		f, ok := fragments.Get(key)
 		if !ok {
 			var buf bytes.Buffer
 			if err := timelineEntry(it, timeSlot).Render(ctx, &buf); err != nil {
@@ -56,7 +56,7 @@ func timelineItem(it store.TimelineItem) templ.Component {
 				return errors.New("views: timeline item rendered without its time")
 			}
 			f = itemFragment{before, after}
-			fragments.put(key, f)
+			fragments.Put(key, f)
 		}
 		if _, err := w.Write(f.before); err != nil {
 			return err
