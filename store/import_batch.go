@@ -907,17 +907,7 @@ func (b *ImportBatch) resolve(ref int64) (int64, error) {
 	if id := b.im.made.get(ref); id != 0 {
 		return id, nil
 	}
-	c := b.im.unmade[ref]
-	st, err := b.stmt(`INSERT INTO companies (workspace_id, name, street, town, state, zip, website, description, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return 0, err
-	}
-	res, err := st.ExecContext(b.ctx, b.im.ws, c.Name, c.Street, c.Town, c.State, c.Zip, c.Website, c.Description, b.t, b.t)
-	if err != nil {
-		return 0, err
-	}
-	id, err := res.LastInsertId()
+	id, err := b.insertCompany(b.im.unmade[ref])
 	if err != nil {
 		return 0, err
 	}
@@ -1030,7 +1020,8 @@ func (b *ImportBatch) update(id int64, c *ContactInput, company int64) error {
 	return nil
 }
 
-func (b *ImportBatch) createCompany(c CompanyInput) (int64, error) {
+// insertCompany writes one company row and returns its id.
+func (b *ImportBatch) insertCompany(c CompanyInput) (int64, error) {
 	st, err := b.stmt(`INSERT INTO companies (workspace_id, name, street, town, state, zip, website, description, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
@@ -1040,7 +1031,14 @@ func (b *ImportBatch) createCompany(c CompanyInput) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	id, _ := res.LastInsertId()
+	return res.LastInsertId()
+}
+
+func (b *ImportBatch) createCompany(c CompanyInput) (int64, error) {
+	id, err := b.insertCompany(c)
+	if err != nil {
+		return 0, err
+	}
 	im := b.im
 	im.names[asciiLower(c.Name)] = id
 	if d := webDomain(c.Website); d != "" && im.domains[d] == 0 {
