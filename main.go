@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -186,19 +185,10 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		}
 	}
 	if getenv("GOGC") == "" {
-		debug.SetGCPercent(serveGCPercent)
+		defer handlers.TuneGC()()
 	}
 	return a.serve(ctx, cfg)
 }
-
-// serveGCPercent is the server's GOGC unless the environment sets one. A
-// page allocates tens of kilobytes that die with the request, while the
-// live heap is small (Bleve's segments are mapped files, SQLite's caches C
-// memory), so collecting at 5x the live heap instead of 2x costs little
-// memory and removes most collections: under load each cycle takes half
-// of a two-core machine and shows up as queueing in the slowest requests.
-// The load test (handlers/bench_test.go) runs with the same setting.
-const serveGCPercent = 400
 
 func newLogger(format string, w io.Writer) *slog.Logger {
 	if format == "json" {
