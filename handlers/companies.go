@@ -87,7 +87,7 @@ func (h *Handler) timelineFor(r *http.Request, c *store.Company) (views.Timeline
 		types = []string{typ}
 	}
 	items, next, err := h.Store.CompanyTimeline(r.Context(), c, store.TimelineQuery{Types: types, Cursor: q.Get("cursor")})
-	return views.Timeline{Company: c, Items: items, Next: next, Type: typ, Types: store.TimelineTypes()}, err
+	return views.Timeline{Company: c, Items: items, Next: next, Type: typ}, err
 }
 
 func (h *Handler) showCompany(w http.ResponseWriter, r *http.Request) {

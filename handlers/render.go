@@ -41,13 +41,17 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, ful
 		http.Error(w, "Internal error.", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Vary", "HX-Request")
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	setHeaders(w.Header(), pageHeaders)
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
+
+var pageHeaders = fixedHeaders(
+	"Vary", "HX-Request",
+	"Content-Type", "text/html; charset=utf-8",
+	"Cache-Control", "no-store",
+)
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 

@@ -27,6 +27,7 @@ const Prefix = "/static/"
 
 type asset struct {
 	hash  string // first 8 hex digits of the SHA-256 of body
+	url   string // Prefix + hash + "/" + name, what Path returns
 	ctype string
 	body  []byte
 	gz    []byte // gzip of body, nil when that would not be smaller
@@ -59,6 +60,7 @@ func load() map[string]*asset {
 			panic("static: no content type for " + e.Name())
 		}
 		a.gz = compress(body)
+		a.url = Prefix + a.hash + "/" + e.Name()
 		m[e.Name()] = a
 	}
 	return m
@@ -84,7 +86,7 @@ func Path(name string) string {
 	if !ok {
 		panic(fmt.Sprintf("static: unknown asset %q", name))
 	}
-	return Prefix + a.hash + "/" + name
+	return a.url
 }
 
 // Handler serves GET and HEAD requests for /static/{hash}/{name}; mount it

@@ -32,6 +32,7 @@ type Store struct {
 	rdb *redis.Client
 	log *slog.Logger
 	rebuildState
+	users userCache
 
 	// Applier applies the outbox rows the store does not own (search
 	// index updates) after their transaction commits. Left nil, those rows

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -128,10 +129,51 @@ type timelineCursor struct {
 	ID int64 `json:"id"`
 }
 
-// Timeline returns a company's items newest first. Each source table is
-// read by its (company_id, created_at, id) index from the cursor on, at
-// most Limit+1 rows each, and the results are merged: a page costs the
-// same however far back it is, with one query per type.
+// timelineQueries holds the page query of every shape, built once:
+// [mask of wanted sources][cursorShape]. One query: each source is read by
+// its (company_id, created_at, id) index from the cursor on, and SQLite
+// merges the sources (MERGE UNION ALL, no sorter) and stops at Limit+1
+// rows. The order is (created_at, id, rank), newest first: the index order
+// of every source, with the rank only breaking ties between tables.
+var timelineQueries = func() [][]string {
+	qs := make([][]string, 1<<len(timelineSources))
+	for mask := 1; mask < len(qs); mask++ {
+		qs[mask] = make([]string, len(timelineSources)+2)
+		for shape := range qs[mask] {
+			var parts []string
+			for i, src := range timelineSources {
+				if mask&(1<<i) == 0 {
+					continue
+				}
+				where := `company_id = ?`
+				switch {
+				case shape == 0: // no cursor
+				case src.rank < shape: // shape is the cursor's rank
+					where += ` AND (created_at, id) <= (?, ?)`
+				default:
+					where += ` AND (created_at, id) < (?, ?)`
+				}
+				parts = append(parts, `SELECT `+src.cols+` FROM `+src.table+` WHERE `+where)
+			}
+			qs[mask][shape] = strings.Join(parts, ` UNION ALL `) + ` ORDER BY t DESC, id DESC, r DESC LIMIT ?`
+		}
+	}
+	return qs
+}()
+
+// cursorShape is the column of timelineQueries for a cursor: 0 for none,
+// else its rank, clamped to where the comparisons stop changing (a rank
+// at or below the lowest source's means "<" for all, above the highest
+// "<=" for all).
+func cursorShape(cur *timelineCursor) int {
+	if cur == nil {
+		return 0
+	}
+	return min(max(cur.R, 1), len(timelineSources)+1)
+}
+
+// Timeline returns a page of a company's items, newest first, in one
+// query (timelineQueries): a page costs the same however far back it is.
 func (s *Store) Timeline(ctx context.Context, u *User, companyID int64, q TimelineQuery) ([]TimelineItem, string, error) {
 	c, err := s.Company(ctx, u, companyID)
 	if err != nil {
@@ -148,19 +190,19 @@ func (s *Store) CompanyTimeline(ctx context.Context, c *Company, q TimelineQuery
 	if q.Limit <= 0 || q.Limit > 100 {
 		q.Limit = 20
 	}
-	want := map[string]bool{}
+	var mask uint8 // bit i: timelineSources[i] is wanted; 0 means all
 	for _, t := range q.Types {
 		if t == "" {
 			continue
 		}
-		known := false
-		for _, src := range timelineSources {
-			known = known || src.typ == t
-		}
-		if !known {
+		i := slices.IndexFunc(timelineSources, func(src timelineSource) bool { return src.typ == t })
+		if i < 0 {
 			return nil, "", &Error{Code: EInvalid, Message: "Unknown timeline type.", Fields: map[string]string{"type": "Choose one of " + strings.Join(TimelineTypes(), ", ") + "."}}
 		}
-		want[t] = true
+		mask |= 1 << i
+	}
+	if mask == 0 {
+		mask = 1<<len(timelineSources) - 1
 	}
 	var cur *timelineCursor
 	if q.Cursor != "" {
@@ -169,31 +211,18 @@ func (s *Store) CompanyTimeline(ctx context.Context, c *Company, q TimelineQuery
 			return nil, "", err
 		}
 	}
-	// One query: each source is read by its (company_id, created_at, id)
-	// index from the cursor on, and SQLite merges the sources (MERGE
-	// UNION ALL, no sorter) and stops at Limit+1 rows. The order is
-	// (created_at, id, rank), newest first: the index order of every
-	// source, with the rank only breaking ties between tables.
-	var parts []string
-	var args []any
-	for _, src := range timelineSources {
-		if len(want) > 0 && !want[src.typ] {
+	args := make([]any, 0, 3*len(timelineSources)+1)
+	for i := range timelineSources {
+		if mask&(1<<i) == 0 {
 			continue
 		}
-		where := `company_id = ?`
 		args = append(args, companyID)
 		if cur != nil {
-			if src.rank < cur.R {
-				where += ` AND (created_at, id) <= (?, ?)`
-			} else {
-				where += ` AND (created_at, id) < (?, ?)`
-			}
 			args = append(args, cur.T, cur.ID)
 		}
-		parts = append(parts, `SELECT `+src.cols+` FROM `+src.table+` WHERE `+where)
 	}
 	args = append(args, q.Limit+1)
-	rows, err := s.r.QueryContext(ctx, strings.Join(parts, ` UNION ALL `)+` ORDER BY t DESC, id DESC, r DESC LIMIT ?`, args...)
+	rows, err := s.r.QueryContext(ctx, timelineQueries[mask][cursorShape(cur)], args...)
 	if err != nil {
 		return nil, "", err
 	}

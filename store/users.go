@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -124,9 +125,51 @@ func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	return u, err
 }
 
-// UserByID returns a user by id.
+// UserByID returns a user by id. Every request loads its signed-in user
+// this way, so users are remembered for a while (userCache).
 func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
-	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	if u, ok := s.users.get(id); ok {
+		return u, nil
+	}
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	if err == nil {
+		s.users.put(u)
+	}
+	return u, err
+}
+
+// userCache remembers users by id for userTTL. A user row does not
+// change once created: nothing in Rolodex edits or deletes one, and the
+// login throttle's columns are not part of User. So the cache needs no
+// invalidation today; an edit made to the users table by hand shows
+// within userTTL, and a future code path that changes a user must delete
+// its entry. It holds at most one entry per user.
+type userCache struct{ m sync.Map } // user id → cachedUser
+
+type cachedUser struct {
+	u     User
+	until time.Time
+}
+
+const userTTL = time.Minute
+
+// get returns a copy, so no caller can change what others are given.
+func (c *userCache) get(id int64) (*User, bool) {
+	v, ok := c.m.Load(id)
+	if !ok {
+		return nil, false
+	}
+	e := v.(*cachedUser)
+	if time.Now().After(e.until) {
+		c.m.CompareAndDelete(id, v)
+		return nil, false
+	}
+	u := e.u
+	return &u, true
+}
+
+func (c *userCache) put(u *User) {
+	c.m.Store(u.ID, &cachedUser{u: *u, until: time.Now().Add(userTTL)})
 }
 
 // WorkspaceUser returns a user of workspace ws.

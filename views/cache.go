@@ -1,12 +1,20 @@
 package views
 
-import "sync"
+import (
+	"bytes"
+	"context"
+	"io"
+	"sync"
+
+	"github.com/a-h/templ"
+)
 
 // Cache keeps at most about 2×size entries in two generations: when the
 // young one fills up it becomes the old one and the old one is dropped, so
 // entries in use survive (a hit in the old generation moves the entry to
 // the young one) and the memory is bounded without per-entry bookkeeping.
-// It holds rendered fragments here and decoded session cookies in handlers.
+// It holds rendered fragments here (replay, timeline items, Markdown) and
+// decoded session cookies in handlers.
 type Cache[K comparable, V any] struct {
 	mu         sync.Mutex
 	size       int
@@ -44,4 +52,36 @@ func (c *Cache[K, V]) putLocked(k K, v V) {
 		c.old, c.young = c.young, make(map[K]V, c.size)
 	}
 	c.young[k] = v
+}
+
+// replay renders c the first time key is seen and writes the kept bytes
+// after that. It is for markup that is a pure function of its key, which
+// must name everything c reads: parts of a company page that are the same
+// on every view of that company (TestReplayKeys).
+func replay[K comparable](cache *Cache[K, []byte], key K, c templ.Component) templ.Component {
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		b, ok := cache.Get(key)
+		if !ok {
+			var buf bytes.Buffer
+			if err := c.Render(ctx, &buf); err != nil {
+				return err
+			}
+			b = buf.Bytes()
+			cache.Put(key, b)
+		}
+		_, err := w.Write(b)
+		return err
+	})
+}
+
+var (
+	// tabNavs holds timelineTabs by company and active filter.
+	tabNavs = NewCache[tabKey, []byte](1024)
+	// collapsedForms holds addForms with no form open, by company.
+	collapsedForms = NewCache[int64, []byte](1024)
+)
+
+type tabKey struct {
+	cid    int64
+	active string
 }

@@ -47,7 +47,7 @@ func TestMeetingForm(t *testing.T) {
 
 func TestCompanyPageMeetingForm(t *testing.T) {
 	forms := ItemForms{MeetingTypes: meetingTypes}.With(store.TypeMeeting, Form{Errors: map[string]string{"subject": "This field is required."}})
-	out := render(t, CompanyPage(Page{User: staff}, evilCompany, Timeline{Company: evilCompany, Types: store.TimelineTypes()}, forms))
+	out := render(t, CompanyPage(Page{User: staff}, evilCompany, Timeline{Company: evilCompany}, forms))
 	contains(t, out, "Add a meeting", `id="meeting-subject-error">This field is required.</p>`, `<option value="video">Video</option>`)
 	if n := strings.Count(out, `<details class="add" open`); n != 1 {
 		t.Errorf("%d open add forms, want 1", n)
@@ -60,7 +60,7 @@ func TestCompanyPageMeetingForm(t *testing.T) {
 }
 
 func TestMeetingTimelineClosed(t *testing.T) {
-	tl := Timeline{Company: evilCompany, Types: store.TimelineTypes(), Items: []store.TimelineItem{
+	tl := Timeline{Company: evilCompany, Items: []store.TimelineItem{
 		{Type: store.TypeMeeting, ID: 22, CompanyID: 7, CreatedAt: hourAgo, Meeting: &store.Meeting{ID: 22, CompanyID: 7,
 			Type: "call", Status: store.MeetingClosed, Subject: "Done", StartsAt: hourAgo}},
 	}}

@@ -1,10 +1,14 @@
 package views
 
 import (
+	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/a-h/templ"
 
 	"github.com/rolodex/rolodex/store"
 )
@@ -83,5 +87,41 @@ func TestTimelineItemCache(t *testing.T) {
 	it.Note = &edited
 	if got := render(t, timelineItem(it)); !strings.Contains(got, "<h3>Renamed</h3>") {
 		t.Errorf("edited item still shows the cached version:\n%s", got)
+	}
+}
+
+// TestReplayKeys: the parts of a company page rendered once and replayed
+// (the filter tabs, the collapsed add forms) come out for the company and
+// filter asked for, the same as a fresh render, whatever was cached before.
+func TestReplayKeys(t *testing.T) {
+	other := *evilCompany
+	other.ID = 8
+	fresh := func(c templ.Component) string {
+		var b strings.Builder
+		if err := c.Render(context.Background(), &b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	for round := range 2 { // the first round fills the caches, the second replays
+		for _, c := range []*store.Company{evilCompany, &other} {
+			for _, active := range append([]string{""}, store.TimelineTypes()...) {
+				out := render(t, TimelineSection(Timeline{Company: c, Type: active}))
+				if want := fresh(timelineTabs(c.ID, active)); !strings.Contains(out, want) {
+					t.Fatalf("round %d, company %d, filter %q: the tabs differ from a fresh render:\n%s", round, c.ID, active, out)
+				}
+				current := fmt.Sprintf(`href="%s" hx-get="%s" hx-target="#timeline" hx-swap="outerHTML" hx-push-url="%s" aria-current="page"`,
+					timelinePageURL(c.ID, active, ""), timelineFragmentURL(c.ID, active, ""), timelinePageURL(c.ID, active, ""))
+				contains(t, out, current)
+				if n := strings.Count(out, `aria-current`); n != 1 {
+					t.Fatalf("%d tabs are current", n)
+				}
+			}
+			page := render(t, CompanyPage(Page{User: staff}, c, Timeline{Company: c}, ItemForms{}))
+			want := fresh(addForms(c, ItemForms{}))
+			if !strings.Contains(page, want) || !strings.Contains(want, newItemPath(c.ID, store.TypeNote)) {
+				t.Fatalf("round %d, company %d: the add forms differ from a fresh render:\n%s", round, c.ID, page)
+			}
+		}
 	}
 }

@@ -96,9 +96,8 @@ type CompanyList struct {
 type Timeline struct {
 	Company *store.Company
 	Items   []store.TimelineItem
-	Next    string   // cursor for "load more"; "" when no more
-	Type    string   // active filter ("" = all)
-	Types   []string // available filters: store.TimelineTypes()
+	Next    string // cursor for "load more"; "" when no more
+	Type    string // active filter ("" = all); the tabs offer every store.TimelineTypes()
 }
 
 // SearchResult is one hit of the search box.

@@ -227,7 +227,6 @@ func sampleTimeline(next string) Timeline {
 	authorID := int64(1)
 	return Timeline{
 		Company: evilCompany,
-		Types:   store.TimelineTypes(),
 		Next:    next,
 		Items: []store.TimelineItem{
 			{Type: store.TypeNote, ID: 11, CompanyID: 7, CreatedAt: hourAgo, Note: &store.Note{ID: 11, CompanyID: 7, AuthorID: &authorID,
@@ -275,7 +274,7 @@ func TestCompanyPage(t *testing.T) {
 
 func TestCompanyPageOpenForm(t *testing.T) {
 	f := Form{Values: map[string]string{"title": "", "body": "draft <b>"}, Errors: map[string]string{"title": "This field is required."}}
-	out := render(t, CompanyPage(Page{User: staff}, evilCompany, Timeline{Company: evilCompany, Types: store.TimelineTypes()}, ItemForms{Note: f, Open: "note"}))
+	out := render(t, CompanyPage(Page{User: staff}, evilCompany, Timeline{Company: evilCompany}, ItemForms{Note: f, Open: "note"}))
 	if n := strings.Count(out, `<details class="add" open`); n != 1 {
 		t.Errorf("%d open add forms, want 1", n)
 	}
@@ -291,7 +290,7 @@ func TestCompanyPageOpenForm(t *testing.T) {
 	// A failed contact form is the open one, with its error, the note form
 	// closed and clean.
 	f = Form{Values: map[string]string{"email": "nope"}, Errors: map[string]string{"email": "Enter an e-mail address."}}
-	out = render(t, CompanyPage(Page{User: staff}, evilCompany, Timeline{Company: evilCompany, Types: store.TimelineTypes()}, ItemForms{Contact: f, Open: "contact"}))
+	out = render(t, CompanyPage(Page{User: staff}, evilCompany, Timeline{Company: evilCompany}, ItemForms{Contact: f, Open: "contact"}))
 	contains(t, out, `<details class="add" open><summary>Add a contact</summary><form id="contact-form"`, "Enter an e-mail address.")
 	lacks(t, out, `id="note-title"`)
 }
@@ -344,7 +343,7 @@ func TestTimelineLoadMore(t *testing.T) {
 	contains(t, out, `<section id="timeline"`, "Load more", `aria-current="page">Notes</a>`)
 	lacks(t, render(t, TimelineSection(sampleTimeline(""))), "Load more")
 
-	empty := Timeline{Company: evilCompany, Types: store.TimelineTypes(), Type: store.TypeLink}
+	empty := Timeline{Company: evilCompany, Type: store.TypeLink}
 	contains(t, render(t, TimelineSection(empty)), "No links yet")
 }
 
@@ -489,7 +488,7 @@ func TestRelTime(t *testing.T) {
 
 func TestTimelineMeeting(t *testing.T) {
 	end := testNow.Add(-30 * time.Minute).UnixMilli()
-	tl := Timeline{Company: evilCompany, Types: store.TimelineTypes(), Items: []store.TimelineItem{
+	tl := Timeline{Company: evilCompany, Items: []store.TimelineItem{
 		{Type: store.TypeMeeting, ID: 21, CompanyID: 7, CreatedAt: hourAgo, Meeting: &store.Meeting{ID: 21, CompanyID: 7,
 			Type: "demo", Status: store.MeetingOpen, Subject: "Kick-off <1>", Details: "*Agenda*", StartsAt: hourAgo, EndsAt: &end}},
 	}}
