@@ -171,4 +171,30 @@ func TestBrowserSignInSearchAddNote(t *testing.T) {
 	if err != nil || !strings.Contains(firstItem, "Lee Anderton") {
 		t.Errorf("first timeline item is %q (%v), want the new contact", firstItem, err)
 	}
+
+	// The "Notes" tab filters the timeline in place and puts the filter in
+	// the address bar; "All" brings the contact back.
+	err = chromedp.Do(ctx,
+		chromedp.Click(`nav.tabs a[href$="?type=note"]`),
+		chromedp.WaitVisible(`nav.tabs a[href$="?type=note"][aria-current="page"]`),
+	)
+	if err != nil {
+		t.Fatalf("notes tab: %v", err)
+	}
+	screenshot(t, ctx, "5-notes-tab")
+	location, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname + location.search`))
+	if want := fmt.Sprintf("/companies/%d?type=note", co.ID); err != nil || location != want {
+		t.Errorf("after the notes tab the address is %q (%v), want %q", location, err, want)
+	}
+	timeline, err := chromedp.Run(ctx, chromedp.Text(`#timeline`))
+	if err != nil || !strings.Contains(timeline, "Called Lee") || strings.Contains(timeline, "Lee Anderton") {
+		t.Errorf("notes-only timeline: %q (%v)", timeline, err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(`nav.tabs a:first-child`),
+		chromedp.WaitVisible(`#timeline .tl-contact`),
+	)
+	if err != nil {
+		t.Fatalf("all tab: %v", err)
+	}
 }
