@@ -115,18 +115,5 @@ func (s *Store) UserClients(ctx context.Context, ws, userID int64) ([]Company, e
 
 // CompanyUsers returns the staff users assigned to a company.
 func (s *Store) CompanyUsers(ctx context.Context, companyID int64) ([]int64, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT user_id FROM user_clients WHERE company_id = ? ORDER BY user_id`, companyID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return queryColumn[int64](ctx, s.r, `SELECT user_id FROM user_clients WHERE company_id = ? ORDER BY user_id`, companyID)
 }

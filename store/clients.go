@@ -67,20 +67,7 @@ func (s *Store) ClientIDs(ctx context.Context, u *User) ([]int64, error) {
 }
 
 func (s *Store) clientIDsSQL(ctx context.Context, userID int64) ([]int64, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT company_id FROM user_clients WHERE user_id = ?`, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	ids := []int64{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return queryColumn[int64](ctx, s.r, `SELECT company_id FROM user_clients WHERE user_id = ?`, userID)
 }
 
 // SyncUserClients rewrites a user's Redis client set, and the reverse sets,

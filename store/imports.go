@@ -554,41 +554,13 @@ func (s *Store) ImportedBatch(ctx context.Context, id int64, contact func(c *Con
 		return false, err
 	}
 	err = eachChunk(decodeIDs(pblob), 500, func(chunk []any) error {
-		rows, err := conn.QueryContext(ctx, `SELECT `+companyCols+` FROM companies c WHERE c.id IN (`+placeholders(len(chunk))+`)`, chunk...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var c Company
-			if err := scanCompany(rows, &c); err != nil {
-				return err
-			}
-			if err := company(&c); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		return queryEach(ctx, conn, scanCompany, company, `SELECT `+companyCols+` FROM companies c WHERE c.id IN (`+placeholders(len(chunk))+`)`, chunk...)
 	})
 	if err != nil {
 		return false, err
 	}
 	err = eachChunk(decodeIDs(cblob), 500, func(chunk []any) error {
-		rows, err := conn.QueryContext(ctx, `SELECT `+contactCols+`, workspace_id FROM contacts WHERE id IN (`+placeholders(len(chunk))+`)`, chunk...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var c ContactRecord
-			if err := rows.Scan(&c.ID, &c.CompanyID, &c.Name, &c.Email, &c.Phone, &c.Title, &c.CreatedAt, &c.UpdatedAt, &c.WorkspaceID); err != nil {
-				return err
-			}
-			if err := contact(&c); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		return queryEach(ctx, conn, scanContactRecord, contact, `SELECT `+contactCols+`, workspace_id FROM contacts WHERE id IN (`+placeholders(len(chunk))+`)`, chunk...)
 	})
 	return err == nil, err
 }

@@ -106,25 +106,8 @@ func (s *Store) MeetingTypes(ctx context.Context, ws int64) ([]string, error) {
 	return meetingTypes(ctx, s.r, ws)
 }
 
-type rowsQuerier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
 func meetingTypes(ctx context.Context, q rowsQuerier, ws int64) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT name FROM meeting_types WHERE workspace_id = ? ORDER BY id`, ws)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	types := []string{}
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			return nil, err
-		}
-		types = append(types, t)
-	}
-	return types, rows.Err()
+	return queryColumn[string](ctx, q, `SELECT name FROM meeting_types WHERE workspace_id = ? ORDER BY id`, ws)
 }
 
 // AddMeetingType adds a meeting type to the admin's workspace and returns
