@@ -188,10 +188,9 @@ func TestBenchReport(t *testing.T) {
 	}
 	sharedStatic := load(staticURL, nil)
 	mark := logMark(t, logPath)
-	stop := profile()
-	if owned {
-		stop()
-		stop = func() {}
+	stop := func() {}
+	if !owned { // else the profile is of the first page run
+		stop = profile()
 	}
 	sharedPage := load(pageURL, nil)
 	stop()

@@ -93,14 +93,25 @@ func (s *Store) Company(ctx context.Context, u *User, id int64) (*Company, error
 	return s.company(ctx, s.r, u, id)
 }
 
+// companyQueries is company's query for admins (true) and staff, built
+// once: every company-scoped request runs it.
+var companyQueries = func() map[bool]string {
+	q := map[bool]string{}
+	for _, u := range []*User{{Role: RoleAdmin}, {Role: RoleStaff}} {
+		cond, _ := visible(u, "c")
+		q[u.IsAdmin()] = `SELECT ` + companyCols + ` FROM companies c WHERE c.id = ? AND ` + cond
+	}
+	return q
+}()
+
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 func (s *Store) company(ctx context.Context, q querier, u *User, id int64) (*Company, error) {
-	cond, args := visible(u, "c")
+	_, args := visible(u, "c")
 	c := &Company{}
-	err := scanCompany(q.QueryRowContext(ctx, `SELECT `+companyCols+` FROM companies c WHERE c.id = ? AND `+cond, append([]any{id}, args...)...), c)
+	err := scanCompany(q.QueryRowContext(ctx, companyQueries[u.IsAdmin()], append([]any{id}, args...)...), c)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errCompanyNotFound
 	}
