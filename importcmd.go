@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -43,6 +44,31 @@ func envInt(getenv func(string) string, key string, def int64) int64 {
 	return def
 }
 
+// utf8Copy returns path, or for a UTF-16 file the path of a UTF-8 copy
+// in dir: the engine reads UTF-8, and the CLI imports files in place, so
+// it converts a copy rather than the user's file. The copy is named after
+// the file's path, size and time, so running the same import again finds
+// it and resumes.
+func utf8Copy(path, dir string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%d", path, fi.Size(), fi.ModTime().UnixNano()))
+	dst := filepath.Join(dir, fmt.Sprintf("utf8-%x.csv", sum[:8]))
+	if _, err := os.Stat(dst); err == nil {
+		return dst, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	converted, err := jobs.ConvertUTF16(dst, path)
+	if err != nil || !converted {
+		return path, err
+	}
+	return dst, nil
+}
+
 // importCSV is `rolodex import`: the server's import engine, run in this
 // process on a file in place, with a progress line; then it brings the
 // search index up to date, as a server's relay would.
@@ -50,6 +76,10 @@ func (a *app) importCSV(ctx context.Context, out io.Writer) error {
 	cfg := a.cfg
 	path, err := filepath.Abs(cfg.ImportFile)
 	if err != nil {
+		return err
+	}
+	dir := filepath.Join(cfg.Data, "imports")
+	if path, err = utf8Copy(path, dir); err != nil {
 		return err
 	}
 	fi, err := os.Stat(path)
@@ -68,7 +98,7 @@ func (a *app) importCSV(ctx context.Context, out io.Writer) error {
 	// Progress goes to the terminal; the engine's own log lines would only
 	// break it up.
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	im := &jobs.Importer{Store: a.store, Log: quiet, Dir: filepath.Join(cfg.Data, "imports"), BatchRows: cfg.ImportBatchRows}
+	im := &jobs.Importer{Store: a.store, Log: quiet, Dir: dir, BatchRows: cfg.ImportBatchRows}
 	ba, err := a.resumable(ctx, path, fi.Size(), host, im)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -9,10 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/text/encoding/unicode"
 
 	"github.com/rolodex/rolodex/store"
 )
@@ -155,4 +159,48 @@ func dump(t *testing.T, data string) ([]string, string) {
 	})
 	return out, fmt.Sprintf("total %d processed %d created %d updated %d skipped %d failed %d rejected %d",
 		a.Total, a.Processed, a.Created, a.Updated, a.Skipped, a.Failed, rejected)
+}
+
+// TestImportUTF16: `rolodex import` of a UTF-16 file gives the same
+// database as the same rows in UTF-8. The user's file is left as it was,
+// and the UTF-8 copy made in the data dir is gone after the import.
+func TestImportUTF16(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the command twice")
+	}
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "contacts.csv")
+	writeContacts(t, plain, 2000)
+	text, err := os.ReadFile(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wide, err := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().Bytes(append(text, "Zoë Ångström,zoe@example.com,東京 Trading 🚀\n"...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(plain, append(text, "Zoë Ångström,zoe@example.com,東京 Trading 🚀\n"...), 0o600)
+	file := filepath.Join(dir, "contacts-utf16.csv")
+	if err := os.WriteFile(file, wide, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range []struct{ file, data string }{{plain, "utf8"}, {file, "utf16"}} {
+		if out, err := rolodex("import", "contacts", run.file, "-data", filepath.Join(dir, run.data)).CombinedOutput(); err != nil {
+			t.Fatalf("import %s: %v\n%s", run.file, err, out)
+		}
+	}
+	want, wantCounts := dump(t, filepath.Join(dir, "utf8"))
+	got, gotCounts := dump(t, filepath.Join(dir, "utf16"))
+	if gotCounts != wantCounts || !reflect.DeepEqual(got, want) {
+		t.Errorf("UTF-16 import differs from UTF-8: counters %s vs %s, %d vs %d records", gotCounts, wantCounts, len(got), len(want))
+	}
+	if !slices.Contains(got, `contact "Zoë Ångström" "zoe@example.com" at "東京 Trading 🚀"`) {
+		t.Errorf("the non-ASCII row is missing or garbled")
+	}
+	if after, _ := os.ReadFile(file); !bytes.Equal(after, wide) {
+		t.Errorf("the user's file was changed")
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "utf16", "imports", "*")); len(left) != 0 {
+		t.Errorf("left in the data dir: %v", left)
+	}
 }

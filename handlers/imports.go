@@ -146,6 +146,16 @@ func (h *Handler) createImport(r *http.Request, up *upload, draft bool) (*store.
 	if kind != store.ImportContacts && kind != store.ImportCompanies {
 		return nil, &store.Error{Code: store.EInvalid, Message: "Choose contacts or companies.", Fields: map[string]string{"kind": "Choose contacts or companies."}}
 	}
+	// UTF-16 (Excel's "Unicode Text") is stored as UTF-8, once.
+	if converted, err := jobs.ConvertUTF16(up.path, up.path); err != nil {
+		return nil, err
+	} else if converted {
+		fi, err := os.Stat(up.path)
+		if err != nil {
+			return nil, err
+		}
+		up.size = fi.Size()
+	}
 	p, err := jobs.Inspect(up.path)
 	if err != nil {
 		return nil, err

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/text/encoding/unicode"
+
 	"github.com/rolodex/rolodex/jobs"
 	"github.com/rolodex/rolodex/store"
 	"github.com/rolodex/rolodex/store/storetest"
@@ -358,5 +360,40 @@ func TestRetryImport(t *testing.T) {
 	resp, _ = do(t, c, "POST", fmt.Sprintf("%s/admin/imports/%d/retry", a.Server.URL, id), "application/x-www-form-urlencoded", "")
 	if resp.StatusCode != http.StatusConflict {
 		t.Errorf("retry of a finished import: %d, want 409", resp.StatusCode)
+	}
+}
+
+// TestBulkActionUTF16: a UTF-16 file, tab-separated with a byte-order
+// mark as Excel's "Unicode Text" saves it, is stored as UTF-8 and imports
+// with every character intact.
+func TestBulkActionUTF16(t *testing.T) {
+	a := newTestApp(t)
+	runImporter(t, a)
+	adm := a.User(t, "admin@example.com", store.RoleAdmin)
+	c := a.client(t, adm)
+	text := "Name\tE-mail\tCompany\r\nZoë Ångström\tzoe@example.com\t東京 Trading 🚀\r\n"
+	file, err := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().String(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctype, body := multipartBody(map[string]string{"accountId": "1", "mode": "create"}, "people.txt", file)
+	resp, out := do(t, c, "POST", a.Server.URL+"/bulk-actions/upload", ctype, body)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("upload: %d %s", resp.StatusCode, out)
+	}
+	b := decodeBulk(t, out)
+	if b.Mapping["name"] != 0 || b.Mapping["email"] != 1 || b.Mapping["company"] != 2 {
+		t.Errorf("detected mapping %v", b.Mapping)
+	}
+	if done := waitFinished(t, a, c, b.ID); done.Status != store.StatusDone || done.Created != 1 || done.Failed != 0 {
+		t.Fatalf("finished: %+v", done)
+	}
+	page, err := a.Store.ListCompanies(context.Background(), adm, store.CompanyQuery{})
+	if err != nil || len(page.Items) != 1 || page.Items[0].Name != "東京 Trading 🚀" {
+		t.Fatalf("companies: %+v, %v", page, err)
+	}
+	items, _, err := a.Store.Timeline(context.Background(), adm, page.Items[0].ID, store.TimelineQuery{})
+	if err != nil || len(items) != 1 || items[0].Contact == nil || items[0].Contact.Name != "Zoë Ångström" || items[0].Contact.Email != "zoe@example.com" {
+		t.Fatalf("timeline: %+v, %v", items, err)
 	}
 }

@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 
 	"github.com/rolodex/rolodex/store"
 )
@@ -77,6 +81,53 @@ func newCSVReader(src io.Reader, comma byte, cp1252 bool, offset, line int64) *c
 }
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// hasUTF16BOM reports whether b starts with a UTF-16 byte-order mark,
+// little or big endian: how Excel's "Unicode Text" and other UTF-16
+// exports begin.
+func hasUTF16BOM(b []byte) bool {
+	return bytes.HasPrefix(b, []byte{0xFF, 0xFE}) || bytes.HasPrefix(b, []byte{0xFE, 0xFF})
+}
+
+// ConvertUTF16 makes the file at src importable when it is UTF-16 text
+// with a byte-order mark: it writes it as UTF-8 to dst (which may be src;
+// the file is replaced whole, through a temporary file beside dst) and
+// reports true. Any other file is left alone and reported false. Code
+// units that are not valid UTF-16 become U+FFFD.
+//
+// The engine reads UTF-8 (or Windows-1252) by byte offset so that an
+// import can resume at any batch; converting once, before anything reads
+// the file, keeps those offsets plain file offsets.
+func ConvertUTF16(dst, src string) (bool, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return false, err
+	}
+	defer in.Close()
+	head := make([]byte, 2)
+	if n, _ := io.ReadFull(in, head); n < 2 || !hasUTF16BOM(head) {
+		return false, nil
+	}
+	if _, err := in.Seek(0, io.SeekStart); err != nil {
+		return false, err
+	}
+	out, err := os.CreateTemp(filepath.Dir(dst), filepath.Base(dst)+".utf8-*")
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(out.Name()) // after the rename, a no-op
+	// BOMOverride reads the byte-order mark, decodes the UTF-16 it names
+	// and drops the mark.
+	dec := transform.NewReader(in, unicode.BOMOverride(unicode.UTF8.NewDecoder()))
+	if _, err := io.Copy(out, dec); err != nil {
+		out.Close()
+		return false, err
+	}
+	if err := out.Close(); err != nil {
+		return false, err
+	}
+	return true, os.Rename(out.Name(), dst)
+}
 
 // Offset is the byte offset of the next record; Line its line number.
 func (r *csvReader) Offset() int64 { return r.base + int64(r.pos) }
@@ -484,8 +535,8 @@ func Inspect(path string) (*Preview, error) {
 	switch {
 	case len(bytes.TrimSpace(bytes.TrimPrefix(head, utf8BOM))) == 0 && complete:
 		return nil, fileProblem("The file is empty.")
-	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}) || bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
-		return nil, fileProblem("The file is UTF-16 text. Save it as “CSV UTF-8” and upload it again.")
+	case hasUTF16BOM(head):
+		return nil, fileProblem("The file is UTF-16 text: convert it to UTF-8 first (ConvertUTF16).")
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
 		return nil, fileProblem("This is a spreadsheet workbook (such as .xlsx), not a CSV file. Save it as “CSV UTF-8” and upload it again.")
 	case bytes.HasPrefix(head, []byte("%PDF")) || bytes.IndexByte(head, 0) >= 0:

@@ -3,12 +3,14 @@ package jobs
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/rolodex/rolodex/store"
@@ -139,7 +141,7 @@ func TestInspectRefuses(t *testing.T) {
 		{"empty", "", "empty"},
 		{"only bom and space", "\xEF\xBB\xBF \n\n", "empty"},
 		{"header only", "name,email\n", "no data rows"},
-		{"utf16", "\xFF\xFEn\x00a\x00", "UTF-16"},
+		{"utf16", "\xFF\xFEn\x00a\x00", "UTF-16"}, // ConvertUTF16 comes first
 		{"xlsx", "PK\x03\x04\x14\x00", "workbook"},
 		{"binary", "name\n\x00\x01\x02", "binary"},
 		{"broken header", "\"name,email\n", "header row"},
@@ -254,4 +256,55 @@ func FuzzCSVReader(f *testing.F) {
 			t.Fatalf("scanFile counted %d rows, the reader read %d", rows, want)
 		}
 	})
+}
+
+// encodeUTF16 encodes s as UTF-16 with a byte-order mark, as Excel's "Unicode
+// Text" does (little endian) or another tool might (big endian).
+func encodeUTF16(s string, bigEndian bool) []byte {
+	out := []byte{0xFF, 0xFE}
+	if bigEndian {
+		out = []byte{0xFE, 0xFF}
+	}
+	for _, u := range utf16.Encode([]rune(s)) {
+		if bigEndian {
+			out = append(out, byte(u>>8), byte(u))
+		} else {
+			out = append(out, byte(u), byte(u>>8))
+		}
+	}
+	return out
+}
+
+// TestConvertUTF16: UTF-16 files of either byte order become the same
+// UTF-8 text, without the mark, characters outside the BMP included;
+// files that are not UTF-16 are left as they are.
+func TestConvertUTF16(t *testing.T) {
+	dir := t.TempDir()
+	text := "Name\tE-mail\tCompany\r\nZoë Ångström\tzoe@example.com\t東京 Trading 🚀\r\n"
+	for _, big := range []bool{false, true} {
+		src := filepath.Join(dir, fmt.Sprintf("unicode-%v.txt", big))
+		if err := os.WriteFile(src, encodeUTF16(text, big), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		converted, err := ConvertUTF16(src, src) // in place, as uploads are
+		if err != nil || !converted {
+			t.Fatalf("big endian %v: converted %v, %v", big, converted, err)
+		}
+		got, _ := os.ReadFile(src)
+		if string(got) != text {
+			t.Errorf("big endian %v: got %q, want %q", big, got, text)
+		}
+		p, err := Inspect(src)
+		if err != nil || p.Delimiter != '\t' || strings.Join(p.Header, "|") != "Name|E-mail|Company" || p.Rows[0][2] != "東京 Trading 🚀" {
+			t.Errorf("big endian %v: preview %+v, %v", big, p, err)
+		}
+	}
+	plain := filepath.Join(dir, "plain.csv")
+	os.WriteFile(plain, []byte("name\nAnn\n"), 0o600)
+	if converted, err := ConvertUTF16(filepath.Join(dir, "never.csv"), plain); converted || err != nil {
+		t.Errorf("UTF-8 file: converted %v, %v", converted, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "never.csv")); !os.IsNotExist(err) {
+		t.Errorf("a file was written for a UTF-8 source: %v", err)
+	}
 }
