@@ -553,11 +553,30 @@ func TestUnranked(t *testing.T) {
 	if got := search(t, ix, Query{WorkspaceID: 1, Text: "jones"}); len(got) != 1 || got[0].Score == 0 {
 		t.Errorf("jones: got %+v, want one ranked hit", got)
 	}
-	// A staff user's few docs are always ranked, however common the word.
+	// A staff user's few docs are ranked, however common the word...
 	got := search(t, ix, Query{WorkspaceID: 1, Text: "s", Clients: []int64{3, 4}})
 	if len(got) != 2 || got[0].Score == 0 || got[1].Score == 0 {
 		t.Errorf("staff: got %+v, want two ranked hits", got)
 	}
+	// ...unless more of them match than maxRankedClientMatches: then they
+	// come back unscored, in name order, still only theirs.
+	func() {
+		defer func(old uint64) { maxRankedClientMatches = old }(maxRankedClientMatches)
+		maxRankedClientMatches = 3
+		clients := []int64{1, 2, 3, 4, 5, 6, 100}
+		got := search(t, ix, Query{WorkspaceID: 1, Text: "s", Clients: clients, Limit: 4})
+		if len(got) != 4 || !slices.IsSorted(names(got)) {
+			t.Errorf("staff, many matches: got %q, want 4 in name order", names(got))
+		}
+		for _, h := range got {
+			if h.Score != 0 || !slices.Contains(clients, h.CompanyID) {
+				t.Errorf("staff, many matches: hit %+v", h)
+			}
+		}
+		if got := search(t, ix, Query{WorkspaceID: 1, Text: "jones", Clients: clients}); len(got) != 1 || got[0].Score == 0 {
+			t.Errorf("staff, one match: got %+v, want it ranked", got)
+		}
+	}()
 }
 
 func TestReopen(t *testing.T) {
