@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"sort"
@@ -107,13 +108,6 @@ const (
 // names starting with "s", but everybody notices the wait. A var so tests
 // can reach that path with little data.
 var maxRankedMatches uint64 = 25_000
-
-// maxRankedClientMatches is the same cut-off for a staff user's own docs:
-// when more of them than this match (ten pages of results), they come back
-// unscored, in name order. Scoring even a few of them steps through every
-// posting of the text's terms up to the last one: 35 ms for "e" over a
-// million names. A var so tests can reach that path with little data.
-var maxRankedClientMatches uint64 = 100
 
 // Index is safe for concurrent use; Close it once when done.
 type Index struct {
@@ -305,8 +299,7 @@ type Hit struct {
 // Search returns the best matches for q.Text, best first. Hits that match
 // every word exactly or by prefix always come before hits that need a typo
 // correction, and Score follows that order. When the text matches too many
-// docs to rank (see maxRankedMatches, and maxRankedClientMatches for a staff
-// user's docs) Score is 0 and hits are in name order.
+// docs to rank (see maxRankedMatches) Score is 0 and hits are in name order.
 func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	for _, k := range q.Kinds {
 		if !validKind(k) {
@@ -338,7 +331,7 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 		}
 	}
 
-	exact, err := ix.run(ctx, f.apply(textQuery(ws, words, false)), limit, ranked)
+	exact, err := ix.run(ctx, f.apply(textQuery(ws, words, false), ws, words), limit, ranked)
 	if err != nil {
 		return nil, err
 	}
@@ -349,7 +342,7 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	// Too few exact or prefix matches: likely a typo. Fuzzy matching is the
 	// expensive part, so it only runs here. The fuzzy query also matches
 	// every exact hit, so ask for enough to fill up after removing them.
-	fuzzy, err := ix.run(ctx, f.apply(textQuery(ws, words, true)), limit+len(exact), ranked)
+	fuzzy, err := ix.run(ctx, f.apply(textQuery(ws, words, true), "", nil), limit+len(exact), ranked)
 	if err != nil {
 		return nil, err
 	}
@@ -417,14 +410,23 @@ func (ix *Index) rankable(ws string, words []string) (bool, error) {
 	defer r.Close()
 	rarest := maxRankedMatches + 1
 	for _, w := range words {
-		tfr, err := r.TermFieldReader(context.Background(), []byte(ws+truncateRunes(w, maxPrefix)), fieldPrefixes, false, false, false)
+		n, err := prefixCount(r, ws, w)
 		if err != nil {
-			return false, fmt.Errorf("search: %w", err)
+			return false, err
 		}
-		rarest = min(rarest, tfr.Count())
-		tfr.Close()
+		rarest = min(rarest, n)
 	}
 	return rarest <= maxRankedMatches, nil
+}
+
+// prefixCount is how many docs have a word starting with w.
+func prefixCount(r index.IndexReader, ws, w string) (uint64, error) {
+	tfr, err := r.TermFieldReader(context.Background(), []byte(ws+truncateRunes(w, maxPrefix)), fieldPrefixes, false, false, false)
+	if err != nil {
+		return 0, fmt.Errorf("search: %w", err)
+	}
+	defer tfr.Close()
+	return tfr.Count(), nil
 }
 
 // fuzziness allows one typo in a word of 4 to 6 letters and two in longer
@@ -440,22 +442,35 @@ func fuzziness(word string) int {
 	}
 }
 
+// term is one term a word may match: its field, the term, and its boost.
+type term struct {
+	field, text string
+	boost       float64
+}
+
+// wordTerms are the terms a word matches exactly or by prefix: always its
+// prefix term; for three letters or more also the whole word (for one or
+// two letters an exact match adds nothing to the ranking worth another
+// clause on the most expensive queries).
+func wordTerms(ws, w string) []term {
+	terms := []term{{fieldPrefixes, ws + truncateRunes(w, maxPrefix), boostPrefix}}
+	if utf8.RuneCountInString(w) >= 3 {
+		terms = append(terms, term{fieldWords, ws + w, boostExact})
+	}
+	return terms
+}
+
 // textQuery requires every word to match a word of the name or e-mail by
 // prefix, or of the name exactly or (with fuzzy) within an edit distance.
 func textQuery(ws string, words []string, fuzzy bool) query.Query {
 	all := make([]query.Query, 0, len(words))
 	for _, w := range words {
-		prefix := query.NewTermQuery(ws + truncateRunes(w, maxPrefix))
-		prefix.SetField(fieldPrefixes)
-		prefix.SetBoost(boostPrefix)
-		either := []query.Query{prefix}
-		// For one or two letters an exact word match adds nothing to the
-		// ranking worth another clause on the most expensive queries.
-		if utf8.RuneCountInString(w) >= 3 {
-			exact := query.NewTermQuery(ws + w)
-			exact.SetField(fieldWords)
-			exact.SetBoost(boostExact)
-			either = append(either, exact)
+		var either []query.Query
+		for _, t := range wordTerms(ws, w) {
+			q := query.NewTermQuery(t.text)
+			q.SetField(t.field)
+			q.SetBoost(t.boost)
+			either = append(either, q)
 		}
 		if f := fuzziness(w); fuzzy && f > 0 {
 			fq := query.NewFuzzyQuery(ws + w)
@@ -466,7 +481,7 @@ func textQuery(ws string, words []string, fuzzy bool) query.Query {
 			either = append(either, fq)
 		}
 		if len(either) == 1 {
-			all = append(all, prefix)
+			all = append(all, either[0])
 		} else {
 			all = append(all, query.NewDisjunctionQuery(either))
 		}
@@ -578,16 +593,21 @@ func (f *filter) check(hits []Hit) ([]Hit, error) {
 	return hits, nil
 }
 
-func (f *filter) apply(text query.Query) query.Query {
+// apply restricts text to the filter. words, when not nil, says that text
+// is textQuery(ws, words, false): every word matches one of its terms
+// (wordTerms), which lets a staff user's docs be narrowed term by term.
+func (f *filter) apply(text query.Query, ws string, words []string) query.Query {
 	if f.kind == "" && f.clients == nil {
 		return text
 	}
-	return &filtered{text: text, f: f}
+	return &filtered{text: text, ws: ws, words: words, f: f}
 }
 
 type filtered struct {
-	text query.Query
-	f    *filter
+	text  query.Query
+	ws    string
+	words []string // what text is made of, when it is only terms (see apply)
+	f     *filter
 }
 
 var unscored = bsearch.SearcherOptions{Score: bleve.ScoreNone}
@@ -617,11 +637,10 @@ func (q *filtered) Searcher(ctx context.Context, r index.IndexReader, m mapping.
 				return nil, err
 			}
 			c = ds
-			if uint64(len(ds.docs)) > maxRankedClientMatches {
-				// Ranking them would still step through every posting
-				// of the text's terms, and nobody reads a ranking of
-				// hundreds of their names starting with "e".
-				options = unscored
+			if q.words != nil {
+				// narrowTerms found exactly the docs that match the
+				// text and kind, and scored them.
+				return ds, nil
 			}
 		}
 		parts = append(parts, c)
@@ -653,8 +672,11 @@ func (q *filtered) Searcher(ctx context.Context, r index.IndexReader, m mapping.
 }
 
 // narrow returns the docs of clients that match the text and kind,
-// found with unscored searchers.
+// found with unscored searchers, or term by term (narrowTerms).
 func (q *filtered) narrow(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, clients *docsSearcher) (*docsSearcher, error) {
+	if snap, ok := r.(*scorch.IndexSnapshot); ok && q.words != nil {
+		return q.narrowTerms(snap, clients)
+	}
 	unscoredQ := &filtered{text: q.text, f: &filter{kind: q.f.kind}}
 	text, err := unscoredQ.Searcher(ctx, r, m, unscored)
 	if err != nil {
@@ -680,6 +702,106 @@ func (q *filtered) narrow(ctx context.Context, r index.IndexReader, m mapping.In
 		sctx.DocumentMatchPool.Put(dm)
 	}
 	return &docsSearcher{docs: docs}, nil
+}
+
+// narrowTerms keeps the client docs that have, for every word, one of its
+// terms (and the kind's term), and scores them: for each word, the boost
+// of the best of its terms the doc has (the whole word over a prefix).
+// It looks each doc up in each term's posting list, segment by segment.
+//
+// Term searchers would do the same through the snapshot, but in a segment
+// with a deletion bitmap (any segment merged or written to since the index
+// was opened) zap's Advance steps through every posting up to the target,
+// and a scored one always does: the whole of a one-letter prefix's list,
+// 25 ms for "e" over 2M docs. A posting list asked for without the
+// deletions advances through its bitmap; the client docs have no deleted
+// docs in them (clientList.docs). Bleve's tf-idf would add only the
+// names' lengths to this ranking.
+func (q *filtered) narrowTerms(snap *scorch.IndexSnapshot, clients *docsSearcher) (*docsSearcher, error) {
+	var words [][]term
+	for _, w := range q.words {
+		words = append(words, wordTerms(q.ws, w))
+	}
+	if q.f.kind != "" {
+		words = append(words, []term{{field: fieldKind, text: q.f.kind}}) // boost 0: a filter
+	}
+	docs := clients.docs
+	out := &docsSearcher{scores: []float64{}}
+	var offset uint64 // same arithmetic as scorch's snapshot offsets
+	for _, ss := range snap.Segments() {
+		seg := ss.Segment()
+		end := offset + seg.Count()
+		n := sort.Search(len(docs), func(i int) bool { return docs[i] >= end })
+		here := docs[:n]
+		docs = docs[n:]
+		score := make([]float64, len(here))
+		for _, terms := range words {
+			best, err := bestTerm(seg, offset, here, terms)
+			if err != nil {
+				return nil, err
+			}
+			for i, b := range best {
+				score[i] += b
+				if b < 0 {
+					score[i] = math.Inf(-1) // a word it lacks: out
+				}
+			}
+		}
+		for i, d := range here {
+			if score[i] >= 0 {
+				out.docs = append(out.docs, d)
+				out.scores = append(out.scores, score[i])
+			}
+		}
+		offset = end
+	}
+	return out, nil
+}
+
+// bestTerm returns, for each of docs (snapshot numbers of seg's docs,
+// ascending, seg's first at offset), the highest boost of the terms it
+// has, or -1 for none.
+func bestTerm(seg segment.Segment, offset uint64, docs []uint64, terms []term) ([]float64, error) {
+	best := make([]float64, len(docs))
+	for i := range best {
+		best[i] = -1
+	}
+	for _, t := range terms {
+		dict, err := seg.Dictionary(t.field)
+		if err != nil {
+			return nil, err
+		}
+		pl, err := dict.PostingsList([]byte(t.text), nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		if pl == nil {
+			continue
+		}
+		it := pl.Iterator(false, false, false, nil)
+		var at uint64 // the iterator's posting; Advance must go past it
+		started := false
+		for i, d := range docs {
+			local := d - offset
+			if started && at > local {
+				continue
+			}
+			if !started || at < local {
+				p, err := it.Advance(local)
+				if err != nil {
+					return nil, err
+				}
+				if p == nil {
+					break
+				}
+				at, started = p.Number(), true
+			}
+			if at == local {
+				best[i] = max(best[i], t.boost)
+			}
+		}
+	}
+	return best, nil
 }
 
 func (f *filter) clientSearcher(ctx context.Context, r index.IndexReader) (bsearch.Searcher, error) {
@@ -850,11 +972,13 @@ func (l *clientList) segmentDocs(id uint64, seg segment.Segment) ([]uint32, erro
 	return local, nil
 }
 
-// docsSearcher walks a sorted list of snapshot doc numbers. It scores
-// nothing: it only narrows the conjunction it is part of.
+// docsSearcher walks a sorted list of snapshot doc numbers: in a
+// conjunction it only narrows it; with scores (narrowTerms) it is the
+// whole search.
 type docsSearcher struct {
-	docs []uint64
-	pos  int
+	docs   []uint64
+	scores []float64 // by position in docs; nil when it scores nothing
+	pos    int
 }
 
 func (s *docsSearcher) Next(ctx *bsearch.SearchContext) (*bsearch.DocumentMatch, error) {
@@ -863,6 +987,9 @@ func (s *docsSearcher) Next(ctx *bsearch.SearchContext) (*bsearch.DocumentMatch,
 	}
 	m := ctx.DocumentMatchPool.Get()
 	m.IndexInternalID = index.NewIndexInternalID(m.IndexInternalID, s.docs[s.pos])
+	if s.scores != nil {
+		m.Score = s.scores[s.pos]
+	}
 	s.pos++
 	return m, nil
 }

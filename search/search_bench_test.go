@@ -121,17 +121,17 @@ func BenchmarkSearch(b *testing.B) {
 		name  string
 		apply func(q Query, text query.Query) query.Query
 	}{
-		{"cached", func(q Query, text query.Query) query.Query { return ix.newFilter(q).apply(text) }},
+		{"cached", func(q Query, text query.Query) query.Query { return ix.newFilter(q).apply(text, "", nil) }},
 		// What the first keystroke of a session pays, or any keystroke
 		// right after a merge rewrote most of the index.
 		{"cold", func(q Query, text query.Query) query.Query {
 			f := &filter{clients: newClientCache().get(q.Clients)}
-			return f.apply(text)
+			return f.apply(text, "", nil)
 		}},
 		{"terms", func(q Query, text query.Query) query.Query {
 			f := ix.newFilter(q)
 			f.noCache = true
-			return f.apply(text)
+			return f.apply(text, "", nil)
 		}},
 		{"boolean-filter", booleanFilter},
 		{"scored-disjunction", scoredDisjunction},

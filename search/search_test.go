@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/blevesearch/bleve/v2/index/scorch"
 )
 
 func openTest(t *testing.T, docs ...Doc) *Index {
@@ -553,30 +555,11 @@ func TestUnranked(t *testing.T) {
 	if got := search(t, ix, Query{WorkspaceID: 1, Text: "jones"}); len(got) != 1 || got[0].Score == 0 {
 		t.Errorf("jones: got %+v, want one ranked hit", got)
 	}
-	// A staff user's few docs are ranked, however common the word...
+	// A staff user's docs are ranked, however common the word.
 	got := search(t, ix, Query{WorkspaceID: 1, Text: "s", Clients: []int64{3, 4}})
 	if len(got) != 2 || got[0].Score == 0 || got[1].Score == 0 {
 		t.Errorf("staff: got %+v, want two ranked hits", got)
 	}
-	// ...unless more of them match than maxRankedClientMatches: then they
-	// come back unscored, in name order, still only theirs.
-	func() {
-		defer func(old uint64) { maxRankedClientMatches = old }(maxRankedClientMatches)
-		maxRankedClientMatches = 3
-		clients := []int64{1, 2, 3, 4, 5, 6, 100}
-		got := search(t, ix, Query{WorkspaceID: 1, Text: "s", Clients: clients, Limit: 4})
-		if len(got) != 4 || !slices.IsSorted(names(got)) {
-			t.Errorf("staff, many matches: got %q, want 4 in name order", names(got))
-		}
-		for _, h := range got {
-			if h.Score != 0 || !slices.Contains(clients, h.CompanyID) {
-				t.Errorf("staff, many matches: hit %+v", h)
-			}
-		}
-		if got := search(t, ix, Query{WorkspaceID: 1, Text: "jones", Clients: clients}); len(got) != 1 || got[0].Score == 0 {
-			t.Errorf("staff, one match: got %+v, want it ranked", got)
-		}
-	}()
 }
 
 func TestReopen(t *testing.T) {
@@ -617,5 +600,96 @@ func TestCancelled(t *testing.T) {
 	cancel()
 	if _, err := ix.Search(ctx, Query{WorkspaceID: 1, Text: "acme"}); err == nil {
 		t.Error("Search with cancelled context: want error")
+	}
+}
+
+// TestNarrowTerms: narrowing a staff user's docs term by term keeps
+// exactly the docs the searcher-based narrowing keeps, for every kind and
+// texts of one and two words, in an index whose segments have deletions.
+func TestNarrowTerms(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	ix := openTest(t)
+	words := []string{"acme", "acorn", "beta", "bravo", "cobalt", "echo"}
+	name := func() string { return words[rng.IntN(len(words))] + " " + words[rng.IntN(len(words))] }
+	for batch := range 12 {
+		var docs []Doc
+		for range 30 {
+			id := int64(1 + rng.IntN(200))
+			docs = append(docs, company(1, id, name()), contact(1, id, int64(1+rng.IntN(200)), name(), words[rng.IntN(len(words))]+"@example.com"))
+		}
+		if err := ix.Put(docs...); err != nil { // replacing docs deletes their old versions
+			t.Fatal(err)
+		}
+		if batch%3 == 2 {
+			if err := ix.Delete(KindContact, int64(1+rng.IntN(200))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	adv, err := ix.idx.Advanced()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	snap := r.(*scorch.IndexSnapshot)
+	withDeletions := false
+	for _, ss := range snap.Segments() {
+		withDeletions = withDeletions || ss.Deleted() != nil && !ss.Deleted().IsEmpty()
+	}
+	if !withDeletions {
+		t.Fatal("no segment has deletions: the test does not cover them")
+	}
+	var clients []int64
+	for id := int64(1); id <= 200; id += 3 {
+		clients = append(clients, id)
+	}
+	ctx := context.Background()
+	for _, kinds := range [][]string{nil, {KindCompany}, {KindContact}} {
+		for _, text := range []string{"a", "ac", "acm", "acorn", "e", "ex", "b", "cobalt e", "bravo ac", "zulu"} {
+			f := ix.newFilter(Query{WorkspaceID: 1, Clients: clients, Kinds: kinds})
+			parsed := ix.parse(text)
+			q := &filtered{text: textQuery("1:", parsed, false), ws: "1:", words: parsed, f: f}
+			narrowed := func(q *filtered) []uint64 {
+				cs, err := f.clientSearcher(ctx, r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ds, err := q.narrow(ctx, r, ix.idx.Mapping(), cs.(*docsSearcher))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ds.docs
+			}
+			got := narrowed(q)
+			want := narrowed(&filtered{text: q.text, f: f})
+			if !slices.Equal(got, want) {
+				t.Errorf("kinds %v, %q: term by term %v, searchers %v", kinds, text, got, want)
+			}
+		}
+	}
+}
+
+// TestStaffRanking: a staff user's matches are ranked with the whole word
+// above a prefix of a longer one, and each matched word counts.
+func TestStaffRanking(t *testing.T) {
+	ix := openTest(t,
+		company(1, 1, "Acmeon Trading"),
+		company(1, 2, "Acme Trading"),
+		company(1, 3, "Acme Tradewinds"),
+		company(1, 4, "Acme Trading"), // not a client
+		company(1, 5, "Zulu"),
+	)
+	clients := []int64{1, 2, 3, 5}
+	got := search(t, ix, Query{WorkspaceID: 1, Text: "acme", Clients: clients})
+	if n := names(got); len(n) != 3 || n[2] != "Acmeon Trading" || !(got[1].Score > got[2].Score) || got[2].Score <= 0 {
+		t.Errorf("acme: got %+v, want the prefix-only match last", got)
+	}
+	got = search(t, ix, Query{WorkspaceID: 1, Text: "acme trading", Clients: clients})
+	if len(got) != 2 || got[0].ID != 2 || !(got[0].Score > got[1].Score) {
+		t.Errorf("acme trading: got %+v, want Acme Trading (2) first", got)
 	}
 }
