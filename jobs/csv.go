@@ -536,7 +536,8 @@ func Inspect(path string) (*Preview, error) {
 	case len(bytes.TrimSpace(bytes.TrimPrefix(head, utf8BOM))) == 0 && complete:
 		return nil, fileProblem("The file is empty.")
 	case hasUTF16BOM(head):
-		return nil, fileProblem("The file is UTF-16 text: convert it to UTF-8 first (ConvertUTF16).")
+		// Uploads and the CLI convert it first (ConvertUTF16).
+		return nil, fileProblem("The file is UTF-16 text. Save it as “CSV UTF-8” and upload it again.")
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
 		return nil, fileProblem("This is a spreadsheet workbook (such as .xlsx), not a CSV file. Save it as “CSV UTF-8” and upload it again.")
 	case bytes.HasPrefix(head, []byte("%PDF")) || bytes.IndexByte(head, 0) >= 0:

@@ -141,7 +141,7 @@ func TestInspectRefuses(t *testing.T) {
 		{"empty", "", "empty"},
 		{"only bom and space", "\xEF\xBB\xBF \n\n", "empty"},
 		{"header only", "name,email\n", "no data rows"},
-		{"utf16", "\xFF\xFEn\x00a\x00", "UTF-16"}, // ConvertUTF16 comes first
+		{"utf16", "\xFF\xFEn\x00a\x00", "UTF-16"}, // uploads convert it first (ConvertUTF16)
 		{"xlsx", "PK\x03\x04\x14\x00", "workbook"},
 		{"binary", "name\n\x00\x01\x02", "binary"},
 		{"broken header", "\"name,email\n", "header row"},

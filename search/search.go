@@ -410,23 +410,14 @@ func (ix *Index) rankable(ws string, words []string) (bool, error) {
 	defer r.Close()
 	rarest := maxRankedMatches + 1
 	for _, w := range words {
-		n, err := prefixCount(r, ws, w)
+		tfr, err := r.TermFieldReader(context.Background(), []byte(ws+truncateRunes(w, maxPrefix)), fieldPrefixes, false, false, false)
 		if err != nil {
-			return false, err
+			return false, fmt.Errorf("search: %w", err)
 		}
-		rarest = min(rarest, n)
+		rarest = min(rarest, tfr.Count())
+		tfr.Close()
 	}
 	return rarest <= maxRankedMatches, nil
-}
-
-// prefixCount is how many docs have a word starting with w.
-func prefixCount(r index.IndexReader, ws, w string) (uint64, error) {
-	tfr, err := r.TermFieldReader(context.Background(), []byte(ws+truncateRunes(w, maxPrefix)), fieldPrefixes, false, false, false)
-	if err != nil {
-		return 0, fmt.Errorf("search: %w", err)
-	}
-	defer tfr.Close()
-	return tfr.Count(), nil
 }
 
 // fuzziness allows one typo in a word of 4 to 6 letters and two in longer
@@ -625,6 +616,12 @@ func (q *filtered) Searcher(ctx context.Context, r index.IndexReader, m mapping.
 			return nil, err
 		}
 		if ds, ok := c.(*docsSearcher); ok && options.Score != bleve.ScoreNone {
+			if q.words != nil {
+				// Only terms: match and score the client docs without
+				// term searchers (narrowTerms says why). A docsSearcher
+				// comes only from a scorch snapshot.
+				return q.narrowTerms(r.(*scorch.IndexSnapshot), ds)
+			}
 			// Ranking happens in the conjunction, and a scored term
 			// searcher decodes the frequency and norm of every posting
 			// it skips on its way to the next client doc: thousands of
@@ -637,11 +634,6 @@ func (q *filtered) Searcher(ctx context.Context, r index.IndexReader, m mapping.
 				return nil, err
 			}
 			c = ds
-			if q.words != nil {
-				// narrowTerms found exactly the docs that match the
-				// text and kind, and scored them.
-				return ds, nil
-			}
 		}
 		parts = append(parts, c)
 	}
@@ -672,11 +664,8 @@ func (q *filtered) Searcher(ctx context.Context, r index.IndexReader, m mapping.
 }
 
 // narrow returns the docs of clients that match the text and kind,
-// found with unscored searchers, or term by term (narrowTerms).
+// found with unscored searchers.
 func (q *filtered) narrow(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, clients *docsSearcher) (*docsSearcher, error) {
-	if snap, ok := r.(*scorch.IndexSnapshot); ok && q.words != nil {
-		return q.narrowTerms(snap, clients)
-	}
 	unscoredQ := &filtered{text: q.text, f: &filter{kind: q.f.kind}}
 	text, err := unscoredQ.Searcher(ctx, r, m, unscored)
 	if err != nil {
@@ -710,8 +699,8 @@ func (q *filtered) narrow(ctx context.Context, r index.IndexReader, m mapping.In
 // It looks each doc up in each term's posting list, segment by segment.
 //
 // Term searchers would do the same through the snapshot, but in a segment
-// with a deletion bitmap (any segment merged or written to since the index
-// was opened) zap's Advance steps through every posting up to the target,
+// with a deletion bitmap (as segments merged or written by the running
+// process can have) zap's Advance steps through every posting up to the target,
 // and a scored one always does: the whole of a one-letter prefix's list,
 // 25 ms for "e" over 2M docs. A posting list asked for without the
 // deletions advances through its bitmap; the client docs have no deleted

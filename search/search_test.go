@@ -653,19 +653,22 @@ func TestNarrowTerms(t *testing.T) {
 			f := ix.newFilter(Query{WorkspaceID: 1, Clients: clients, Kinds: kinds})
 			parsed := ix.parse(text)
 			q := &filtered{text: textQuery("1:", parsed, false), ws: "1:", words: parsed, f: f}
-			narrowed := func(q *filtered) []uint64 {
+			clientDocs := func() *docsSearcher {
 				cs, err := f.clientSearcher(ctx, r)
 				if err != nil {
 					t.Fatal(err)
 				}
-				ds, err := q.narrow(ctx, r, ix.idx.Mapping(), cs.(*docsSearcher))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return ds.docs
+				return cs.(*docsSearcher)
 			}
-			got := narrowed(q)
-			want := narrowed(&filtered{text: q.text, f: f})
+			byTerms, err := q.narrowTerms(snap, clientDocs())
+			if err != nil {
+				t.Fatal(err)
+			}
+			bySearchers, err := q.narrow(ctx, r, ix.idx.Mapping(), clientDocs())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, want := byTerms.docs, bySearchers.docs
 			if !slices.Equal(got, want) {
 				t.Errorf("kinds %v, %q: term by term %v, searchers %v", kinds, text, got, want)
 			}
