@@ -118,6 +118,13 @@ func parseConfig(cmd string, args []string, out io.Writer, getenv func(string) s
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	// Child processes (redis-server) and later chdirs must not resolve a
+	// relative data path against another directory.
+	abs, err := filepath.Abs(cfg.Data)
+	if err != nil {
+		return nil, fmt.Errorf("-data: %w", err)
+	}
+	cfg.Data = abs
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		return nil, fmt.Errorf("-log must be text or json, not %q", cfg.LogFormat)
 	}

@@ -31,23 +31,42 @@ func StartRedis(ctx context.Context, dir string) (*RedisServer, error) {
 	if err != nil {
 		return nil, errors.New("redis-server not found: install it (apt-get install redis-server) or set REDIS_URL")
 	}
+	// redis-server changes into --dir before it opens --logfile, so a
+	// relative path would be resolved twice; every path it gets is absolute.
+	dir, err = filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
 	socket := filepath.Join(dir, "redis.sock")
-	// A unix socket path is limited to about 100 bytes.
+	// A unix socket path is limited to 107 bytes: a deep data directory
+	// gets its socket in a short private temporary directory instead.
+	var sockDir string
 	if len(socket) > 100 {
-		return nil, fmt.Errorf("redis socket path too long: %s", socket)
+		if sockDir, err = os.MkdirTemp("", "rolodex-redis"); err != nil {
+			return nil, err
+		}
+		socket = filepath.Join(sockDir, "redis.sock")
 	}
 	_ = os.Remove(socket)
+	logfile := filepath.Join(dir, "redis.log")
 	args := []string{"--port", "0", "--unixsocket", socket, "--unixsocketperm", "700", "--dir", dir,
-		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning", "--logfile", filepath.Join(dir, "redis.log")}
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning", "--logfile", logfile}
 	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	rs := &RedisServer{cmd: cmd, socket: socket, exited: make(chan struct{})}
-	go func() { rs.err = cmd.Wait(); close(rs.exited) }()
+	go func() {
+		rs.err = cmd.Wait()
+		if sockDir != "" {
+			os.RemoveAll(sockDir)
+		}
+		close(rs.exited)
+	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c := redis.NewClient(&redis.Options{Network: "unix", Addr: socket})
@@ -58,7 +77,7 @@ func StartRedis(ctx context.Context, dir string) (*RedisServer, error) {
 		}
 		select {
 		case <-rs.exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "redis.log"))
+			log, _ := os.ReadFile(logfile)
 			return nil, fmt.Errorf("redis-server exited: %v: %s", rs.err, strings.TrimSpace(string(log)))
 		default:
 		}
