@@ -10,7 +10,7 @@ import (
 
 	"github.com/gorilla/securecookie"
 
-	"github.com/rolodex/rolodex/views"
+	"github.com/rolodex/rolodex/cache"
 )
 
 // sessionSerializer writes session values as a flat JSON object. Rolodex
@@ -84,7 +84,7 @@ func (sessionSerializer) Deserialize(src []byte, dst any) error {
 // than securecookie alone would stop it.
 type cachedCodec struct {
 	securecookie.Codec
-	decoded *views.Cache[string, decodedCookie]
+	decoded *cache.Cache[string, decodedCookie]
 }
 
 type decodedCookie struct {
@@ -95,7 +95,7 @@ type decodedCookie struct {
 const cookieMemory = time.Minute
 
 func newCachedCodec(c securecookie.Codec) *cachedCodec {
-	return &cachedCodec{Codec: c, decoded: views.NewCache[string, decodedCookie](4096)}
+	return &cachedCodec{Codec: c, decoded: cache.New(4<<20, func(k string, d decodedCookie) int { return 2*len(k) + 64*len(d.vals) })}
 }
 
 func (c *cachedCodec) Decode(name, value string, dst any) error {

@@ -10,6 +10,8 @@ import (
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
+
+	"github.com/rolodex/rolodex/cache"
 )
 
 // Notes are written by users and read by their colleagues, so their
@@ -47,7 +49,7 @@ var (
 // rendered caches sanitised HTML by source text: the same notes are shown
 // far more often than they are written, and converting plus sanitising is
 // most of a company page's rendering time.
-var rendered = NewCache[string, []byte](4096)
+var rendered = cache.New(16<<20, func(src string, html []byte) int { return len(src) + len(html) })
 
 // renderMarkdown converts src to sanitised HTML.
 func renderMarkdown(src string) []byte {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"github.com/rolodex/rolodex/cache"
 	"github.com/rolodex/rolodex/store"
 )
 
@@ -32,7 +33,7 @@ type itemKey struct {
 }
 
 var (
-	fragments = NewCache[itemKey, itemFragment](8192)
+	fragments = cache.New(16<<20, func(k itemKey, f itemFragment) int { return 32 + len(k.typ) + len(f.before) + len(f.after) })
 	itemSeed  = maphash.MakeSeed()
 )
 
