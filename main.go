@@ -17,7 +17,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 
 	"github.com/rolodex/rolodex/handlers"
 	"github.com/rolodex/rolodex/jobs"
+	"github.com/rolodex/rolodex/redisproc"
 	"github.com/rolodex/rolodex/search"
 	"github.com/rolodex/rolodex/store"
 )
@@ -206,12 +206,13 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 
 // app is the set of opened parts; close releases them in reverse order.
 type app struct {
-	cfg   *config
-	log   *slog.Logger
-	redis atomic.Pointer[store.RedisServer] // nil when REDIS_URL names an external server
-	rdb   *redis.Client
-	store *store.Store
-	index *search.Index
+	cfg       *config
+	log       *slog.Logger
+	redis     *redisproc.Supervised // nil when REDIS_URL names an external server
+	stopRedis context.CancelFunc
+	rdb       *redis.Client
+	store     *store.Store
+	index     *search.Index
 }
 
 func openApp(ctx context.Context, cfg *config, log *slog.Logger, freshIndex bool) (*app, error) {
@@ -224,13 +225,16 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger, freshIndex bool
 	}()
 	var opts *redis.Options
 	if cfg.RedisURL == "" {
-		rs, err := store.StartRedis(ctx, filepath.Join(cfg.Data, "redis"))
+		// Redis goes last at shutdown (close), not with ctx.
+		redisCtx, stopRedis := context.WithCancel(context.WithoutCancel(ctx))
+		rs, err := redisproc.Supervise(redisCtx, filepath.Join(cfg.Data, "redis"), log)
 		if err != nil {
+			stopRedis()
 			return nil, err
 		}
-		a.redis.Store(rs)
+		a.redis, a.stopRedis = rs, stopRedis
 		opts = rs.Options()
-		log.Info("started redis-server", "socket", rs.URL())
+		log.Info("started redis-server", "socket", rs.Server().URL())
 	} else {
 		var err error
 		if opts, err = redis.ParseURL(cfg.RedisURL); err != nil {
@@ -281,8 +285,9 @@ func (a *app) close() {
 	if a.rdb != nil {
 		a.rdb.Close()
 	}
-	if rs := a.redis.Load(); rs != nil {
-		rs.Stop()
+	if a.redis != nil {
+		a.stopRedis()
+		<-a.redis.Done()
 	}
 }
 
@@ -352,9 +357,6 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 		defer close(importsDone)
 		importer.Run(jobsCtx)
 	}()
-	if a.redis.Load() != nil {
-		go a.superviseRedis(jobsCtx)
-	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.log.Info("rolodex listening", "addr", ln.Addr().String(), "version", version)
@@ -373,28 +375,6 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 	<-done
 	<-importsDone
 	return nil
-}
-
-// superviseRedis restarts the private redis-server if it dies. Rolodex
-// answers from SQLite meanwhile and the relay rebuilds Redis afterwards.
-func (a *app) superviseRedis(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-a.redis.Load().Exited():
-		}
-		a.log.Error("redis-server exited; restarting")
-		for ctx.Err() == nil {
-			rs, err := store.StartRedis(ctx, filepath.Join(a.cfg.Data, "redis"))
-			if err == nil {
-				a.redis.Store(rs)
-				break
-			}
-			a.log.Error("restart redis-server", "err", err)
-			time.Sleep(2 * time.Second)
-		}
-	}
 }
 
 // ensureAdmin creates the first admin on an empty database. Without a
