@@ -24,6 +24,7 @@ import (
 
 	"github.com/rolodex/rolodex/handlers"
 	"github.com/rolodex/rolodex/jobs"
+	"github.com/rolodex/rolodex/proc"
 	"github.com/rolodex/rolodex/redisproc"
 	"github.com/rolodex/rolodex/search"
 	"github.com/rolodex/rolodex/store"
@@ -160,8 +161,8 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	var logOut io.Writer = os.Stderr
 	if cmd == "serve" {
 		// One line per request: buffered, so that requests never queue
-		// behind a write to stderr (handlers.LogWriter).
-		lw := handlers.NewLogWriter(os.Stderr, 100*time.Millisecond)
+		// behind a write to stderr (proc.LogWriter).
+		lw := proc.NewLogWriter(os.Stderr, 100*time.Millisecond)
 		defer lw.Close()
 		logOut = lw
 	}
@@ -192,7 +193,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		}
 	}
 	if getenv("GOGC") == "" {
-		defer handlers.TuneGC()()
+		defer proc.TuneGC()()
 	}
 	return a.serve(ctx, cfg)
 }
