@@ -19,8 +19,9 @@ import (
 // Bulk imports (seed 001). A bulk action is one uploaded CSV file and its
 // progress. SQLite holds it; the Redis stream ImportQueueKey only tells
 // workers (jobs/importer.go) which action to work on next, and is rebuilt
-// from the open actions here when Redis loses it. import_batch.go writes
-// the rows.
+// from the open actions here when Redis loses it. The rows are checked in
+// import_rows.go, decided in import_session.go and written in
+// import_write.go.
 
 // Import kinds: what the rows of a file are.
 const (
