@@ -23,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rolodex/rolodex/handlers"
+	"github.com/rolodex/rolodex/imports"
 	"github.com/rolodex/rolodex/jobs"
 	"github.com/rolodex/rolodex/proc"
 	"github.com/rolodex/rolodex/redisproc"
@@ -99,7 +100,7 @@ func parseConfig(cmd string, args []string, out io.Writer, getenv func(string) s
 	}
 	fs.Int64Var(&cfg.ImportMaxBytes, "import-max-bytes", envInt(getenv, "ROLODEX_IMPORT_MAX_BYTES", 2<<30), "largest CSV upload in bytes (ROLODEX_IMPORT_MAX_BYTES)")
 	fs.IntVar(&cfg.ImportWorkers, "import-workers", int(envInt(getenv, "ROLODEX_IMPORT_WORKERS", 1)), "import workers in this process (ROLODEX_IMPORT_WORKERS)")
-	fs.IntVar(&cfg.ImportBatchRows, "import-batch-rows", int(envInt(getenv, "ROLODEX_IMPORT_BATCH_ROWS", jobs.DefaultBatchRows)), "rows per import transaction (ROLODEX_IMPORT_BATCH_ROWS)")
+	fs.IntVar(&cfg.ImportBatchRows, "import-batch-rows", int(envInt(getenv, "ROLODEX_IMPORT_BATCH_ROWS", imports.DefaultBatchRows)), "rows per import transaction (ROLODEX_IMPORT_BATCH_ROWS)")
 	if cmd == "import" {
 		fs.StringVar(&cfg.ImportMode, "mode", store.ModeCreate, "import: create (new records only), upsert (create and update) or update (existing only)")
 		fs.Int64Var(&cfg.ImportWorkspace, "workspace", store.DefaultWorkspace, "import: workspace to import into")
@@ -321,7 +322,7 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 	if err != nil {
 		return err
 	}
-	importer := &jobs.Importer{Store: a.store, Log: a.log, Dir: filepath.Join(cfg.Data, "imports"), Workers: cfg.ImportWorkers, BatchRows: cfg.ImportBatchRows}
+	importer := &imports.Importer{Store: a.store, Log: a.log, Dir: filepath.Join(cfg.Data, "imports"), Workers: cfg.ImportWorkers, BatchRows: cfg.ImportBatchRows}
 	h := handlers.New(a.store, a.index, sess, a.log)
 	h.Imports = handlers.Imports{Dir: importer.Dir, MaxBytes: cfg.ImportMaxBytes, Wake: importer.Wake}
 	srv := &http.Server{
