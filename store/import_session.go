@@ -5,8 +5,8 @@ package store
 // statements' arguments; import_write.go writes the batches.
 
 import (
+	"cmp"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -139,13 +139,9 @@ func (s *Store) OpenImport(ctx context.Context, a *BulkAction, worker string) (*
 	return im, nil
 }
 
-type queryer interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
 // loadCompanies fills the maps of the workspace's companies by name and by
 // web domain, and forgets the provisional ones.
-func (im *ImportSession) loadCompanies(ctx context.Context, q queryer) error {
+func (im *ImportSession) loadCompanies(ctx context.Context, q querier) error {
 	im.names, im.domains = map[string]int64{}, map[string]int64{}
 	im.unmade, im.made, im.lastRef = map[int64]CompanyInput{}, nil, 0
 	im.companyCount, im.companyMax = 0, 0
@@ -293,6 +289,21 @@ type contactInsert struct {
 	rows []*pendingContact
 }
 
+// contactInserts groups rows, in their order, into INSERTs of up to
+// contactsPerInsert. ?1 and ?2 (workspace, time) are set by the writer.
+func contactInserts(rows []*pendingContact) []contactInsert {
+	ins := make([]contactInsert, 0, (len(rows)+contactsPerInsert-1)/contactsPerInsert)
+	for start := 0; start < len(rows); start += contactsPerInsert {
+		part := rows[start:min(start+contactsPerInsert, len(rows))]
+		in := contactInsert{args: make([]any, 2, 2+5*len(part)), rows: part}
+		for _, p := range part {
+			in.args = append(in.args, p.company, p.contact.Name, p.contact.Email, p.contact.Phone, p.contact.Title)
+		}
+		ins = append(ins, in)
+	}
+	return ins
+}
+
 func (im *ImportSession) reject(pb *PreparedBatch, r *ImportRow, why string) {
 	pb.rejected = append(pb.rejected, rejection{line: r.Line, reason: why, raw: im.enc.encode(r.Fields, r.Raw)})
 }
@@ -424,12 +435,12 @@ func (im *ImportSession) Seal(pb *PreparedBatch, next Checkpoint) {
 		return
 	}
 	im.pendingCap = max(im.pendingCap, len(pb.creates))
-	order := make([]int32, len(pb.creates))
+	order := make([]*pendingContact, len(pb.creates))
 	for i := range order {
-		order[i] = int32(i)
+		order[i] = &pb.creates[i]
 	}
-	slices.SortFunc(order, func(x, y int32) int {
-		a, b := pb.creates[x].key, pb.creates[y].key
+	slices.SortFunc(order, func(x, y *pendingContact) int {
+		a, b := x.key, y.key
 		if (a == "") != (b == "") {
 			if b == "" {
 				return -1 // rows without an address last
@@ -439,18 +450,7 @@ func (im *ImportSession) Seal(pb *PreparedBatch, next Checkpoint) {
 		if c := strings.Compare(a, b); c != 0 {
 			return c
 		}
-		return int(x - y)
+		return cmp.Compare(x.line, y.line)
 	})
-	pb.inserts = make([]contactInsert, 0, (len(order)+contactsPerInsert-1)/contactsPerInsert)
-	for start := 0; start < len(order); start += contactsPerInsert {
-		part := order[start:min(start+contactsPerInsert, len(order))]
-		// ?1 and ?2 are set by Write.
-		ins := contactInsert{args: make([]any, 2, 2+5*len(part)), rows: make([]*pendingContact, len(part))}
-		for j, i := range part {
-			p := &pb.creates[i]
-			ins.args = append(ins.args, p.company, p.contact.Name, p.contact.Email, p.contact.Phone, p.contact.Title)
-			ins.rows[j] = p
-		}
-		pb.inserts = append(pb.inserts, ins)
-	}
+	pb.inserts = contactInserts(order)
 }

@@ -398,16 +398,7 @@ func (b *ImportBatch) checkHits(pb *PreparedBatch) error {
 	}
 	if len(creates) > 0 {
 		// Contacts gone since the session started: create them again.
-		ins := make([]contactInsert, 0, (len(creates)+contactsPerInsert-1)/contactsPerInsert)
-		for start := 0; start < len(creates); start += contactsPerInsert {
-			part := creates[start:min(start+contactsPerInsert, len(creates))]
-			in := contactInsert{args: make([]any, 2, 2+5*len(part)), rows: part}
-			for _, p := range part {
-				in.args = append(in.args, p.company, p.contact.Name, p.contact.Email, p.contact.Phone, p.contact.Title)
-			}
-			ins = append(ins, in)
-		}
-		if err := b.insertContacts(ins); err != nil {
+		if err := b.insertContacts(contactInserts(creates)); err != nil {
 			return err
 		}
 	}
