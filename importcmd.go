@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/rolodex/rolodex/jobs"
+	"github.com/rolodex/rolodex/imports"
 	"github.com/rolodex/rolodex/store"
 	"github.com/rolodex/rolodex/views"
 )
@@ -62,7 +62,7 @@ func utf8Copy(path, dir string) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	converted, err := jobs.ConvertUTF16(dst, path)
+	converted, err := imports.ConvertUTF16(dst, path)
 	if err != nil || !converted {
 		return path, err
 	}
@@ -86,9 +86,9 @@ func (a *app) importCSV(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p, err := jobs.Inspect(path)
+	p, err := imports.Inspect(path)
 	if err == nil {
-		err = jobs.CheckMapping(cfg.ImportKind, p.Header, jobs.DetectMapping(cfg.ImportKind, p.Header))
+		err = imports.CheckMapping(cfg.ImportKind, p.Header, imports.DetectMapping(cfg.ImportKind, p.Header))
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %s", cfg.ImportFile, store.ErrorMessage(err))
@@ -98,7 +98,7 @@ func (a *app) importCSV(ctx context.Context, out io.Writer) error {
 	// Progress goes to the terminal; the engine's own log lines would only
 	// break it up.
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	im := &jobs.Importer{Store: a.store, Log: quiet, Dir: dir, BatchRows: cfg.ImportBatchRows}
+	im := &imports.Importer{Store: a.store, Log: quiet, Dir: dir, BatchRows: cfg.ImportBatchRows}
 	ba, err := a.resumable(ctx, path, fi.Size(), host, im)
 	if err != nil {
 		return err
@@ -111,7 +111,7 @@ func (a *app) importCSV(ctx context.Context, out io.Writer) error {
 		admin := &store.User{WorkspaceID: cfg.ImportWorkspace, Role: store.RoleAdmin}
 		ba, err = a.store.CreateBulkAction(ctx, admin, store.BulkActionInput{
 			Kind: cfg.ImportKind, Mode: cfg.ImportMode, FileName: filepath.Base(path), FileSize: fi.Size(),
-			Delimiter: string(p.Delimiter), Header: p.Header, Mapping: jobs.DetectMapping(cfg.ImportKind, p.Header), Worker: worker,
+			Delimiter: string(p.Delimiter), Header: p.Header, Mapping: imports.DetectMapping(cfg.ImportKind, p.Header), Worker: worker,
 		}, func(int64) (string, error) { return path, nil })
 		if err != nil {
 			return fmt.Errorf("%s: %s", cfg.ImportFile, store.ErrorMessage(err))
@@ -154,7 +154,7 @@ func (a *app) importCSV(ctx context.Context, out io.Writer) error {
 // running the command again carries on where it stopped. One whose process
 // on this host is gone can be taken at once; one held by a live process is
 // refused.
-func (a *app) resumable(ctx context.Context, path string, size int64, host string, im *jobs.Importer) (*store.BulkAction, error) {
+func (a *app) resumable(ctx context.Context, path string, size int64, host string, im *imports.Importer) (*store.BulkAction, error) {
 	cfg := a.cfg
 	open, err := a.store.OpenBulkActions(ctx)
 	if err != nil {

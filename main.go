@@ -17,14 +17,16 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rolodex/rolodex/handlers"
+	"github.com/rolodex/rolodex/imports"
 	"github.com/rolodex/rolodex/jobs"
+	"github.com/rolodex/rolodex/proc"
+	"github.com/rolodex/rolodex/redisproc"
 	"github.com/rolodex/rolodex/search"
 	"github.com/rolodex/rolodex/store"
 )
@@ -98,7 +100,7 @@ func parseConfig(cmd string, args []string, out io.Writer, getenv func(string) s
 	}
 	fs.Int64Var(&cfg.ImportMaxBytes, "import-max-bytes", envInt(getenv, "ROLODEX_IMPORT_MAX_BYTES", 2<<30), "largest CSV upload in bytes (ROLODEX_IMPORT_MAX_BYTES)")
 	fs.IntVar(&cfg.ImportWorkers, "import-workers", int(envInt(getenv, "ROLODEX_IMPORT_WORKERS", 1)), "import workers in this process (ROLODEX_IMPORT_WORKERS)")
-	fs.IntVar(&cfg.ImportBatchRows, "import-batch-rows", int(envInt(getenv, "ROLODEX_IMPORT_BATCH_ROWS", jobs.DefaultBatchRows)), "rows per import transaction (ROLODEX_IMPORT_BATCH_ROWS)")
+	fs.IntVar(&cfg.ImportBatchRows, "import-batch-rows", int(envInt(getenv, "ROLODEX_IMPORT_BATCH_ROWS", imports.DefaultBatchRows)), "rows per import transaction (ROLODEX_IMPORT_BATCH_ROWS)")
 	if cmd == "import" {
 		fs.StringVar(&cfg.ImportMode, "mode", store.ModeCreate, "import: create (new records only), upsert (create and update) or update (existing only)")
 		fs.Int64Var(&cfg.ImportWorkspace, "workspace", store.DefaultWorkspace, "import: workspace to import into")
@@ -160,8 +162,8 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	var logOut io.Writer = os.Stderr
 	if cmd == "serve" {
 		// One line per request: buffered, so that requests never queue
-		// behind a write to stderr (handlers.LogWriter).
-		lw := handlers.NewLogWriter(os.Stderr, 100*time.Millisecond)
+		// behind a write to stderr (proc.LogWriter).
+		lw := proc.NewLogWriter(os.Stderr, 100*time.Millisecond)
 		defer lw.Close()
 		logOut = lw
 	}
@@ -192,7 +194,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		}
 	}
 	if getenv("GOGC") == "" {
-		defer handlers.TuneGC()()
+		defer proc.TuneGC()()
 	}
 	return a.serve(ctx, cfg)
 }
@@ -206,12 +208,13 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 
 // app is the set of opened parts; close releases them in reverse order.
 type app struct {
-	cfg   *config
-	log   *slog.Logger
-	redis atomic.Pointer[store.RedisServer] // nil when REDIS_URL names an external server
-	rdb   *redis.Client
-	store *store.Store
-	index *search.Index
+	cfg       *config
+	log       *slog.Logger
+	redis     *redisproc.Supervised // nil when REDIS_URL names an external server
+	stopRedis context.CancelFunc
+	rdb       *redis.Client
+	store     *store.Store
+	index     *search.Index
 }
 
 func openApp(ctx context.Context, cfg *config, log *slog.Logger, freshIndex bool) (*app, error) {
@@ -224,13 +227,16 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger, freshIndex bool
 	}()
 	var opts *redis.Options
 	if cfg.RedisURL == "" {
-		rs, err := store.StartRedis(ctx, filepath.Join(cfg.Data, "redis"))
+		// Redis goes last at shutdown (close), not with ctx.
+		redisCtx, stopRedis := context.WithCancel(context.WithoutCancel(ctx))
+		rs, err := redisproc.Supervise(redisCtx, filepath.Join(cfg.Data, "redis"), log)
 		if err != nil {
+			stopRedis()
 			return nil, err
 		}
-		a.redis.Store(rs)
+		a.redis, a.stopRedis = rs, stopRedis
 		opts = rs.Options()
-		log.Info("started redis-server", "socket", rs.URL())
+		log.Info("started redis-server", "socket", rs.Server().URL())
 	} else {
 		var err error
 		if opts, err = redis.ParseURL(cfg.RedisURL); err != nil {
@@ -281,8 +287,9 @@ func (a *app) close() {
 	if a.rdb != nil {
 		a.rdb.Close()
 	}
-	if rs := a.redis.Load(); rs != nil {
-		rs.Stop()
+	if a.redis != nil {
+		a.stopRedis()
+		<-a.redis.Done()
 	}
 }
 
@@ -315,7 +322,7 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 	if err != nil {
 		return err
 	}
-	importer := &jobs.Importer{Store: a.store, Log: a.log, Dir: filepath.Join(cfg.Data, "imports"), Workers: cfg.ImportWorkers, BatchRows: cfg.ImportBatchRows}
+	importer := &imports.Importer{Store: a.store, Log: a.log, Dir: filepath.Join(cfg.Data, "imports"), Workers: cfg.ImportWorkers, BatchRows: cfg.ImportBatchRows}
 	h := handlers.New(a.store, a.index, sess, a.log)
 	h.Imports = handlers.Imports{Dir: importer.Dir, MaxBytes: cfg.ImportMaxBytes, Wake: importer.Wake}
 	srv := &http.Server{
@@ -352,9 +359,6 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 		defer close(importsDone)
 		importer.Run(jobsCtx)
 	}()
-	if a.redis.Load() != nil {
-		go a.superviseRedis(jobsCtx)
-	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.log.Info("rolodex listening", "addr", ln.Addr().String(), "version", version)
@@ -373,28 +377,6 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 	<-done
 	<-importsDone
 	return nil
-}
-
-// superviseRedis restarts the private redis-server if it dies. Rolodex
-// answers from SQLite meanwhile and the relay rebuilds Redis afterwards.
-func (a *app) superviseRedis(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-a.redis.Load().Exited():
-		}
-		a.log.Error("redis-server exited; restarting")
-		for ctx.Err() == nil {
-			rs, err := store.StartRedis(ctx, filepath.Join(a.cfg.Data, "redis"))
-			if err == nil {
-				a.redis.Store(rs)
-				break
-			}
-			a.log.Error("restart redis-server", "err", err)
-			time.Sleep(2 * time.Second)
-		}
-	}
 }
 
 // ensureAdmin creates the first admin on an empty database. Without a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/rolodex/rolodex/store"
@@ -139,7 +140,7 @@ func (h *Handler) apiAddItem(k itemKind) http.HandlerFunc {
 			return
 		}
 		for key := range in {
-			if !contains(k.fields, key) {
+			if !slices.Contains(k.fields, key) {
 				h.fail(w, r, store.Errorf(store.EInvalid, "Unknown field %q.", key))
 				return
 			}
@@ -151,15 +152,6 @@ func (h *Handler) apiAddItem(k itemKind) http.HandlerFunc {
 		}
 		writeJSON(w, http.StatusCreated, item)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (h *Handler) apiCreateUser(w http.ResponseWriter, r *http.Request) {

@@ -26,8 +26,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/rolodex/rolodex/handlers"
 	"github.com/rolodex/rolodex/jobs"
+	"github.com/rolodex/rolodex/proc"
 	"github.com/rolodex/rolodex/store"
 )
 
@@ -133,7 +133,7 @@ func TestBenchReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer logFile.Close()
-	logOut := handlers.NewLogWriter(logFile, logFlush) // as main.go does for serve
+	logOut := proc.NewLogWriter(logFile, logFlush) // as main.go does for serve
 	defer logOut.Close()
 	a.Handler.Log = slog.New(slog.NewTextHandler(logOut, nil))
 	pageURL := serve(t, a.Handler.Routes()) + fmt.Sprintf("/companies/%d", clients[0])
@@ -156,7 +156,7 @@ func TestBenchReport(t *testing.T) {
 	}
 	pagePath := fmt.Sprintf("path=/companies/%d ", clients[0])
 	// The collector as `rolodex serve` sets it.
-	defer handlers.TuneGC()()
+	defer proc.TuneGC()()
 	// ROLODEX_BENCH_CPUPROFILE names a file for a CPU profile of the
 	// company page under load (the first page run).
 	profile := func() (stop func()) {

@@ -127,8 +127,7 @@ func (h *Handler) editCompany(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f := views.Form{Values: map[string]string{"name": c.Name, "street": c.Street, "town": c.Town, "state": c.State, "zip": c.Zip, "website": c.Website, "description": c.Description}}
-	h.render(w, r, http.StatusOK, views.CompanyFormPage(h.page(r, "Edit "+c.Name), c, f), nil)
+	h.render(w, r, http.StatusOK, views.CompanyFormPage(h.page(r, "Edit "+c.Name), c, views.FormFromCompany(c)), nil)
 }
 
 func (h *Handler) updateCompany(w http.ResponseWriter, r *http.Request) {

@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/rolodex/rolodex/jobs"
+	"github.com/rolodex/rolodex/imports"
 	"github.com/rolodex/rolodex/store"
 	"github.com/rolodex/rolodex/views"
 )
@@ -147,7 +147,7 @@ func (h *Handler) createImport(r *http.Request, up *upload, draft bool) (*store.
 		return nil, &store.Error{Code: store.EInvalid, Message: "Choose contacts or companies.", Fields: map[string]string{"kind": "Choose contacts or companies."}}
 	}
 	// UTF-16 (Excel's "Unicode Text") is stored as UTF-8, once.
-	if converted, err := jobs.ConvertUTF16(up.path, up.path); err != nil {
+	if converted, err := imports.ConvertUTF16(up.path, up.path); err != nil {
 		return nil, err
 	} else if converted {
 		fi, err := os.Stat(up.path)
@@ -156,17 +156,17 @@ func (h *Handler) createImport(r *http.Request, up *upload, draft bool) (*store.
 		}
 		up.size = fi.Size()
 	}
-	p, err := jobs.Inspect(up.path)
+	p, err := imports.Inspect(up.path)
 	if err != nil {
 		return nil, err
 	}
-	mapping := jobs.DetectMapping(kind, p.Header)
+	mapping := imports.DetectMapping(kind, p.Header)
 	if raw := up.fields["mapping"]; raw != "" {
 		if mapping, err = parseMapping(raw, p.Header); err != nil {
 			return nil, err
 		}
 	}
-	if err := jobs.CheckMapping(kind, p.Header, mapping); err != nil && !draft {
+	if err := imports.CheckMapping(kind, p.Header, mapping); err != nil && !draft {
 		return nil, err
 	}
 	return h.Store.CreateBulkAction(r.Context(), u, store.BulkActionInput{
@@ -445,18 +445,18 @@ func (h *Handler) showImport(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) previewPage(w http.ResponseWriter, r *http.Request, st int, a *store.BulkAction, mapping map[string]int, f views.Form) {
-	p, err := jobs.Inspect(a.FilePath)
+	p, err := imports.Inspect(a.FilePath)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	if f.Message == "" {
-		if err := jobs.CheckMapping(a.Kind, a.Header, mapping); err != nil {
+		if err := imports.CheckMapping(a.Kind, a.Header, mapping); err != nil {
 			f = withErr(f, err)
 		}
 	}
 	pv := views.ImportPreview{Rows: p.Rows}
-	for _, fl := range jobs.ImportFields(a.Kind) {
+	for _, fl := range imports.ImportFields(a.Kind) {
 		pv.Fields = append(pv.Fields, views.ImportField{Key: fl.Key, Label: fl.Label})
 	}
 	pv.Columns = make([]views.ImportColumn, len(a.Header))
@@ -492,7 +492,7 @@ func (h *Handler) startImport(w http.ResponseWriter, r *http.Request) {
 			mapping[field] = i
 		}
 	}
-	err := jobs.CheckMapping(a.Kind, a.Header, mapping)
+	err := imports.CheckMapping(a.Kind, a.Header, mapping)
 	if err == nil {
 		_, err = h.Store.StartBulkAction(r.Context(), userFrom(r.Context()), a.ID, r.PostFormValue("mode"), mapping)
 	}

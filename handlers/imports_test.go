@@ -18,7 +18,7 @@ import (
 
 	"golang.org/x/text/encoding/unicode"
 
-	"github.com/rolodex/rolodex/jobs"
+	"github.com/rolodex/rolodex/imports"
 	"github.com/rolodex/rolodex/store"
 	"github.com/rolodex/rolodex/store/storetest"
 )
@@ -70,8 +70,8 @@ func mustFailedImport(t *testing.T, a *testApp) int64 {
 
 // runImporter runs the import workers of the test app over the real Redis
 // stream until the test ends.
-func runImporter(t *testing.T, a *testApp) *jobs.Importer {
-	im := &jobs.Importer{Store: a.Store, Dir: a.Handler.Imports.Dir, Log: a.Handler.Log}
+func runImporter(t *testing.T, a *testApp) *imports.Importer {
+	im := &imports.Importer{Store: a.Store, Dir: a.Handler.Imports.Dir, Log: a.Handler.Log}
 	a.Handler.Imports.Wake = im.Wake
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -1,6 +1,6 @@
 // Package jobs holds Rolodex's background work: the outbox relay that keeps
-// Redis and the search index in step with SQLite, the indexer, and the bulk
-// CSV importer (importer.go, csv.go).
+// Redis and the search index in step with SQLite, and the indexer. Bulk
+// CSV imports have a package of their own (imports).
 package jobs
 
 import (

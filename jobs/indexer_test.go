@@ -17,7 +17,7 @@ import (
 func TestReindex(t *testing.T) {
 	env := storetest.Open(t)
 	ctx := context.Background()
-	adm := testAdmin()
+	adm := &store.User{WorkspaceID: store.DefaultWorkspace, Role: store.RoleAdmin}
 	var mine []int64
 	for i := 0; i < 30; i++ {
 		c, err := env.Store.CreateCompany(ctx, adm, store.CompanyInput{Name: fmt.Sprintf("Andertons %d", i)})

@@ -3,7 +3,8 @@
 // content-hashed URLs so that browsers may cache them for good.
 //
 // htmx.min.js is htmx 2.0.11 and sse.js is htmx-ext-sse 2.2.4, both from npm
-// and both under the Zero-Clause BSD licence.
+// and both under the Zero-Clause BSD licence. No page loads sse.js until a
+// page has an event stream to listen to.
 package static
 
 import (

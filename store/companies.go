@@ -104,10 +104,6 @@ var companyQueries = func() map[bool]string {
 	return q
 }()
 
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 func (s *Store) company(ctx context.Context, q querier, u *User, id int64) (*Company, error) {
 	_, args := visible(u, "c")
 	c := &Company{}
@@ -188,34 +184,14 @@ func (s *Store) DeleteCompany(ctx context.Context, u *User, id int64) error {
 			return Errorf(EForbidden, "Only an admin can delete a company.")
 		}
 		// Contacts leave the search index with their company.
-		rows, err := tx.Query(`SELECT id FROM contacts WHERE company_id = ?`, c.ID)
+		contacts, err := queryColumn[int64](ctx, tx, `SELECT id FROM contacts WHERE company_id = ?`, c.ID)
 		if err != nil {
 			return err
 		}
-		var contacts []int64
-		for rows.Next() {
-			var cid int64
-			if err := rows.Scan(&cid); err != nil {
-				rows.Close()
-				return err
-			}
-			contacts = append(contacts, cid)
-		}
-		rows.Close()
-		users, err := tx.Query(`SELECT user_id FROM user_clients WHERE company_id = ?`, c.ID)
+		uids, err := queryColumn[int64](ctx, tx, `SELECT user_id FROM user_clients WHERE company_id = ?`, c.ID)
 		if err != nil {
 			return err
 		}
-		var uids []int64
-		for users.Next() {
-			var uid int64
-			if err := users.Scan(&uid); err != nil {
-				users.Close()
-				return err
-			}
-			uids = append(uids, uid)
-		}
-		users.Close()
 		if _, err := tx.Exec(`DELETE FROM companies WHERE id = ?`, c.ID); err != nil {
 			return err
 		}

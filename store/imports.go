@@ -18,9 +18,10 @@ import (
 
 // Bulk imports (seed 001). A bulk action is one uploaded CSV file and its
 // progress. SQLite holds it; the Redis stream ImportQueueKey only tells
-// workers (jobs/importer.go) which action to work on next, and is rebuilt
-// from the open actions here when Redis loses it. import_batch.go writes
-// the rows.
+// workers (imports/importer.go) which action to work on next, and is rebuilt
+// from the open actions here when Redis loses it. The rows are checked in
+// import_rows.go, decided in import_session.go and written in
+// import_write.go.
 
 // Import kinds: what the rows of a file are.
 const (
@@ -122,7 +123,7 @@ func (a *BulkAction) Finished() bool {
 }
 
 // BulkActionInput is what starting an import takes. The caller has stored
-// the file and read its header (jobs.Inspect).
+// the file and read its header (imports.Inspect).
 type BulkActionInput struct {
 	Kind      string
 	Mode      string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 )
 
@@ -53,13 +54,13 @@ func (in *MeetingInput) normalize(types []string, edit bool) error {
 	in.Status = strings.ToLower(strings.TrimSpace(in.Status))
 	in.Subject = strings.TrimSpace(in.Subject)
 	p := Problems{}
-	if !contains(types, in.Type) {
+	if !slices.Contains(types, in.Type) {
 		p.Add("type", "Choose one of "+strings.Join(types, ", ")+".")
 	}
 	if in.Status == "" && !edit {
 		in.Status = MeetingOpen
 	}
-	if in.Status != "" && !contains(MeetingStatuses(), in.Status) {
+	if in.Status != "" && !slices.Contains(MeetingStatuses(), in.Status) {
 		p.Add("status", "Choose open or closed.")
 	}
 	checkLen(p, "subject", in.Subject, 1, 200)
@@ -76,15 +77,6 @@ func (in *MeetingInput) normalize(types []string, edit bool) error {
 		}
 	}
 	return p.Err()
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // meetingCols are the columns of a meeting, in scanMeeting's order;
@@ -106,7 +98,7 @@ func (s *Store) MeetingTypes(ctx context.Context, ws int64) ([]string, error) {
 	return meetingTypes(ctx, s.r, ws)
 }
 
-func meetingTypes(ctx context.Context, q rowsQuerier, ws int64) ([]string, error) {
+func meetingTypes(ctx context.Context, q querier, ws int64) ([]string, error) {
 	return queryColumn[string](ctx, q, `SELECT name FROM meeting_types WHERE workspace_id = ? ORDER BY id`, ws)
 }
 
@@ -222,7 +214,7 @@ func (s *Store) UpdateMeeting(ctx context.Context, u *User, id int64, in Meeting
 // meeting u may see.
 func (s *Store) SetMeetingStatus(ctx context.Context, u *User, id int64, status string) (*Meeting, error) {
 	status = strings.ToLower(strings.TrimSpace(status))
-	if !contains(MeetingStatuses(), status) {
+	if !slices.Contains(MeetingStatuses(), status) {
 		return nil, &Error{Code: EInvalid, Message: "Unknown status.", Fields: map[string]string{"status": "Choose open or closed."}}
 	}
 	return s.editMeeting(ctx, u, id, func(tx *Tx, m *Meeting) error {
@@ -338,7 +330,7 @@ func (s *Store) meetingQuery(ctx context.Context, u *User, q MeetingQuery) (*mee
 			continue
 		}
 		seen[t] = true
-		if !contains(all, t) {
+		if !slices.Contains(all, t) {
 			p.Add("type", "Choose among "+strings.Join(all, ", ")+".")
 			continue
 		}
@@ -354,7 +346,7 @@ func (s *Store) meetingQuery(ctx context.Context, u *User, q MeetingQuery) (*mee
 			continue
 		}
 		seenStatus[st] = true
-		if !contains(MeetingStatuses(), st) {
+		if !slices.Contains(MeetingStatuses(), st) {
 			p.Add("status", "Choose open, closed or both.")
 			continue
 		}

@@ -903,7 +903,7 @@ func (s *Store) listMeetingsRedis(ctx context.Context, u *User, q *meetingQuery)
 			}
 			// Changed or deleted since the sets were read: leave it out
 			// rather than show a row the filter does not match.
-			if ok && contains(q.types, m.Type) && contains(q.status, m.Status) {
+			if ok && slices.Contains(q.types, m.Type) && slices.Contains(q.status, m.Status) {
 				page.Items = append(page.Items, m)
 			}
 		}

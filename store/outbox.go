@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"strings"
 )
 
 // Outbox kinds. Each names what to bring up to date, never how: the applier
@@ -70,9 +69,4 @@ func (s *Store) CountOutbox(ctx context.Context) (int, error) {
 	var n int
 	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM outbox`).Scan(&n)
 	return n, err
-}
-
-// likeEscape escapes LIKE wildcards in user input.
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

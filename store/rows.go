@@ -5,15 +5,15 @@ import (
 	"database/sql"
 )
 
-// rowsQuerier is what runs a query returning rows: *sql.DB, *sql.Tx and
-// *sql.Conn.
-type rowsQuerier interface {
+// querier is what runs a query: *sql.DB, *sql.Tx (and Tx), *sql.Conn.
+type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // queryEach runs query and calls fn with each row, read into a fresh T by
 // scan: the one loop behind every read that streams its rows.
-func queryEach[T any](ctx context.Context, q rowsQuerier, scan func(row interface{ Scan(...any) error }, v *T) error, fn func(v *T) error, query string, args ...any) error {
+func queryEach[T any](ctx context.Context, q querier, scan func(row interface{ Scan(...any) error }, v *T) error, fn func(v *T) error, query string, args ...any) error {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
@@ -32,7 +32,7 @@ func queryEach[T any](ctx context.Context, q rowsQuerier, scan func(row interfac
 }
 
 // queryColumn returns the one column of query's rows; never nil.
-func queryColumn[T any](ctx context.Context, q rowsQuerier, query string, args ...any) ([]T, error) {
+func queryColumn[T any](ctx context.Context, q querier, query string, args ...any) ([]T, error) {
 	out := []T{}
 	err := queryEach(ctx, q, func(row interface{ Scan(...any) error }, v *T) error { return row.Scan(v) },
 		func(v *T) error { out = append(out, *v); return nil }, query, args...)

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/rolodex/rolodex/store"
@@ -45,12 +47,28 @@ func TestCompanyVisibility(t *testing.T) {
 			t.Errorf("hidden company answered %v, want not found", err)
 		}
 	}
-	ids, err := env.Store.ClientIDs(ctx, bob)
-	if err != nil || len(ids) != 1 || ids[0] != acme.ID {
-		t.Fatalf("bob's clients from redis = %v, %v", ids, err)
+	// The client sets are written when the assignment commits (the store
+	// applies its own outbox rows; no relay runs here), and ClientIDs reads
+	// them while the generation marker is there.
+	if !env.Store.RedisReady(ctx, store.DefaultWorkspace) {
+		t.Fatal("generation marker missing: ClientIDs would read SQLite")
 	}
-	if n, _ := env.Redis.SCard(ctx, store.Key(1, "clients_for_user", bob.ID)).Result(); n != 0 {
-		// No applier is wired in this test, so Redis waits for the relay.
-		t.Logf("redis set has %d members before relay", n)
+	for _, c := range []struct {
+		key  string
+		want []string
+	}{
+		{store.Key(1, "clients_for_user", bob.ID), []string{fmt.Sprint(acme.ID)}},
+		{store.Key(1, "clients_for_user", alice.ID), []string{fmt.Sprint(own.ID)}},
+		{store.Key(1, "users_for_client", acme.ID), []string{fmt.Sprint(bob.ID)}},
+		{store.Key(1, "users_for_client", own.ID), []string{fmt.Sprint(alice.ID)}},
+	} {
+		got, err := env.Redis.SMembers(ctx, c.key).Result()
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("redis %s = %v (%v), want %v", c.key, got, err, c.want)
+		}
+	}
+	ids, err := env.Store.ClientIDs(ctx, bob)
+	if err != nil || !slices.Equal(ids, []int64{acme.ID}) {
+		t.Fatalf("bob's clients = %v, %v; want [%d]", ids, err, acme.ID)
 	}
 }

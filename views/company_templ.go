@@ -1492,7 +1492,7 @@ func timelineEntry(it store.TimelineItem, rel string) templ.Component {
 
 // ItemEditPage edits a note, contact or link (kind is store.TypeNote,
 // TypeContact or TypeLink): POST /notes/{id}, /contacts/{id} or /links/{id}.
-// f carries the current values (FormFromNote etc.) or the rejected ones.
+// f carries the item's current values or the rejected ones.
 func ItemEditPage(p Page, c *store.Company, kind string, itemID int64, f Form) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context

@@ -66,21 +66,6 @@ func FormFromCompany(c *store.Company) Form {
 	}}
 }
 
-// FormFromNote fills a form with a note's current fields (for ItemEditPage).
-func FormFromNote(n *store.Note) Form {
-	return Form{Values: map[string]string{"title": n.Title, "body": n.Body}}
-}
-
-// FormFromContact fills a form with a contact's current fields.
-func FormFromContact(c *store.Contact) Form {
-	return Form{Values: map[string]string{"name": c.Name, "email": c.Email, "phone": c.Phone, "title": c.Title}}
-}
-
-// FormFromLink fills a form with a link's current fields.
-func FormFromLink(l *store.Link) Form {
-	return Form{Values: map[string]string{"title": l.Title, "url": l.URL}}
-}
-
 // CompanyList is one page of the company list as sorted by the viewer.
 type CompanyList struct {
 	Page *store.CompanyPage

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rolodex/rolodex/redisproc"
 	"github.com/rolodex/rolodex/store"
 )
 
@@ -17,7 +18,7 @@ import (
 type Env struct {
 	Store *store.Store
 	Redis *redis.Client
-	Srv   *store.RedisServer
+	Srv   *redisproc.Server
 	Dir   string
 }
 
@@ -33,7 +34,7 @@ func Open(t testing.TB) *Env {
 	}
 	t.Cleanup(func() { os.RemoveAll(rdir) })
 	ctx := context.Background()
-	srv, err := store.StartRedis(ctx, rdir)
+	srv, err := redisproc.Start(ctx, rdir)
 	if err != nil {
 		t.Fatal(err)
 	}

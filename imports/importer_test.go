@@ -1,4 +1,4 @@
-package jobs
+package imports
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rolodex/rolodex/jobs"
 	"github.com/rolodex/rolodex/search"
 	"github.com/rolodex/rolodex/store"
 	"github.com/rolodex/rolodex/store/storetest"
@@ -561,7 +562,7 @@ func TestImportSearchable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer idx.Close()
-	env.Store.Applier = &Indexer{Store: env.Store, Index: idx}
+	env.Store.Applier = &jobs.Indexer{Store: env.Store, Index: idx}
 	path := filepath.Join(t.TempDir(), "c.csv")
 	genContacts(t, path, 500, 3)
 	im := &Importer{Store: env.Store, BatchRows: 200}
@@ -572,7 +573,7 @@ func TestImportSearchable(t *testing.T) {
 	if n, _ := env.Store.CountOutbox(ctx); n != 3 {
 		t.Errorf("%d outbox rows for 3 batches", n)
 	}
-	(&Relay{Store: env.Store, Log: im.Log}).Tick(ctx)
+	(&jobs.Relay{Store: env.Store, Log: im.Log}).Tick(ctx)
 	if n, _ := env.Store.CountOutbox(ctx); n != 0 {
 		t.Fatalf("%d outbox rows left", n)
 	}

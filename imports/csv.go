@@ -1,4 +1,4 @@
-package jobs
+package imports
 
 import (
 	"bytes"
@@ -19,10 +19,17 @@ import (
 
 // The CSV files people export are rarely clean: Excel's semicolons, tabs,
 // a byte-order mark, Windows-1252 text, quoted fields across lines, rows
-// with a column too many, a stray quote. encoding/csv stops at the first
-// malformed record and cannot say where in the file a record began, which
-// a resumable import needs; csvReader splits records itself, reports a
-// record it cannot split as one bad row, and goes on with the next line.
+// with a column too many, a stray quote. encoding/csv does go on after a
+// bad record (ParseError, ErrFieldCount) and can say where it is
+// (InputOffset, FieldPos), but a quote that is never closed makes it read
+// the rest of the file as that one record: every later row is lost (or,
+// with LazyQuotes, becomes one field of it), held in memory with no bound.
+// It also refuses a quote inside an unquoted field unless LazyQuotes,
+// which lets text after a closing quote swallow the following lines too;
+// and it builds each record's strings, where the counting pass needs none.
+// So csvReader splits records itself: a record it cannot split is one bad
+// row, reading goes on at the line after its first, and no record may
+// grow past maxRecordBytes.
 //
 // The rules (RFC 4180 plus recovery):
 //   - records end at \n or \r\n outside quotes; blank records (no text in

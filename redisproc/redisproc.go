@@ -1,4 +1,6 @@
-package store
+// Package redisproc runs a private redis-server as a child process, for
+// installs without REDIS_URL and for tests, and keeps it running.
+package redisproc
 
 import (
 	"context"
@@ -13,20 +15,20 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// RedisServer is a redis-server child process listening on a unix socket,
-// for installs without REDIS_URL and for tests.
-type RedisServer struct {
+// Server is a redis-server child process listening on a unix socket.
+type Server struct {
 	cmd    *exec.Cmd
+	dir    string
 	socket string
 	exited chan struct{} // closed when the process has exited
 	err    error         // its exit status, set before exited closes
 }
 
-// StartRedis starts redis-server with its socket in dir. It keeps nothing
-// on disk: Redis holds only state derived from SQLite, and a copy restored
+// Start starts redis-server with its socket in dir. It keeps nothing on
+// disk: Redis holds only state derived from SQLite, and a copy restored
 // from disk could be older than SQLite (a revoked client still listed),
 // while an empty one is rebuilt.
-func StartRedis(ctx context.Context, dir string) (*RedisServer, error) {
+func Start(ctx context.Context, dir string) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, errors.New("redis-server not found: install it (apt-get install redis-server) or set REDIS_URL")
@@ -59,7 +61,7 @@ func StartRedis(ctx context.Context, dir string) (*RedisServer, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	rs := &RedisServer{cmd: cmd, socket: socket, exited: make(chan struct{})}
+	rs := &Server{cmd: cmd, dir: dir, socket: socket, exited: make(chan struct{})}
 	go func() {
 		rs.err = cmd.Wait()
 		if sockDir != "" {
@@ -74,6 +76,10 @@ func StartRedis(ctx context.Context, dir string) (*RedisServer, error) {
 		c.Close()
 		if err == nil {
 			return rs, nil
+		}
+		if ctx.Err() != nil {
+			rs.Stop()
+			return nil, ctx.Err()
 		}
 		select {
 		case <-rs.exited:
@@ -90,18 +96,18 @@ func StartRedis(ctx context.Context, dir string) (*RedisServer, error) {
 }
 
 // URL is the address to give redis.ParseURL.
-func (rs *RedisServer) URL() string { return "unix://" + rs.socket }
+func (rs *Server) URL() string { return "unix://" + rs.socket }
 
 // Options are client options for this server.
-func (rs *RedisServer) Options() *redis.Options {
+func (rs *Server) Options() *redis.Options {
 	return &redis.Options{Network: "unix", Addr: rs.socket}
 }
 
 // Exited is closed when the server process has exited.
-func (rs *RedisServer) Exited() <-chan struct{} { return rs.exited }
+func (rs *Server) Exited() <-chan struct{} { return rs.exited }
 
 // Stop terminates the server and waits for it.
-func (rs *RedisServer) Stop() {
+func (rs *Server) Stop() {
 	_ = rs.cmd.Process.Signal(os.Interrupt)
 	select {
 	case <-rs.exited:

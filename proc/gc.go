@@ -1,4 +1,6 @@
-package handlers
+// Package proc holds what tunes the serving process itself rather than
+// any request: the collector's settings and the buffered log output.
+package proc
 
 import (
 	"runtime"
@@ -9,13 +11,13 @@ import (
 
 // The server's collector settings (TuneGC).
 const (
-	gcPercent = 400      // GOGC once the live heap is large
-	heapFloor = 96 << 20 // no collection before the heap reaches this
+	serveGCPercent = 400      // GOGC once the live heap is large
+	heapFloor      = 96 << 20 // no collection before the heap reaches this
 )
 
 // TuneGC sets the collector for serving and returns a function that puts
 // back the previous setting. `rolodex serve` calls it unless GOGC is set;
-// the load test in bench_test.go runs under it too.
+// the load test in handlers/bench_test.go runs under it too.
 //
 // A page allocates about 15 KB that dies with the request, while the live
 // heap stays at a few megabytes: Bleve's segments are mapped files and
@@ -23,10 +25,10 @@ const (
 // every 20 MB of garbage, ten times a second under load, and on two cores
 // each cycle takes one core for a few milliseconds: the queued requests
 // behind it are the slowest ones. So the heap may grow to heapFloor before
-// a collection, and past that the usual rule (GOGC=gcPercent) applies.
+// a collection, and past that the usual rule (GOGC=serveGCPercent) applies.
 // GOMEMLIMIT, when set, still caps the total.
 func TuneGC() (restore func()) {
-	return keepHeapFloor(heapFloor, gcPercent)
+	return keepHeapFloor(heapFloor, serveGCPercent)
 }
 
 // keepHeapFloor re-computes GOGC after every collection so that the next
@@ -47,10 +49,7 @@ func keepHeapFloor(floor uint64, percent int) (restore func()) {
 			return
 		}
 		metrics.Read(sample)
-		p := percent
-		if live := sample[0].Value.Uint64(); live > 0 && live < floor {
-			p = max(p, int(floor*100/live)-100)
-		}
+		p := gcPercent(sample[0].Value.Uint64(), floor, percent)
 		if p != last {
 			debug.SetGCPercent(p)
 			last = p
@@ -67,6 +66,16 @@ func keepHeapFloor(floor uint64, percent int) (restore func()) {
 		stopped = true
 		debug.SetGCPercent(prev)
 	}
+}
+
+// gcPercent is the GOGC that starts the next collection at
+// max(floor, live*(1+percent/100)) for a live heap of live bytes; 0 means
+// no cycle has measured it yet.
+func gcPercent(live, floor uint64, percent int) int {
+	if live > 0 && live < floor {
+		return max(percent, int(floor*100/live)-100)
+	}
+	return percent
 }
 
 // gcSentinel holds a pointer so that it is never batched into a tiny

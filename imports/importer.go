@@ -1,4 +1,8 @@
-package jobs
+// Package imports runs bulk CSV imports: it reads a file (csv.go), maps
+// and checks its rows, and feeds them to the store's import session, which
+// decides and writes them (store/import_*.go); Importer takes the jobs
+// from the workspaces' Redis streams.
+package imports
 
 import (
 	"context"
