@@ -340,7 +340,8 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 			a.log.Warn("redis unavailable at start; serving from sqlite", "err", err)
 		}
 	}
-	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	// Jobs keep Redis's own timeouts, not a request's budget.
+	jobsCtx, stopJobs := context.WithCancel(store.Background(context.WithoutCancel(ctx)))
 	defer stopJobs()
 	done := make(chan struct{})
 	go func() {

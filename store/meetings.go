@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 )
 
@@ -431,10 +432,37 @@ func (s *Store) ListMeetings(ctx context.Context, u *User, q MeetingQuery) (*Mee
 		case !ready:
 			s.rebuildSoon(u.WorkspaceID)
 		default:
-			return page, nil
+			ok, err := s.stillVisible(ctx, u, page.Items)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				return page, nil
+			}
+			s.log.Warn("meetings list: redis lists a client the user no longer has; answering from sqlite", "user", u.ID)
+			s.dropGeneration(ctx, u.WorkspaceID)
 		}
 	}
 	return s.listMeetingsSQL(ctx, u, mq)
+}
+
+// stillVisible reports whether u may see the companies of every meeting in
+// items, by SQLite. The index follows user_clients through the outbox, and
+// a Redis that refuses writes keeps a client taken away in it, for this
+// process and for others that know nothing of the failed write. Admins
+// see every company of the workspace, which is the index's own scope.
+func (s *Store) stillVisible(ctx context.Context, u *User, items []Meeting) (bool, error) {
+	if u.IsAdmin() || len(items) == 0 {
+		return true, nil
+	}
+	ids := make([]int64, 0, len(items))
+	for _, m := range items {
+		if !slices.Contains(ids, m.CompanyID) {
+			ids = append(ids, m.CompanyID)
+		}
+	}
+	seen, err := s.CompaniesByID(ctx, u, ids)
+	return len(seen) == len(ids), err
 }
 
 // ListMeetingsSQL answers ListMeetings from SQLite alone. It is the

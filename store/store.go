@@ -32,6 +32,7 @@ type Store struct {
 	rdb *redis.Client
 	log *slog.Logger
 	rebuildState
+	guard redisGuard
 	users userCache
 
 	// Applier applies the outbox rows the store does not own (search
@@ -89,7 +90,10 @@ func Open(ctx context.Context, path string, rdb *redis.Client, log *slog.Logger)
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	s := &Store{w: w, r: r, rdb: rdb, log: log}
+	s := &Store{w: w, r: r, rdb: rdb, log: log, guard: redisGuard{budget: redisBudget, cooldown: redisCooldown}}
+	if rdb != nil {
+		rdb.AddHook(&s.guard)
+	}
 	s.OnRebuild(s.rebuildMeetings)
 	if ok, err := s.PlannerStable(ctx); err == nil && !ok {
 		qpsgWarning.Do(func() {
@@ -139,9 +143,12 @@ func (s *Store) Close() error {
 
 // RedisOptions tunes client options for derived state: when Redis is away
 // a request should fall back to SQLite quickly rather than retry for
-// seconds.
+// seconds. The timeouts here are background jobs'; a request's calls get
+// the store's much shorter budget (redisguard.go), which only reaches the
+// socket with ContextTimeoutEnabled.
 func RedisOptions(o *redis.Options) *redis.Options {
 	o.MaxRetries = 1
+	o.ContextTimeoutEnabled = true
 	o.DialTimeout = 500 * time.Millisecond
 	o.ReadTimeout = 2 * time.Second
 	o.WriteTimeout = 2 * time.Second
