@@ -25,6 +25,7 @@ import (
 
 	"github.com/rolodex/rolodex/handlers"
 	"github.com/rolodex/rolodex/jobs"
+	"github.com/rolodex/rolodex/meetindex"
 	"github.com/rolodex/rolodex/search"
 	"github.com/rolodex/rolodex/store"
 )
@@ -242,6 +243,7 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger, freshIndex bool
 	if a.store, err = store.Open(ctx, filepath.Join(cfg.Data, "rolodex.db"), a.rdb, log); err != nil {
 		return nil, err
 	}
+	meetindex.New(a.store)
 	indexDir := filepath.Join(cfg.Data, "index.bleve")
 	if freshIndex {
 		if err := os.RemoveAll(indexDir); err != nil {

@@ -281,3 +281,12 @@ func sameIDs(a, b []int64) bool {
 	}
 	return true
 }
+
+// GenerationKey names workspace ws's generation marker, for derived state
+// kept outside this package (meetindex) that reads it in its own round
+// trip. Such a reader must also ask Trusted.
+func GenerationKey(ws int64) string { return generationKey(ws) }
+
+// Trusted reports whether this process may believe workspace ws's
+// generation marker (see dropGeneration).
+func (s *Store) Trusted(ws int64) bool { return s.trusted(ws) }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/rolodex/rolodex/meetindex"
 	"github.com/rolodex/rolodex/store"
 	"github.com/rolodex/rolodex/store/storetest"
 )
@@ -48,6 +49,7 @@ func TestReadOnlyRedisDoesNotLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
+	meetindex.New(other)
 	for name, st := range map[string]*store.Store{"this process": env.Store, "other process": other} {
 		page, err := st.ListMeetings(ctx, staff, store.MeetingQuery{})
 		if err != nil || len(page.Items) != 1 {

@@ -35,6 +35,8 @@ type Store struct {
 	guard redisGuard
 	users userCache
 
+	meetings MeetingIndex // set by UseMeetingIndex
+
 	// Applier applies the outbox rows the store does not own (search
 	// index updates) after their transaction commits. Left nil, those rows
 	// stay pending.
@@ -94,7 +96,6 @@ func Open(ctx context.Context, path string, rdb *redis.Client, log *slog.Logger)
 	if rdb != nil {
 		rdb.AddHook(&s.guard)
 	}
-	s.OnRebuild(s.rebuildMeetings)
 	if ok, err := s.PlannerStable(ctx); err == nil && !ok {
 		qpsgWarning.Do(func() {
 			log.Warn("SQLite was built without SQLITE_ENABLE_QPSG: reads re-plan their statements on every run and cost several times more; build with `make build`")
@@ -259,36 +260,33 @@ func (s *Store) ApplyOutbox(ctx context.Context, items []OutboxItem) error {
 		// server's relay.
 		return nil
 	}
-	var done, rest, meetings []OutboxItem
+	var done, rest []OutboxItem
 	for _, it := range items {
 		switch it.Kind {
 		case OutboxUserClients:
 			if err := s.SyncUserClients(ctx, it.WorkspaceID, it.RefID); err != nil {
 				return err
 			}
-			// The user's meeting lists follow their clients.
-			if err := s.syncUserMeetings(ctx, it.WorkspaceID, it.RefID, true); err != nil {
-				return err
-			}
-			done = append(done, it)
 		case OutboxMeeting:
-			meetings = append(meetings, it)
-		case OutboxCompany:
-			// A deleted company's meetings leave the meeting lists; the
-			// row goes on to the search index too.
-			if err := s.applyCompanyMeetings(ctx, it.WorkspaceID, it.RefID, true); err != nil {
-				return err
-			}
-			rest = append(rest, it)
 		default:
 			rest = append(rest, it)
 		}
 	}
-	if err := s.applyMeetingOutbox(ctx, meetings); err != nil {
-		return err
+	// Without an index, meeting rows wait for a process that has one; the
+	// user's meeting lists follow their clients, and a deleted company's
+	// meetings leave the lists.
+	if s.meetings != nil {
+		if err := s.meetings.Apply(ctx, items); err != nil {
+			return err
+		}
+		for _, it := range items {
+			if it.Kind == OutboxMeeting || it.Kind == OutboxUserClients {
+				done = append(done, it)
+			}
+		}
 	}
-	done = append(done, meetings...)
-	// Without an applier, index rows wait for a process that has one.
+	// Company rows go on to the search index too. Without an applier,
+	// index rows wait for a process that has one.
 	if len(rest) > 0 && s.Applier != nil {
 		if err := s.Applier.Apply(ctx, rest); err != nil {
 			return err
