@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -241,19 +242,38 @@ func (s *Store) rebuildSoon(ws int64) {
 	if _, busy := s.rebuilding.LoadOrStore(ws, true); busy {
 		return
 	}
-	go func() {
+	s.background("redis rebuild", func(ctx context.Context) {
 		defer s.rebuilding.Delete(ws)
-		ctx := context.WithoutCancel(context.Background())
 		if err := s.RebuildRedis(ctx, ws); err != nil {
 			s.log.Warn("redis rebuild failed", "workspace", ws, "err", err)
 			return
 		}
 		s.log.Info("redis rebuilt from sqlite", "workspace", ws)
+	})
+}
+
+// background runs fn in a goroutine that Close cancels and waits for. A
+// panic in it is logged with its stack, not allowed to end the process.
+func (s *Store) background(name string, fn func(ctx context.Context)) {
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("background work panicked", "work", name, "panic", r, "stack", string(debug.Stack()))
+			}
+		}()
+		fn(s.bgCtx)
 	}()
 }
 
 // rebuildState is embedded in Store.
 type rebuildState struct {
+	// bgCtx is cancelled by Close, which then waits for bg.
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+	bg       sync.WaitGroup
+
 	rebuilding sync.Map
 	rebuilders []func(ctx context.Context, ws int64) error
 	// distrusted holds the workspaces whose marker this process ignores

@@ -93,6 +93,7 @@ func Open(ctx context.Context, path string, rdb *redis.Client, log *slog.Logger)
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	s := &Store{w: w, r: r, rdb: rdb, log: log, guard: redisGuard{budget: redisBudget, cooldown: redisCooldown}}
+	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	if rdb != nil {
 		rdb.AddHook(&s.guard)
 	}
@@ -130,8 +131,11 @@ func (s *Store) PlannerStable(ctx context.Context) (bool, error) {
 	return false, rows.Err()
 }
 
-// Close closes both pools.
+// Close stops the background work (rebuilds), waits for it, then closes
+// both pools.
 func (s *Store) Close() error {
+	s.bgCancel()
+	s.bg.Wait()
 	err1 := s.r.Close()
 	// A final checkpoint keeps the WAL file from growing across restarts.
 	_, _ = s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
