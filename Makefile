@@ -13,7 +13,7 @@ DATA    ?= ./data
 # planned once. Reads cost 3-6x less (see store.checkBuild).
 export CGO_CFLAGS := -O2 -g -DSQLITE_ENABLE_QPSG
 
-.PHONY: run build test generate lint bench e2e deps deps-browser clean
+.PHONY: run build test generate lint bench bench-compare e2e deps deps-browser clean
 
 run: deps build ## build and start on $(ADDR) with the demo workspace
 	$(BIN) serve -addr $(ADDR) -data $(DATA) -demo
@@ -49,6 +49,28 @@ bench: deps build ## big-data benchmarks; writes BENCHMARKS.md
 	    for (i = 3; i < NF; i += 2) { if ($$(i+1) == "p50-µs") p50=$$i; else if ($$(i+1) == "p99-µs") p99=$$i; else if ($$(i+1) != "ns/op") other=other $$i " " $$(i+1) " " } \
 	    print "| " name " | " p50 " | " p99 " | " other "|" }' /tmp/rolodex-bench-meetings.txt; } >> BENCHMARKS.md
 	@cat BENCHMARKS.md
+
+# The company page and search, in process, at BASE and at the working tree,
+# in one run: each benchmark alternates between the two builds so that
+# what else the machine does falls on both alike. Appends benchstat's table
+# to BENCHMARKS.md.
+BASE  ?= HEAD~1
+ROUNDS ?= 6
+bench-compare: deps
+	@rm -rf /tmp/rolodex-base && git worktree add -f --detach /tmp/rolodex-base $(BASE) >/dev/null
+	@rm -f /tmp/rolodex-bench-base.txt /tmp/rolodex-bench-head.txt
+	@for i in $$(seq $(ROUNDS)); do \
+	  for side in base head; do \
+	    dir=$(CURDIR); [ $$side = base ] && dir=/tmp/rolodex-base; \
+	    (cd $$dir && $(GO) test -count=1 -run '^$$' -bench 'BenchmarkCompanyPage$$' -benchmem -cpu 1 ./handlers/ && \
+	      ROLODEX_BENCH_N=20000 $(GO) test -count=1 -run '^$$' -bench 'BenchmarkSearch/(admin|staff50|staff1000)$$' -benchtime 2000x -cpu 1 ./search/) \
+	      | grep '^Benchmark' >> /tmp/rolodex-bench-$$side.txt; \
+	  done; \
+	done
+	@git worktree remove --force /tmp/rolodex-base
+	@{ echo; echo "## Company page and search, $(BASE) against this tree ($$(git describe --always --dirty))"; echo; \
+	  echo 'Command: `make bench-compare BASE=$(BASE)` ($(ROUNDS) alternating rounds, in process, one CPU; search over 20,000 companies and contacts).'; echo; \
+	  echo '```'; $(GO) tool benchstat base=/tmp/rolodex-bench-base.txt head=/tmp/rolodex-bench-head.txt; echo '```'; } | tee -a BENCHMARKS.md
 
 # redis-server (and chromium for browser tests) come from Debian's packages:
 # installed here when running as root, otherwise the one-line instruction.

@@ -25,6 +25,7 @@ import (
 	"github.com/rolodex/rolodex/handlers"
 	"github.com/rolodex/rolodex/imports"
 	"github.com/rolodex/rolodex/jobs"
+	"github.com/rolodex/rolodex/meetindex"
 	"github.com/rolodex/rolodex/proc"
 	"github.com/rolodex/rolodex/redisproc"
 	"github.com/rolodex/rolodex/search"
@@ -248,6 +249,7 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger, freshIndex bool
 	if a.store, err = store.Open(ctx, filepath.Join(cfg.Data, "rolodex.db"), a.rdb, log); err != nil {
 		return nil, err
 	}
+	meetindex.New(a.store)
 	indexDir := filepath.Join(cfg.Data, "index.bleve")
 	if freshIndex {
 		if err := os.RemoveAll(indexDir); err != nil {
@@ -347,7 +349,8 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 			a.log.Warn("redis unavailable at start; serving from sqlite", "err", err)
 		}
 	}
-	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	// Jobs keep Redis's own timeouts, not a request's budget.
+	jobsCtx, stopJobs := context.WithCancel(store.Background(context.WithoutCancel(ctx)))
 	defer stopJobs()
 	done := make(chan struct{})
 	go func() {

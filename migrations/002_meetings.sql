@@ -1,5 +1,5 @@
 -- Meeting types are per workspace; admins may add more. The name is used in
--- Redis key names (store/meetings_index.go), so it is a lowercase slug.
+-- Redis key names (meetindex/index.go), so it is a lowercase slug.
 CREATE TABLE meeting_types (
     id           INTEGER PRIMARY KEY,
     workspace_id INTEGER NOT NULL REFERENCES workspaces(id),

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -48,7 +50,7 @@ func (s *Store) ClientIDs(ctx context.Context, u *User) ([]int64, error) {
 			members = p.SMembers(ctx, clientsKey(u.WorkspaceID, u.ID))
 			return nil
 		})
-		if err == nil && gen.Val() == 1 {
+		if err == nil && gen.Val() == 1 && s.trusted(u.WorkspaceID) {
 			ids := make([]int64, 0, len(members.Val()))
 			for _, m := range members.Val() {
 				id, err := strconv.ParseInt(m, 10, 64)
@@ -105,9 +107,8 @@ func (s *Store) SyncUserClients(ctx context.Context, ws, userID int64) error {
 	}
 	if err != nil {
 		// The set may now be stale in the unsafe direction (a removed client
-		// still listed). Dropping the generation marker sends every reader
-		// to SQLite until the next rebuild.
-		_ = s.rdb.Del(ctx, generationKey(ws)).Err()
+		// still listed).
+		s.dropGeneration(ctx, ws)
 	}
 	return err
 }
@@ -149,6 +150,9 @@ func (s *Store) RebuildRedis(ctx context.Context, ws int64) error {
 	if s.rdb == nil {
 		return nil
 	}
+	// A rebuild writes the whole workspace: no request waits on it.
+	ctx = Background(ctx)
+	distrust, _ := s.distrusted.Load(ws)
 	rows, err := s.r.QueryContext(ctx, `SELECT id FROM users WHERE workspace_id = ? AND role = ?`, ws, RoleStaff)
 	if err != nil {
 		return err
@@ -176,7 +180,14 @@ func (s *Store) RebuildRedis(ctx context.Context, ws int64) error {
 			return err
 		}
 	}
-	return s.rdb.Set(ctx, generationKey(ws), now(), 0).Err()
+	if err := s.rdb.Set(ctx, generationKey(ws), now(), 0).Err(); err != nil {
+		return err
+	}
+	// Trusted again, unless a write failed while this rebuild ran.
+	if distrust != nil {
+		s.distrusted.CompareAndDelete(ws, distrust)
+	}
+	return nil
 }
 
 // OnRebuild registers more derived state to rebuild with the client sets.
@@ -191,38 +202,85 @@ func (s *Store) InvalidateRedis(ctx context.Context, ws int64) error {
 	if s.rdb == nil {
 		return nil
 	}
-	return s.rdb.Del(ctx, generationKey(ws)).Err()
+	return s.dropGeneration(ctx, ws)
+}
+
+// dropGeneration sends workspace ws's readers to SQLite until the next
+// rebuild: its derived state may now list a client a user no longer has.
+// The marker is deleted for every process; and since a Redis that refused
+// a write may refuse the delete too (a read-only replica after a
+// failover), this process also stops trusting the marker until a rebuild
+// of its own succeeds.
+func (s *Store) dropGeneration(ctx context.Context, ws int64) error {
+	s.distrusted.Store(ws, s.distrusts.Add(1))
+	return s.rdb.Del(context.WithoutCancel(ctx), generationKey(ws)).Err()
+}
+
+// trusted reports whether this process may believe workspace ws's
+// generation marker.
+func (s *Store) trusted(ws int64) bool {
+	_, bad := s.distrusted.Load(ws)
+	return !bad
 }
 
 // RedisReady reports whether workspace ws's derived Redis state is complete.
 func (s *Store) RedisReady(ctx context.Context, ws int64) bool {
-	if s.rdb == nil {
+	if s.rdb == nil || !s.trusted(ws) {
 		return false
 	}
 	n, err := s.rdb.Exists(ctx, generationKey(ws)).Result()
 	return err == nil && n == 1
 }
 
-// rebuildSoon starts one background rebuild per workspace at a time.
+// rebuildSoon starts one background rebuild per workspace at a time. A
+// workspace whose Redis writes failed is left to the relay, whose rounds
+// are paced: Redis may refuse writes for a long while.
 func (s *Store) rebuildSoon(ws int64) {
+	if !s.trusted(ws) {
+		return
+	}
 	if _, busy := s.rebuilding.LoadOrStore(ws, true); busy {
 		return
 	}
-	go func() {
+	s.background("redis rebuild", func(ctx context.Context) {
 		defer s.rebuilding.Delete(ws)
-		ctx := context.WithoutCancel(context.Background())
 		if err := s.RebuildRedis(ctx, ws); err != nil {
 			s.log.Warn("redis rebuild failed", "workspace", ws, "err", err)
 			return
 		}
 		s.log.Info("redis rebuilt from sqlite", "workspace", ws)
+	})
+}
+
+// background runs fn in a goroutine that Close cancels and waits for. A
+// panic in it is logged with its stack, not allowed to end the process.
+func (s *Store) background(name string, fn func(ctx context.Context)) {
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("background work panicked", "work", name, "panic", r, "stack", string(debug.Stack()))
+			}
+		}()
+		fn(s.bgCtx)
 	}()
 }
 
 // rebuildState is embedded in Store.
 type rebuildState struct {
+	// bgCtx is cancelled by Close, which then waits for bg.
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+	bg       sync.WaitGroup
+
 	rebuilding sync.Map
 	rebuilders []func(ctx context.Context, ws int64) error
+	// distrusted holds the workspaces whose marker this process ignores
+	// (dropGeneration), each with the count of its latest failure, so a
+	// rebuild that began before a failure does not clear it.
+	distrusted sync.Map
+	distrusts  atomic.Uint64
 }
 
 func isNoRows(err error) bool { return errors.Is(err, errNoRows) }
@@ -243,3 +301,12 @@ func sameIDs(a, b []int64) bool {
 	}
 	return true
 }
+
+// GenerationKey names workspace ws's generation marker, for derived state
+// kept outside this package (meetindex) that reads it in its own round
+// trip. Such a reader must also ask Trusted.
+func GenerationKey(ws int64) string { return generationKey(ws) }
+
+// Trusted reports whether this process may believe workspace ws's
+// generation marker (see dropGeneration).
+func (s *Store) Trusted(ws int64) bool { return s.trusted(ws) }

@@ -294,35 +294,38 @@ type MeetingPage struct {
 	Count int64 `json:"count"`
 }
 
-// meetingCursor is the keyset position of a page boundary: the sort key
+// MeetingCursor is the keyset position of a page boundary: the sort key
 // (start or last change) and id of a meeting, and the direction to read.
-type meetingCursor struct {
+type MeetingCursor struct {
 	S    string `json:"s"` // the sort it was issued for
 	N    int64  `json:"n"`
 	ID   int64  `json:"id"`
 	Back bool   `json:"b,omitempty"`
 }
 
-// meetingQuery is a MeetingQuery that has been checked and resolved.
-type meetingQuery struct {
+// PreparedMeetingQuery is a MeetingQuery that has been checked and
+// resolved: what the SQLite path and the Redis index (package meetindex)
+// both answer.
+type PreparedMeetingQuery struct {
 	MeetingQuery
-	ws     int64
-	types  []string
-	status []string
-	cur    *meetingCursor
-	desc   bool // the direction rows are read in: Desc, flipped for Back
+	WS       int64
+	TypeIn   []string       // the types asked for, or all of them
+	StatusIn []string       // likewise the statuses
+	At       *MeetingCursor // where the page starts, if anywhere
+	ReadDesc bool           // the direction rows are read in: Desc, flipped for Back
 }
 
 // meetingCountCap is how far the SQLite path counts; past it, Count is -1.
 const meetingCountCap = 1000
 
-func (s *Store) meetingQuery(ctx context.Context, u *User, q MeetingQuery) (*meetingQuery, error) {
+// PrepareMeetingQuery checks q for u and resolves its defaults.
+func (s *Store) PrepareMeetingQuery(ctx context.Context, u *User, q MeetingQuery) (*PreparedMeetingQuery, error) {
 	all, err := s.MeetingTypes(ctx, u.WorkspaceID)
 	if err != nil {
 		return nil, err
 	}
 	p := Problems{}
-	mq := &meetingQuery{MeetingQuery: q, ws: u.WorkspaceID}
+	mq := &PreparedMeetingQuery{MeetingQuery: q, WS: u.WorkspaceID}
 	seen := map[string]bool{}
 	for _, t := range q.Types {
 		t = strings.ToLower(strings.TrimSpace(t))
@@ -334,10 +337,10 @@ func (s *Store) meetingQuery(ctx context.Context, u *User, q MeetingQuery) (*mee
 			p.Add("type", "Choose among "+strings.Join(all, ", ")+".")
 			continue
 		}
-		mq.types = append(mq.types, t)
+		mq.TypeIn = append(mq.TypeIn, t)
 	}
-	if len(mq.types) == 0 {
-		mq.types = all
+	if len(mq.TypeIn) == 0 {
+		mq.TypeIn = all
 	}
 	seenStatus := map[string]bool{}
 	for _, st := range q.Statuses {
@@ -350,10 +353,10 @@ func (s *Store) meetingQuery(ctx context.Context, u *User, q MeetingQuery) (*mee
 			p.Add("status", "Choose open, closed or both.")
 			continue
 		}
-		mq.status = append(mq.status, st)
+		mq.StatusIn = append(mq.StatusIn, st)
 	}
-	if len(mq.status) == 0 {
-		mq.status = MeetingStatuses()
+	if len(mq.StatusIn) == 0 {
+		mq.StatusIn = MeetingStatuses()
 	}
 	switch q.Sort {
 	case "", "date":
@@ -375,7 +378,7 @@ func (s *Store) meetingQuery(ctx context.Context, u *User, q MeetingQuery) (*mee
 	}
 	mq.Limit = min(mq.Limit, 100)
 	if q.Cursor != "" {
-		c := &meetingCursor{}
+		c := &MeetingCursor{}
 		err := decodeCursor(q.Cursor, c)
 		if err == nil && (c.S != mq.Sort || c.ID <= 0 || c.N < 0 || c.N > maxMeetingTime) {
 			err = decodeCursor("!", c) // the same answer as for garbage
@@ -383,14 +386,14 @@ func (s *Store) meetingQuery(ctx context.Context, u *User, q MeetingQuery) (*mee
 		if err != nil {
 			p.Add("cursor", ErrorFields(err)["cursor"])
 		}
-		mq.cur = c
+		mq.At = c
 	}
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	mq.desc = q.Desc
-	if mq.cur != nil && mq.cur.Back {
-		mq.desc = !mq.desc
+	mq.ReadDesc = q.Desc
+	if mq.At != nil && mq.At.Back {
+		mq.ReadDesc = !mq.ReadDesc
 	}
 	return mq, nil
 }
@@ -403,18 +406,39 @@ func sortValue(m *Meeting, sort string) int64 {
 	return m.StartsAt
 }
 
+// MeetingIndex is the meetings list kept in Redis (package meetindex). The
+// store hands it committed outbox rows, asks it to rebuild with the rest of
+// the derived state, and asks it first for a page of meetings, checking
+// what it answers against SQLite.
+type MeetingIndex interface {
+	// Apply brings the index in line with the rows of kinds OutboxMeeting,
+	// OutboxUserClients and OutboxCompany among items, and ignores others.
+	Apply(ctx context.Context, items []OutboxItem) error
+	// Rebuild rewrites workspace ws's index from SQLite.
+	Rebuild(ctx context.Context, ws int64) error
+	// List answers q for u; ready is false when the index is not complete.
+	List(ctx context.Context, u *User, q *PreparedMeetingQuery) (page *MeetingPage, ready bool, err error)
+}
+
+// UseMeetingIndex makes x the meetings index: fed from the outbox, rebuilt
+// with the client sets, asked before SQLite.
+func (s *Store) UseMeetingIndex(x MeetingIndex) {
+	s.meetings = x
+	s.OnRebuild(x.Rebuild)
+}
+
 // ListMeetings returns a page of the meetings u may see, filtered by type,
 // status and date range, newest or oldest first. It is answered from the
-// Redis index (store/meetings_index.go) when that is complete, and
-// otherwise, or when Redis fails, from SQLite: the same rows in the same
-// order either way, and never a meeting of a client u does not have.
+// Redis index when that is complete, and otherwise, or when Redis fails,
+// from SQLite: the same rows in the same order either way, and never a
+// meeting of a client u does not have.
 func (s *Store) ListMeetings(ctx context.Context, u *User, q MeetingQuery) (*MeetingPage, error) {
-	mq, err := s.meetingQuery(ctx, u, q)
+	mq, err := s.PrepareMeetingQuery(ctx, u, q)
 	if err != nil {
 		return nil, err
 	}
-	if s.rdb != nil {
-		page, ready, err := s.listMeetingsRedis(ctx, u, mq)
+	if s.rdb != nil && s.meetings != nil {
+		page, ready, err := s.meetings.List(ctx, u, mq)
 		switch {
 		case err != nil:
 			// Per request, so not above Debug: the relay reports Redis
@@ -423,30 +447,57 @@ func (s *Store) ListMeetings(ctx context.Context, u *User, q MeetingQuery) (*Mee
 		case !ready:
 			s.rebuildSoon(u.WorkspaceID)
 		default:
-			return page, nil
+			ok, err := s.stillVisible(ctx, u, page.Items)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				return page, nil
+			}
+			s.log.Warn("meetings list: redis lists a client the user no longer has; answering from sqlite", "user", u.ID)
+			s.dropGeneration(ctx, u.WorkspaceID)
 		}
 	}
 	return s.listMeetingsSQL(ctx, u, mq)
+}
+
+// stillVisible reports whether u may see the companies of every meeting in
+// items, by SQLite. The index follows user_clients through the outbox, and
+// a Redis that refuses writes keeps a client taken away in it, for this
+// process and for others that know nothing of the failed write. Admins
+// see every company of the workspace, which is the index's own scope.
+func (s *Store) stillVisible(ctx context.Context, u *User, items []Meeting) (bool, error) {
+	if u.IsAdmin() || len(items) == 0 {
+		return true, nil
+	}
+	ids := make([]int64, 0, len(items))
+	for _, m := range items {
+		if !slices.Contains(ids, m.CompanyID) {
+			ids = append(ids, m.CompanyID)
+		}
+	}
+	seen, err := s.CompaniesByID(ctx, u, ids)
+	return len(seen) == len(ids), err
 }
 
 // ListMeetingsSQL answers ListMeetings from SQLite alone. It is the
 // fallback while Redis is not ready, and the reference the Redis index is
 // tested against.
 func (s *Store) ListMeetingsSQL(ctx context.Context, u *User, q MeetingQuery) (*MeetingPage, error) {
-	mq, err := s.meetingQuery(ctx, u, q)
+	mq, err := s.PrepareMeetingQuery(ctx, u, q)
 	if err != nil {
 		return nil, err
 	}
 	return s.listMeetingsSQL(ctx, u, mq)
 }
 
-func (s *Store) listMeetingsSQL(ctx context.Context, u *User, q *meetingQuery) (*MeetingPage, error) {
+func (s *Store) listMeetingsSQL(ctx context.Context, u *User, q *PreparedMeetingQuery) (*MeetingPage, error) {
 	col, pos := "m.starts_at", "7" // pos: the column's place in meetingColsM
 	if q.Sort == "updated" {
 		col, pos = "m.updated_at", "11"
 	}
 	op, dir := ">", "ASC"
-	if q.desc {
+	if q.ReadDesc {
 		op, dir = "<", "DESC"
 	}
 	// cond is what every row must meet besides its type and status: visible
@@ -462,17 +513,17 @@ func (s *Store) listMeetingsSQL(ctx context.Context, u *User, q *meetingQuery) (
 		args = append(args, q.To)
 	}
 	page, pageArgs := cond, args[:len(args):len(args)]
-	if q.cur != nil {
+	if q.At != nil {
 		page += ` AND (` + col + `, m.id) ` + op + ` (?, ?)`
-		pageArgs = append(pageArgs, q.cur.N, q.cur.ID)
+		pageArgs = append(pageArgs, q.At.N, q.At.ID)
 	}
 	order := ` ORDER BY ` + col + ` ` + dir + `, m.id ` + dir
-	in := ` AND m.type IN (` + placeholders(len(q.types)) + `) AND m.status IN (` + placeholders(len(q.status)) + `)`
+	in := ` AND m.type IN (` + placeholders(len(q.TypeIn)) + `) AND m.status IN (` + placeholders(len(q.StatusIn)) + `)`
 	var inArgs []any
-	for _, t := range q.types {
+	for _, t := range q.TypeIn {
 		inArgs = append(inArgs, t)
 	}
-	for _, st := range q.status {
+	for _, st := range q.StatusIn {
 		inArgs = append(inArgs, st)
 	}
 	// A staff user's rows can be read from their clients through the
@@ -484,14 +535,14 @@ func (s *Store) listMeetingsSQL(ctx context.Context, u *User, q *meetingQuery) (
 	const byClientFrom = ` FROM user_clients ucd CROSS JOIN companies c CROSS JOIN meetings m
 		WHERE ucd.user_id = ? AND c.id = ucd.company_id AND m.company_id = c.id AND `
 	byClient := false
-	countFrom, countArgs := ` FROM meetings m JOIN companies c ON c.id = m.company_id WHERE m.workspace_id = ? AND `, []any{q.ws}
+	countFrom, countArgs := ` FROM meetings m JOIN companies c ON c.id = m.company_id WHERE m.workspace_id = ? AND `, []any{q.WS}
 	if !u.IsAdmin() {
 		var clients, companies, meetings float64
 		if err := s.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM user_clients WHERE user_id = ?),
 			(SELECT coalesce(max(id), 1) FROM companies), (SELECT coalesce(max(id), 0) FROM meetings)`, u.ID).Scan(&clients, &companies, &meetings); err != nil {
 			return nil, err
 		}
-		walk := float64(len(q.types)*len(q.status)*(q.Limit+1)) * companies / max(clients, 1)
+		walk := float64(len(q.TypeIn)*len(q.StatusIn)*(q.Limit+1)) * companies / max(clients, 1)
 		byClient = clients*meetings/companies <= 4*walk
 		countFrom, countArgs = byClientFrom, []any{u.ID}
 	}
@@ -512,14 +563,14 @@ func (s *Store) listMeetingsSQL(ctx context.Context, u *User, q *meetingQuery) (
 	} else {
 		// One arm per type and status, each read in index order from the
 		// cursor and cut at a page; SQLite merges them.
-		for _, t := range q.types {
-			for _, st := range q.status {
+		for _, t := range q.TypeIn {
+			for _, st := range q.StatusIn {
 				if query != "" {
 					query += ` UNION ALL `
 				}
 				query += `SELECT * FROM (SELECT ` + meetingColsM + ` FROM meetings m JOIN companies c ON c.id = m.company_id
 					WHERE m.workspace_id = ? AND m.type = ? AND m.status = ? AND ` + page + order + ` LIMIT ?)`
-				qargs = concat(qargs, []any{q.ws, t, st}, pageArgs, []any{q.Limit + 1})
+				qargs = concat(qargs, []any{q.WS, t, st}, pageArgs, []any{q.Limit + 1})
 			}
 		}
 		query += ` ORDER BY ` + pos + ` ` + dir + `, 1 ` + dir + ` LIMIT ?`
@@ -544,11 +595,11 @@ func (s *Store) listMeetingsSQL(ctx context.Context, u *User, q *meetingQuery) (
 	if more {
 		res.Items = res.Items[:q.Limit]
 	}
-	keys := make([]meetingKey, len(res.Items))
+	keys := make([]MeetingKey, len(res.Items))
 	for i := range res.Items {
-		keys[i] = meetingKey{N: sortValue(&res.Items[i], q.Sort), ID: res.Items[i].ID}
+		keys[i] = MeetingKey{N: sortValue(&res.Items[i], q.Sort), ID: res.Items[i].ID}
 	}
-	q.finish(res, keys, more)
+	q.Finish(res, keys, more)
 	return res, nil
 }
 
@@ -560,14 +611,14 @@ func concat(parts ...[]any) []any {
 	return out
 }
 
-// meetingKey is a meeting's position in a sorted list.
-type meetingKey struct{ N, ID int64 }
+// MeetingKey is a meeting's position in a sorted list.
+type MeetingKey struct{ N, ID int64 }
 
-// finish puts the page in display order and sets its cursors. keys are the
-// positions of the items as read (in q.desc order); more says whether more
+// Finish puts the page in display order and sets its cursors. keys are the
+// positions of the items as read (in q.ReadDesc order); more says whether more
 // rows followed them.
-func (q *meetingQuery) finish(page *MeetingPage, keys []meetingKey, more bool) {
-	back := q.cur != nil && q.cur.Back
+func (q *PreparedMeetingQuery) Finish(page *MeetingPage, keys []MeetingKey, more bool) {
+	back := q.At != nil && q.At.Back
 	if back {
 		for i, j := 0, len(page.Items)-1; i < j; i, j = i+1, j-1 {
 			page.Items[i], page.Items[j] = page.Items[j], page.Items[i]
@@ -579,15 +630,15 @@ func (q *meetingQuery) finish(page *MeetingPage, keys []meetingKey, more bool) {
 	if len(keys) == 0 {
 		return
 	}
-	at := func(k meetingKey, back bool) string {
-		return encodeCursor(meetingCursor{S: q.Sort, N: k.N, ID: k.ID, Back: back})
+	at := func(k MeetingKey, back bool) string {
+		return encodeCursor(MeetingCursor{S: q.Sort, N: k.N, ID: k.ID, Back: back})
 	}
 	// Forward: a next page exists if we over-read, a previous one if we
 	// came from a cursor. Backward: the mirror image.
-	if (!back && more) || (back && q.cur != nil) {
+	if (!back && more) || (back && q.At != nil) {
 		page.Next = at(keys[len(keys)-1], false)
 	}
-	if (!back && q.cur != nil) || (back && more) {
+	if (!back && q.At != nil) || (back && more) {
 		page.Prev = at(keys[0], true)
 	}
 }

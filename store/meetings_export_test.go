@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strconv"
 	"time"
 )
 
@@ -10,11 +11,11 @@ import (
 // ListMeetingsRedis answers q from the Redis index only; ready is false
 // when the index is not complete.
 func (s *Store) ListMeetingsRedis(ctx context.Context, u *User, q MeetingQuery) (*MeetingPage, bool, error) {
-	mq, err := s.meetingQuery(ctx, u, q)
+	mq, err := s.PrepareMeetingQuery(ctx, u, q)
 	if err != nil {
 		return nil, false, err
 	}
-	return s.listMeetingsRedis(ctx, u, mq)
+	return s.meetings.List(ctx, u, mq)
 }
 
 // WaitRebuilds waits for background rebuilds (rebuildSoon) to end.
@@ -82,14 +83,4 @@ func (s *Store) BulkMeetings(ctx context.Context, ws int64, ms []Meeting) error 
 	return nil
 }
 
-func itoa(i int) string {
-	return string(appendPadded(nil, int64(i), 1))
-}
-
-// PutMeetingRow applies m to the Redis index as if SQLite held it: a late
-// apply that read an older row.
-func (s *Store) PutMeetingRow(ctx context.Context, ws int64, m *Meeting) error {
-	args := append([]any{mtgPrefix(ws), m.ID, "", mtgTouchedKey(ws), "put", m.CompanyID, m.Type, m.Status,
-		lexMember(m.StartsAt, m.ID), lexMember(m.UpdatedAt, m.ID), m.UpdatedAt}, meetingHash(m)...)
-	return s.runScript(ctx, putMeetingScript, []scriptCall{{[]string{mtgHashKey(ws, m.ID)}, args}})
-}
+func itoa(i int) string { return strconv.Itoa(i) }

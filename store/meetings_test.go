@@ -882,38 +882,6 @@ func TestMeetingsRebuildUnderWrites(t *testing.T) {
 	}
 }
 
-func TestMeetingsLateApply(t *testing.T) {
-	f := newMeetingFixture(t)
-	ctx := context.Background()
-	st := f.env.Store
-	var old store.Meeting
-	for _, m := range f.md.meetings {
-		if m.CompanyID == f.a.ID {
-			old = m
-			break
-		}
-	}
-	m, err := st.UpdateMeeting(ctx, f.alice, old.ID, store.MeetingInput{Type: "video", Status: "closed", Subject: "New", StartsAt: base + 50*hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.md.meetings[m.ID] = *m
-	// An apply that read the row before the update lands after it.
-	if err := st.PutMeetingRow(ctx, store.DefaultWorkspace, &old); err != nil {
-		t.Fatal(err)
-	}
-	f.checkAll(t)
-	if err := st.DeleteMeeting(ctx, f.alice, m.ID); err != nil {
-		t.Fatal(err)
-	}
-	delete(f.md.meetings, m.ID)
-	// One that read it before the delete.
-	if err := st.PutMeetingRow(ctx, store.DefaultWorkspace, m); err != nil {
-		t.Fatal(err)
-	}
-	f.checkAll(t)
-}
-
 // While a rebuild (here: another node's) holds the lock, writes change
 // nothing in the index but record what they touched; the rebuild replays
 // them from SQLite.

@@ -32,7 +32,10 @@ type Store struct {
 	rdb *redis.Client
 	log *slog.Logger
 	rebuildState
+	guard redisGuard
 	users userCache
+
+	meetings MeetingIndex // set by UseMeetingIndex
 
 	// Applier applies the outbox rows the store does not own (search
 	// index updates) after their transaction commits. Left nil, those rows
@@ -89,8 +92,11 @@ func Open(ctx context.Context, path string, rdb *redis.Client, log *slog.Logger)
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	s := &Store{w: w, r: r, rdb: rdb, log: log}
-	s.OnRebuild(s.rebuildMeetings)
+	s := &Store{w: w, r: r, rdb: rdb, log: log, guard: redisGuard{budget: redisBudget, cooldown: redisCooldown}}
+	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
+	if rdb != nil {
+		rdb.AddHook(&s.guard)
+	}
 	if ok, err := s.PlannerStable(ctx); err == nil && !ok {
 		qpsgWarning.Do(func() {
 			log.Warn("SQLite was built without SQLITE_ENABLE_QPSG: reads re-plan their statements on every run and cost several times more; build with `make build`")
@@ -125,8 +131,11 @@ func (s *Store) PlannerStable(ctx context.Context) (bool, error) {
 	return false, rows.Err()
 }
 
-// Close closes both pools.
+// Close stops the background work (rebuilds), waits for it, then closes
+// both pools.
 func (s *Store) Close() error {
+	s.bgCancel()
+	s.bg.Wait()
 	err1 := s.r.Close()
 	// A final checkpoint keeps the WAL file from growing across restarts.
 	_, _ = s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -139,9 +148,12 @@ func (s *Store) Close() error {
 
 // RedisOptions tunes client options for derived state: when Redis is away
 // a request should fall back to SQLite quickly rather than retry for
-// seconds.
+// seconds. The timeouts here are background jobs'; a request's calls get
+// the store's much shorter budget (redisguard.go), which only reaches the
+// socket with ContextTimeoutEnabled.
 func RedisOptions(o *redis.Options) *redis.Options {
 	o.MaxRetries = 1
+	o.ContextTimeoutEnabled = true
 	o.DialTimeout = 500 * time.Millisecond
 	o.ReadTimeout = 2 * time.Second
 	o.WriteTimeout = 2 * time.Second
@@ -252,36 +264,33 @@ func (s *Store) ApplyOutbox(ctx context.Context, items []OutboxItem) error {
 		// server's relay.
 		return nil
 	}
-	var done, rest, meetings []OutboxItem
+	var done, rest []OutboxItem
 	for _, it := range items {
 		switch it.Kind {
 		case OutboxUserClients:
 			if err := s.SyncUserClients(ctx, it.WorkspaceID, it.RefID); err != nil {
 				return err
 			}
-			// The user's meeting lists follow their clients.
-			if err := s.syncUserMeetings(ctx, it.WorkspaceID, it.RefID, true); err != nil {
-				return err
-			}
-			done = append(done, it)
 		case OutboxMeeting:
-			meetings = append(meetings, it)
-		case OutboxCompany:
-			// A deleted company's meetings leave the meeting lists; the
-			// row goes on to the search index too.
-			if err := s.applyCompanyMeetings(ctx, it.WorkspaceID, it.RefID, true); err != nil {
-				return err
-			}
-			rest = append(rest, it)
 		default:
 			rest = append(rest, it)
 		}
 	}
-	if err := s.applyMeetingOutbox(ctx, meetings); err != nil {
-		return err
+	// Without an index, meeting rows wait for a process that has one; the
+	// user's meeting lists follow their clients, and a deleted company's
+	// meetings leave the lists.
+	if s.meetings != nil {
+		if err := s.meetings.Apply(ctx, items); err != nil {
+			return err
+		}
+		for _, it := range items {
+			if it.Kind == OutboxMeeting || it.Kind == OutboxUserClients {
+				done = append(done, it)
+			}
+		}
 	}
-	done = append(done, meetings...)
-	// Without an applier, index rows wait for a process that has one.
+	// Company rows go on to the search index too. Without an applier,
+	// index rows wait for a process that has one.
 	if len(rest) > 0 && s.Applier != nil {
 		if err := s.Applier.Apply(ctx, rest); err != nil {
 			return err

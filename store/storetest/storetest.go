@@ -10,16 +10,18 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rolodex/rolodex/meetindex"
 	"github.com/rolodex/rolodex/redisproc"
 	"github.com/rolodex/rolodex/store"
 )
 
 // Env is what a test gets: the store, its Redis client and server.
 type Env struct {
-	Store *store.Store
-	Redis *redis.Client
-	Srv   *redisproc.Server
-	Dir   string
+	Store    *store.Store
+	Meetings *meetindex.Index
+	Redis    *redis.Client
+	Srv      *redisproc.Server
+	Dir      string
 }
 
 // Open starts redis-server and opens a fresh store. Everything is torn
@@ -46,10 +48,11 @@ func Open(t testing.TB) *Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	mi := meetindex.New(st)
 	if err := st.RebuildRedis(ctx, store.DefaultWorkspace); err != nil {
 		t.Fatal(err)
 	}
-	return &Env{Store: st, Redis: rdb, Srv: srv, Dir: dir}
+	return &Env{Store: st, Meetings: mi, Redis: rdb, Srv: srv, Dir: dir}
 }
 
 // User creates a user with a fixed test password.

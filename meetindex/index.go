@@ -1,6 +1,5 @@
-package store
-
-// The meetings list in Redis (seed 000, DESIGN.md "Meetings list").
+// Package meetindex is the meetings list in Redis (seed 000, DESIGN.md
+// "Meetings list"), kept in step with SQLite through the store's outbox.
 //
 // Every meeting is a member of sorted sets that already carry the client
 // security dimension, one set per (scope, sort, type, status):
@@ -29,6 +28,7 @@ package store
 // script that copies or removes that company's meetings. Every step keeps
 // "a user's sets = the meetings of their companies in Redis", so no
 // interleaving of writes leaves a meeting of a removed company behind.
+package meetindex
 
 import (
 	"context"
@@ -41,32 +41,49 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/rolodex/rolodex/store"
 )
 
+// Index is the meetings list of every workspace in one Redis. The store
+// drives it (store.MeetingIndex): outbox rows in, rebuilds with the rest of
+// the derived state, pages out. It reads SQLite only through the store's
+// viewer-less reads.
+type Index struct {
+	st  *store.Store
+	rdb *redis.Client
+}
+
+// New returns the index of st's Redis and makes it st's meetings index.
+func New(st *store.Store) *Index {
+	x := &Index{st: st, rdb: st.Redis()}
+	st.UseMeetingIndex(x)
+	return x
+}
+
 const (
-	lexTimeWidth = 15 // maxMeetingTime has 15 digits
+	lexTimeWidth = 15 // store.maxMeetingTime has 15 digits
 	lexIDWidth   = 19 // any positive int64
 	lexLen       = lexTimeWidth + 1 + lexIDWidth
 
-	redisReadBudget = 250 * time.Millisecond
-	rebuildLockTTL  = 10 * time.Minute
-	tombstoneTTL    = time.Hour
-	scriptBatch     = 500
+	rebuildLockTTL = 10 * time.Minute
+	tombstoneTTL   = time.Hour
+	scriptBatch    = 500
 )
 
-func mtgPrefix(ws int64) string               { return Key(ws, "mtg") + ":" }
-func mtgHashKey(ws, id int64) string          { return Key(ws, "mtg", id) }
-func mtgUserClientsKey(ws, user int64) string { return Key(ws, "mtg", "uc", user) }
-func mtgClientUsersKey(ws, cid int64) string  { return Key(ws, "mtg", "cu", cid) }
-func mtgCompanyKey(ws, cid int64) string      { return Key(ws, "mtg", "c", cid) }
-func mtgLockKey(ws int64) string              { return Key(ws, "mtg-rebuild") }
-func mtgTouchedKey(ws int64) string           { return Key(ws, "mtg-touched") }
-func mtgTouchedUsersKey(ws int64) string      { return Key(ws, "mtg-touched-users") }
-func mtgTouchedCompaniesKey(ws int64) string  { return Key(ws, "mtg-touched-companies") }
+func mtgPrefix(ws int64) string               { return store.Key(ws, "mtg") + ":" }
+func mtgHashKey(ws, id int64) string          { return store.Key(ws, "mtg", id) }
+func mtgUserClientsKey(ws, user int64) string { return store.Key(ws, "mtg", "uc", user) }
+func mtgClientUsersKey(ws, cid int64) string  { return store.Key(ws, "mtg", "cu", cid) }
+func mtgCompanyKey(ws, cid int64) string      { return store.Key(ws, "mtg", "c", cid) }
+func mtgLockKey(ws int64) string              { return store.Key(ws, "mtg-rebuild") }
+func mtgTouchedKey(ws int64) string           { return store.Key(ws, "mtg-touched") }
+func mtgTouchedUsersKey(ws int64) string      { return store.Key(ws, "mtg-touched-users") }
+func mtgTouchedCompaniesKey(ws int64) string  { return store.Key(ws, "mtg-touched-companies") }
 
 // mtgSetKey names the sorted set of scope ("all", "c:<id>", "u:<id>").
 func mtgSetKey(ws int64, sort, scope, typ, status string) string {
-	return Key(ws, "mtg", sort, scope, typ, status)
+	return store.Key(ws, "mtg", sort, scope, typ, status)
 }
 
 func appendPadded(b []byte, v int64, width int) []byte {
@@ -88,16 +105,16 @@ func lexMember(t, id int64) string {
 	return string(appendPadded(b, id, lexIDWidth))
 }
 
-func parseLexMember(m string) (meetingKey, error) {
+func parseLexMember(m string) (store.MeetingKey, error) {
 	if len(m) != lexLen || m[lexTimeWidth] != ':' {
-		return meetingKey{}, fmt.Errorf("bad meeting set member %q", m)
+		return store.MeetingKey{}, fmt.Errorf("bad meeting set member %q", m)
 	}
 	t, err1 := strconv.ParseInt(m[:lexTimeWidth], 10, 64)
 	id, err2 := strconv.ParseInt(m[lexTimeWidth+1:], 10, 64)
 	if err1 != nil || err2 != nil {
-		return meetingKey{}, fmt.Errorf("bad meeting set member %q", m)
+		return store.MeetingKey{}, fmt.Errorf("bad meeting set member %q", m)
 	}
-	return meetingKey{N: t, ID: id}, nil
+	return store.MeetingKey{N: t, ID: id}, nil
 }
 
 // putMeetingScript puts a meeting into its sets (or, mode "del", takes it
@@ -280,18 +297,18 @@ type scriptCall struct {
 // runScript runs calls of sc in pipelines of scriptBatch, by SHA, loading
 // the script once if Redis lost it. Every script here is idempotent, so a
 // batch may run again.
-func (s *Store) runScript(ctx context.Context, sc *redis.Script, calls []scriptCall) error {
+func (x *Index) runScript(ctx context.Context, sc *redis.Script, calls []scriptCall) error {
 	for start := 0; start < len(calls); start += scriptBatch {
 		batch := calls[start:min(start+scriptBatch, len(calls))]
 		for attempt := 0; ; attempt++ {
-			_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			_, err := x.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 				for _, c := range batch {
 					sc.EvalSha(ctx, p, c.keys, c.args...)
 				}
 				return nil
 			})
 			if err != nil && attempt == 0 && redis.HasErrorPrefix(err, "NOSCRIPT") {
-				if err := sc.Load(ctx, s.rdb).Err(); err != nil {
+				if err := sc.Load(ctx, x.rdb).Err(); err != nil {
 					return err
 				}
 				continue
@@ -310,15 +327,15 @@ func (s *Store) runScript(ctx context.Context, sc *redis.Script, calls []scriptC
 // SQLite until the next rebuild. (A failed meeting or company apply cannot
 // do that, since a meeting never changes company: it stays pending and the
 // relay retries it.)
-func (s *Store) invalidateAfter(ctx context.Context, ws int64, err error) error {
-	if err != nil && s.rdb != nil {
-		_ = s.rdb.Del(context.WithoutCancel(ctx), generationKey(ws)).Err()
+func (x *Index) invalidateAfter(ctx context.Context, ws int64, err error) error {
+	if err != nil && x.rdb != nil {
+		_ = x.st.InvalidateRedis(ctx, ws)
 	}
 	return err
 }
 
 // meetingHash is the hash of m, as field/value pairs.
-func meetingHash(m *Meeting) []any {
+func meetingHash(m *store.Meeting) []any {
 	opt := func(p *int64) string {
 		if p == nil {
 			return ""
@@ -336,35 +353,15 @@ var meetingHashFields = []string{"company_id", "owner_id", "type", "status", "su
 // applyMeetings brings the Redis entries of meetings ids of workspace ws in
 // line with SQLite. mark says whether a rebuild in progress should replay
 // them (false for the rebuild's own replay).
-func (s *Store) applyMeetings(ctx context.Context, ws int64, ids []int64, mark bool) error {
-	if s.rdb == nil || len(ids) == 0 {
+func (x *Index) applyMeetings(ctx context.Context, ws int64, ids []int64, mark bool) error {
+	if x.rdb == nil || len(ids) == 0 {
 		return nil
 	}
 	// SQLite has committed: finish even if the request that wrote is gone.
 	ctx = context.WithoutCancel(ctx)
-	found := make(map[int64]*Meeting, len(ids))
-	for start := 0; start < len(ids); start += 500 {
-		chunk := ids[start:min(start+500, len(ids))]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		rows, err := s.r.QueryContext(ctx, `SELECT `+meetingCols+` FROM meetings WHERE id IN (`+placeholders(len(chunk))+`)`, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			m := &Meeting{}
-			if err := scanMeeting(rows, m); err != nil {
-				rows.Close()
-				return err
-			}
-			found[m.ID] = m
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
+	found, err := x.st.MeetingsByID(ctx, ids)
+	if err != nil {
+		return err
 	}
 	lock := ""
 	if mark {
@@ -382,7 +379,7 @@ func (s *Store) applyMeetings(ctx context.Context, ws int64, ids []int64, mark b
 		args := append(head, "put", m.CompanyID, m.Type, m.Status, lexMember(m.StartsAt, m.ID), lexMember(m.UpdatedAt, m.ID), m.UpdatedAt)
 		calls = append(calls, scriptCall{[]string{mtgHashKey(ws, id)}, append(args, meetingHash(m)...)})
 	}
-	return s.runScript(ctx, putMeetingScript, calls)
+	return x.runScript(ctx, putMeetingScript, calls)
 }
 
 // syncUserMeetings brings the companies whose meetings are in user's sets
@@ -390,32 +387,24 @@ func (s *Store) applyMeetings(ctx context.Context, ws int64, ids []int64, mark b
 // It repeats until SQLite and Redis agree, so that of two syncs of one user
 // running at once, a slower one holding an older answer cannot have the
 // last word. mark false is the rebuild's own replay.
-func (s *Store) syncUserMeetings(ctx context.Context, ws, userID int64, mark bool) error {
-	if s.rdb == nil {
+func (x *Index) syncUserMeetings(ctx context.Context, ws, userID int64, mark bool) error {
+	if x.rdb == nil {
 		return nil
 	}
 	ctx = context.WithoutCancel(ctx)
 	for round := 0; round < 10; round++ {
-		done, err := s.syncUserMeetingsOnce(ctx, ws, userID, mark)
+		done, err := x.syncUserMeetingsOnce(ctx, ws, userID, mark)
 		if err != nil || done {
-			return s.invalidateAfter(ctx, ws, err)
+			return x.invalidateAfter(ctx, ws, err)
 		}
 	}
-	return s.invalidateAfter(ctx, ws, fmt.Errorf("meetings of user %d: assignments keep changing", userID))
+	return x.invalidateAfter(ctx, ws, fmt.Errorf("meetings of user %d: assignments keep changing", userID))
 }
 
-func (s *Store) syncUserMeetingsOnce(ctx context.Context, ws, userID int64, mark bool) (done bool, err error) {
-	var role string
-	err = s.r.QueryRowContext(ctx, `SELECT role FROM users WHERE id = ?`, userID).Scan(&role)
-	var want []int64
-	switch {
-	case err == nil && role == RoleStaff:
-		if want, err = s.clientIDsSQL(ctx, userID); err != nil {
-			return false, err
-		}
-	case err == nil || isNoRows(err):
-		// Admins read the workspace sets; deleted users nothing.
-	default:
+func (x *Index) syncUserMeetingsOnce(ctx context.Context, ws, userID int64, mark bool) (done bool, err error) {
+	// Admins read the workspace sets; deleted users nothing.
+	want, err := x.st.StaffClientIDs(ctx, userID)
+	if err != nil {
 		return false, err
 	}
 	lock := ""
@@ -424,7 +413,7 @@ func (s *Store) syncUserMeetingsOnce(ctx context.Context, ws, userID int64, mark
 	}
 	var have []string
 	if mark {
-		res, err := userClientsScript.Run(ctx, s.rdb, []string{mtgUserClientsKey(ws, userID)}, lock, mtgTouchedUsersKey(ws), userID).StringSlice()
+		res, err := userClientsScript.Run(ctx, x.rdb, []string{mtgUserClientsKey(ws, userID)}, lock, mtgTouchedUsersKey(ws), userID).StringSlice()
 		if err != nil {
 			return false, err
 		}
@@ -432,7 +421,7 @@ func (s *Store) syncUserMeetingsOnce(ctx context.Context, ws, userID int64, mark
 			return true, nil // the rebuild replays this user
 		}
 		have = res[1:]
-	} else if have, err = s.rdb.SMembers(ctx, mtgUserClientsKey(ws, userID)).Result(); err != nil {
+	} else if have, err = x.rdb.SMembers(ctx, mtgUserClientsKey(ws, userID)).Result(); err != nil {
 		return false, err
 	}
 	keep := make(map[string]bool, len(want))
@@ -462,17 +451,17 @@ func (s *Store) syncUserMeetingsOnce(ctx context.Context, ws, userID int64, mark
 	if len(calls) == 0 {
 		return true, nil
 	}
-	return false, s.runScript(ctx, userClientScript, calls)
+	return false, x.runScript(ctx, userClientScript, calls)
 }
 
 // applyCompanyMeetings removes the meetings of company id from Redis when
 // the company is gone (SQLite deleted them with it, by cascade).
-func (s *Store) applyCompanyMeetings(ctx context.Context, ws, id int64, mark bool) error {
-	if s.rdb == nil {
+func (x *Index) applyCompanyMeetings(ctx context.Context, ws, id int64, mark bool) error {
+	if x.rdb == nil {
 		return nil
 	}
 	ctx = context.WithoutCancel(ctx)
-	c, err := s.CompanyByID(ctx, id)
+	c, err := x.st.CompanyByID(ctx, id)
 	if err != nil || c != nil {
 		return err
 	}
@@ -481,30 +470,44 @@ func (s *Store) applyCompanyMeetings(ctx context.Context, ws, id int64, mark boo
 		lock = mtgLockKey(ws)
 	}
 	args := []any{mtgPrefix(ws), id, int64(tombstoneTTL / time.Second), lock, mtgTouchedCompaniesKey(ws)}
-	return s.runScript(ctx, purgeCompanyScript, []scriptCall{{[]string{mtgClientUsersKey(ws, id)}, args}})
+	return x.runScript(ctx, purgeCompanyScript, []scriptCall{{[]string{mtgClientUsersKey(ws, id)}, args}})
 }
 
-// applyMeetingOutbox applies the OutboxMeeting rows among items.
-func (s *Store) applyMeetingOutbox(ctx context.Context, items []OutboxItem) error {
+// Apply brings the index in line with the committed outbox rows among
+// items that concern it: meetings written, users whose clients changed (a
+// user's lists follow their clients) and companies (a deleted company's
+// meetings leave every list).
+func (x *Index) Apply(ctx context.Context, items []store.OutboxItem) error {
 	byWS := map[int64][]int64{}
 	for _, it := range items {
-		byWS[it.WorkspaceID] = append(byWS[it.WorkspaceID], it.RefID)
+		var err error
+		switch it.Kind {
+		case store.OutboxUserClients:
+			err = x.syncUserMeetings(ctx, it.WorkspaceID, it.RefID, true)
+		case store.OutboxCompany:
+			err = x.applyCompanyMeetings(ctx, it.WorkspaceID, it.RefID, true)
+		case store.OutboxMeeting:
+			byWS[it.WorkspaceID] = append(byWS[it.WorkspaceID], it.RefID)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	for ws, ids := range byWS {
-		if err := s.applyMeetings(ctx, ws, ids, true); err != nil {
+		if err := x.applyMeetings(ctx, ws, ids, true); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// rebuildMeetings rewrites workspace ws's meeting index from SQLite. One
+// Rebuild rewrites workspace ws's meeting index from SQLite. One
 // rebuild runs at a time (a Redis lock); meanwhile the generation marker is
 // absent, so lists come from SQLite. Writes applied while it runs are
 // recorded (the touched sets) and replayed from SQLite at the end, so none
 // is lost to the rebuild's older snapshot.
-func (s *Store) rebuildMeetings(ctx context.Context, ws int64) error {
-	if s.rdb == nil {
+func (x *Index) Rebuild(ctx context.Context, ws int64) error {
+	if x.rdb == nil {
 		return nil
 	}
 	lock := mtgLockKey(ws)
@@ -512,7 +515,7 @@ func (s *Store) rebuildMeetings(ctx context.Context, ws int64) error {
 	_, _ = rand.Read(tok)
 	token := hex.EncodeToString(tok)
 	for {
-		ok, err := s.rdb.SetNX(ctx, lock, token, rebuildLockTTL).Result()
+		ok, err := x.rdb.SetNX(ctx, lock, token, rebuildLockTTL).Result()
 		if err != nil {
 			return err
 		}
@@ -530,17 +533,17 @@ func (s *Store) rebuildMeetings(ctx context.Context, ws int64) error {
 	released := false
 	defer func() {
 		if !released {
-			releaseLockScript.Run(context.WithoutCancel(ctx), s.rdb, []string{lock}, token)
+			releaseLockScript.Run(context.WithoutCancel(ctx), x.rdb, []string{lock}, token)
 		}
 	}()
 	touched := []string{mtgTouchedKey(ws), mtgTouchedUsersKey(ws), mtgTouchedCompaniesKey(ws)}
-	if err := s.rdb.Del(ctx, append([]string{generationKey(ws)}, touched...)...).Err(); err != nil {
+	if err := x.rdb.Del(ctx, append([]string{store.GenerationKey(ws)}, touched...)...).Err(); err != nil {
 		return err
 	}
-	if err := s.wipeMeetings(ctx, ws); err != nil {
+	if err := x.wipeMeetings(ctx, ws); err != nil {
 		return err
 	}
-	if err := s.loadMeetings(ctx, ws, lock); err != nil {
+	if err := x.loadMeetings(ctx, ws, lock); err != nil {
 		return err
 	}
 	// Replay, from SQLite as it is now, what was written while the lock
@@ -548,7 +551,7 @@ func (s *Store) rebuildMeetings(ctx context.Context, ws int64) error {
 	for {
 		var popped [3][]int64
 		for i, key := range touched {
-			vals, err := s.rdb.SPopN(ctx, key, 1000).Result()
+			vals, err := x.rdb.SPopN(ctx, key, 1000).Result()
 			if err != nil {
 				return err
 			}
@@ -558,7 +561,7 @@ func (s *Store) rebuildMeetings(ctx context.Context, ws int64) error {
 			}
 		}
 		if len(popped[0])+len(popped[1])+len(popped[2]) == 0 {
-			ok, err := releaseIfDoneScript.Run(ctx, s.rdb, append([]string{lock}, touched...), token).Int()
+			ok, err := releaseIfDoneScript.Run(ctx, x.rdb, append([]string{lock}, touched...), token).Int()
 			if err != nil {
 				return err
 			}
@@ -569,15 +572,15 @@ func (s *Store) rebuildMeetings(ctx context.Context, ws int64) error {
 			continue
 		}
 		for _, c := range popped[2] {
-			if err := s.applyCompanyMeetings(ctx, ws, c, false); err != nil {
+			if err := x.applyCompanyMeetings(ctx, ws, c, false); err != nil {
 				return err
 			}
 		}
-		if err := s.applyMeetings(ctx, ws, popped[0], false); err != nil {
+		if err := x.applyMeetings(ctx, ws, popped[0], false); err != nil {
 			return err
 		}
 		for _, u := range popped[1] {
-			if err := s.syncUserMeetings(ctx, ws, u, false); err != nil {
+			if err := x.syncUserMeetings(ctx, ws, u, false); err != nil {
 				return err
 			}
 		}
@@ -585,11 +588,11 @@ func (s *Store) rebuildMeetings(ctx context.Context, ws int64) error {
 }
 
 // wipeMeetings unlinks every {w}:mtg:* key of workspace ws.
-func (s *Store) wipeMeetings(ctx context.Context, ws int64) error {
+func (x *Index) wipeMeetings(ctx context.Context, ws int64) error {
 	match, gone := mtgPrefix(ws)+"*", mtgPrefix(ws)+"gone:"
 	var cursor uint64
 	for {
-		keys, next, err := s.rdb.Scan(ctx, cursor, match, 10000).Result()
+		keys, next, err := x.rdb.Scan(ctx, cursor, match, 10000).Result()
 		if err != nil {
 			return err
 		}
@@ -597,7 +600,7 @@ func (s *Store) wipeMeetings(ctx context.Context, ws int64) error {
 		// before the snapshot from bringing it back.
 		keys = slices.DeleteFunc(keys, func(k string) bool { return strings.HasPrefix(k, gone) })
 		if len(keys) > 0 {
-			if err := s.rdb.Unlink(ctx, keys...).Err(); err != nil {
+			if err := x.rdb.Unlink(ctx, keys...).Err(); err != nil {
 				return err
 			}
 		}
@@ -647,7 +650,7 @@ type batchWriter struct {
 
 const rebuildWriters = 3
 
-func (s *Store) newBatchWriter(ctx context.Context, lock string, max int) *batchWriter {
+func (x *Index) newBatchWriter(ctx context.Context, lock string, max int) *batchWriter {
 	w := &batchWriter{ch: make(chan *zbatch, rebuildWriters), errc: make(chan error, rebuildWriters), cur: newZbatch(), max: max}
 	for i := 0; i < rebuildWriters; i++ {
 		go func() {
@@ -656,7 +659,7 @@ func (s *Store) newBatchWriter(ctx context.Context, lock string, max int) *batch
 				if err != nil {
 					continue // drain
 				}
-				_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+				_, err = x.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 					for k, v := range b.hashes {
 						p.HSet(ctx, k, v...)
 					}
@@ -716,13 +719,8 @@ func (k setKeys) get(ws int64, sort, scope, typ, status string) string {
 }
 
 // loadMeetings writes the whole index from one SQLite snapshot.
-func (s *Store) loadMeetings(ctx context.Context, ws int64, lock string) (err error) {
-	tx, err := s.r.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	w := s.newBatchWriter(ctx, lock, 50000)
+func (x *Index) loadMeetings(ctx context.Context, ws int64, lock string) (err error) {
+	w := x.newBatchWriter(ctx, lock, 50000)
 	defer func() {
 		if werr := w.close(); err == nil {
 			err = werr
@@ -730,97 +728,41 @@ func (s *Store) loadMeetings(ctx context.Context, ws int64, lock string) (err er
 	}()
 	P := mtgPrefix(ws)
 	keys := setKeys{}
-	// Meetings: hashes and the workspace sets, by a table scan
-	// (+workspace_id: not by walking a list index).
-	rows, err := tx.QueryContext(ctx, `SELECT `+meetingCols+` FROM meetings WHERE +workspace_id = ?`, ws)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		m := &Meeting{}
-		if err := scanMeeting(rows, m); err != nil {
-			rows.Close()
-			return err
-		}
-		fields := meetingHash(m)
-		w.cur.hset(P+strconv.FormatInt(m.ID, 10), fields)
-		w.cur.zadd(keys.get(ws, "date", "all", m.Type, m.Status), fields[len(fields)-3].(string))
-		w.cur.zadd(keys.get(ws, "updated", "all", m.Type, m.Status), fields[len(fields)-1].(string))
-		w.full()
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	// Each company's meeting ids, a company at a time (covering index).
-	rows, err = tx.QueryContext(ctx, `SELECT m.company_id, m.id FROM companies c JOIN meetings m ON m.company_id = c.id
-		WHERE c.workspace_id = ? ORDER BY m.company_id`, ws)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var c, id int64
-		if err := rows.Scan(&c, &id); err != nil {
-			rows.Close()
-			return err
-		}
-		w.cur.sadd(P+"c:"+strconv.FormatInt(c, 10), id)
-		w.full()
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	// Which companies each staff user has, both ways.
-	rows, err = tx.QueryContext(ctx, `SELECT uc.user_id, uc.company_id FROM user_clients uc JOIN users u ON u.id = uc.user_id
-		WHERE u.workspace_id = ? AND u.role = ?`, ws, RoleStaff)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var u, c int64
-		if err := rows.Scan(&u, &c); err != nil {
-			rows.Close()
-			return err
-		}
-		w.cur.sadd(mtgUserClientsKey(ws, u), c)
-		w.cur.sadd(mtgClientUsersKey(ws, c), u)
-		w.full()
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	// Each staff user's sets: the meetings of their companies (read from
-	// the covering meetings_client index).
-	rows, err = tx.QueryContext(ctx, `SELECT uc.user_id, m.id, m.type, m.status, m.starts_at, m.updated_at
-		FROM users u JOIN user_clients uc ON uc.user_id = u.id JOIN meetings m ON m.company_id = uc.company_id
-		WHERE u.workspace_id = ? AND u.role = ?`, ws, RoleStaff)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var u, id, starts, updated int64
-		var typ, status string
-		if err := rows.Scan(&u, &id, &typ, &status, &starts, &updated); err != nil {
-			return err
-		}
-		scope := "u:" + strconv.FormatInt(u, 10)
-		w.cur.zadd(keys.get(ws, "date", scope, typ, status), lexMember(starts, id))
-		w.cur.zadd(keys.get(ws, "updated", scope, typ, status), lexMember(updated, id))
-		w.full()
-	}
-	return rows.Err()
+	return x.st.ReadMeetingSnapshot(ctx, ws, store.MeetingSnapshot{
+		// Hashes and the workspace sets.
+		Meeting: func(m *store.Meeting) error {
+			fields := meetingHash(m)
+			w.cur.hset(P+strconv.FormatInt(m.ID, 10), fields)
+			w.cur.zadd(keys.get(ws, "date", "all", m.Type, m.Status), fields[len(fields)-3].(string))
+			w.cur.zadd(keys.get(ws, "updated", "all", m.Type, m.Status), fields[len(fields)-1].(string))
+			w.full()
+			return nil
+		},
+		CompanyMeeting: func(c, id int64) error {
+			w.cur.sadd(P+"c:"+strconv.FormatInt(c, 10), id)
+			w.full()
+			return nil
+		},
+		Assignment: func(u, c int64) error {
+			w.cur.sadd(mtgUserClientsKey(ws, u), c)
+			w.cur.sadd(mtgClientUsersKey(ws, c), u)
+			w.full()
+			return nil
+		},
+		// Each staff user's sets: the meetings of their companies.
+		UserMeeting: func(u int64, m *store.Meeting) error {
+			scope := "u:" + strconv.FormatInt(u, 10)
+			w.cur.zadd(keys.get(ws, "date", scope, m.Type, m.Status), lexMember(m.StartsAt, m.ID))
+			w.cur.zadd(keys.get(ws, "updated", scope, m.Type, m.Status), lexMember(m.UpdatedAt, m.ID))
+			w.full()
+			return nil
+		},
+	})
 }
 
-// listMeetingsRedis answers a meetings query from the index. ready is false
-// (and the page nil) when the workspace's index is not complete.
-func (s *Store) listMeetingsRedis(ctx context.Context, u *User, q *meetingQuery) (page *MeetingPage, ready bool, err error) {
-	// A page takes well under a millisecond; a Redis that does not answer
-	// in this long is down or swamped, and SQLite answers instead.
-	ctx, cancel := context.WithTimeout(ctx, redisReadBudget)
-	defer cancel()
+// List answers a meetings query from the index. ready is false (and the
+// page nil) when the workspace's index is not complete.
+func (x *Index) List(ctx context.Context, u *store.User, q *store.PreparedMeetingQuery) (page *store.MeetingPage, ready bool, err error) {
 	scope := "all"
 	if !u.IsAdmin() {
 		scope = "u:" + strconv.FormatInt(u.ID, 10)
@@ -834,26 +776,26 @@ func (s *Store) listMeetingsRedis(ctx context.Context, u *User, q *meetingQuery)
 		hi = "(" + lexTime(q.To)
 	}
 	plo, phi := lo, hi
-	if q.cur != nil {
-		cm := lexMember(q.cur.N, q.cur.ID)
-		if !q.desc && (lo == "-" || cm > lo[1:]) {
+	if q.At != nil {
+		cm := lexMember(q.At.N, q.At.ID)
+		if !q.ReadDesc && (lo == "-" || cm > lo[1:]) {
 			plo = "(" + cm
 		}
-		if q.desc && (hi == "+" || cm < hi[1:]) {
+		if q.ReadDesc && (hi == "+" || cm < hi[1:]) {
 			phi = "(" + cm
 		}
 	}
 	want := int64(q.Limit + 1)
 	var gen *redis.IntCmd
-	ranges := make([]*redis.StringSliceCmd, 0, len(q.types)*len(q.status))
+	ranges := make([]*redis.StringSliceCmd, 0, len(q.TypeIn)*len(q.StatusIn))
 	counts := make([]*redis.IntCmd, 0, cap(ranges))
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		gen = p.Exists(ctx, generationKey(q.ws))
-		for _, t := range q.types {
-			for _, st := range q.status {
-				key := mtgSetKey(q.ws, q.Sort, scope, t, st)
+	_, err = x.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		gen = p.Exists(ctx, store.GenerationKey(q.WS))
+		for _, t := range q.TypeIn {
+			for _, st := range q.StatusIn {
+				key := mtgSetKey(q.WS, q.Sort, scope, t, st)
 				args := redis.ZRangeArgs{Key: key, Start: plo, Stop: phi, ByLex: true, Count: want}
-				if q.desc {
+				if q.ReadDesc {
 					args.Start, args.Stop, args.Rev = phi, plo, true
 				}
 				ranges = append(ranges, p.ZRangeArgs(ctx, args))
@@ -865,21 +807,21 @@ func (s *Store) listMeetingsRedis(ctx context.Context, u *User, q *meetingQuery)
 	if err != nil {
 		return nil, false, err
 	}
-	if gen.Val() != 1 {
+	if gen.Val() != 1 || !x.st.Trusted(q.WS) {
 		return nil, false, nil
 	}
 	lists := make([][]string, len(ranges))
-	page = &MeetingPage{Items: []Meeting{}}
+	page = &store.MeetingPage{Items: []store.Meeting{}}
 	for i := range ranges {
 		lists[i] = ranges[i].Val()
 		page.Count += counts[i].Val()
 	}
-	members := mergeMembers(lists, q.desc, q.Limit+1)
+	members := mergeMembers(lists, q.ReadDesc, q.Limit+1)
 	more := len(members) > q.Limit
 	if more {
 		members = members[:q.Limit]
 	}
-	keys := make([]meetingKey, len(members))
+	keys := make([]store.MeetingKey, len(members))
 	for i, m := range members {
 		if keys[i], err = parseLexMember(m); err != nil {
 			return nil, false, err
@@ -887,9 +829,9 @@ func (s *Store) listMeetingsRedis(ctx context.Context, u *User, q *meetingQuery)
 	}
 	if len(keys) > 0 {
 		vals := make([]*redis.SliceCmd, len(keys))
-		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		_, err = x.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, k := range keys {
-				vals[i] = p.HMGet(ctx, mtgHashKey(q.ws, k.ID), meetingHashFields...)
+				vals[i] = p.HMGet(ctx, mtgHashKey(q.WS, k.ID), meetingHashFields...)
 			}
 			return nil
 		})
@@ -903,12 +845,12 @@ func (s *Store) listMeetingsRedis(ctx context.Context, u *User, q *meetingQuery)
 			}
 			// Changed or deleted since the sets were read: leave it out
 			// rather than show a row the filter does not match.
-			if ok && slices.Contains(q.types, m.Type) && slices.Contains(q.status, m.Status) {
+			if ok && slices.Contains(q.TypeIn, m.Type) && slices.Contains(q.StatusIn, m.Status) {
 				page.Items = append(page.Items, m)
 			}
 		}
 	}
-	q.finish(page, keys, more)
+	q.Finish(page, keys, more)
 	return page, true, nil
 }
 
@@ -941,7 +883,7 @@ func mergeMembers(lists [][]string, desc bool, n int) []string {
 
 // meetingFromHash reads HMGET meetingHashFields; ok is false when the hash
 // is gone.
-func meetingFromHash(id int64, v []any) (m Meeting, ok bool, err error) {
+func meetingFromHash(id int64, v []any) (m store.Meeting, ok bool, err error) {
 	if len(v) != len(meetingHashFields) || v[0] == nil {
 		return m, false, nil
 	}
@@ -960,7 +902,7 @@ func meetingFromHash(id int64, v []any) (m Meeting, ok bool, err error) {
 		n := num(i)
 		return &n
 	}
-	m = Meeting{ID: id, CompanyID: num(0), OwnerID: opt(1), Type: str(2), Status: str(3), Subject: str(4), Details: str(5),
+	m = store.Meeting{ID: id, CompanyID: num(0), OwnerID: opt(1), Type: str(2), Status: str(3), Subject: str(4), Details: str(5),
 		StartsAt: num(6), EndsAt: opt(7), CreatedAt: num(8), UpdatedAt: num(9)}
 	return m, err == nil, err
 }
