@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rolodex/rolodex/store"
+	"github.com/rolodex/rolodex/redisproc"
 )
 
 // TestReadmeRun runs the product the way README.md says to: the real binary,
@@ -44,7 +44,7 @@ func TestReadmeRun(t *testing.T) {
 		runAsReadme(t, bin, wd, []string{"ROLODEX_DATA=state/rolodex"}, "")
 	})
 	t.Run("REDIS_URL", func(t *testing.T) {
-		rs, err := store.StartRedis(context.Background(), shortTempDir(t))
+		rs, err := redisproc.Start(context.Background(), shortTempDir(t))
 		if err != nil {
 			t.Fatal(err)
 		}
