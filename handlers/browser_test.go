@@ -264,6 +264,7 @@ func TestBrowserTimeZone(t *testing.T) {
 	if err != nil {
 		t.Fatalf("profile: %v", err)
 	}
+	screenshot(t, ctx, "tz-2-profile")
 	zones, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#time-zones option").length`))
 	if err != nil || zones < 100 {
 		t.Errorf("the time zone field suggests %d zones (%v)", zones, err)
@@ -278,7 +279,7 @@ func TestBrowserTimeZone(t *testing.T) {
 	if err != nil {
 		t.Fatalf("change zone: %v", err)
 	}
-	screenshot(t, ctx, "tz-2-new-york")
+	screenshot(t, ctx, "tz-3-new-york")
 	line, err = chromedp.Run(ctx, chromedp.Text(`#timeline .meeting-line`))
 	if err != nil || !strings.Contains(line, "Wed, Jul 1, 2026 09:00 America/New_York") {
 		t.Errorf("meeting line %q (%v), want 09:00 America/New_York", line, err)
