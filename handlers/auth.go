@@ -166,6 +166,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Log.Info("signed in", "user", u.ID)
+	h.rememberZone(r, u)
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusOK, u)
 		return

@@ -10,9 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/rolodex/rolodex/store"
+	"github.com/rolodex/rolodex/store/storetest"
 )
 
 // browser starts headless Chromium (Debian's package) for one test.
@@ -196,5 +199,89 @@ func TestBrowserSignInSearchAddNote(t *testing.T) {
 	)
 	if err != nil {
 		t.Fatalf("all tab: %v", err)
+	}
+}
+
+// TestBrowserTimeZone: a browser in London signs in and its zone becomes
+// the user's; a meeting entered at 14:00 shows at 14:00; after the profile
+// changes the zone to New York the same meeting shows at 09:00.
+func TestBrowserTimeZone(t *testing.T) {
+	a := newTestApp(t)
+	bg := context.Background()
+	staff := a.User(t, "staff@example.com", store.RoleStaff)
+	co := mustCompany(t, a, "Andertons")
+	if err := a.Store.AssignClient(bg, admin(), staff.ID, co.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	ctx := browser(t)
+	london := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Europe/London"})
+		return err
+	})
+	err := chromedp.Do(ctx,
+		london,
+		chromedp.Navigate(a.Server.URL+"/login"),
+		chromedp.WaitVisible(`input[name="email"]`),
+		chromedp.SendKeys(`input[name="email"]`, staff.Email),
+		chromedp.SendKeys(`input[name="password"]`, storetest.Password),
+		chromedp.Submit(`input[name="password"]`),
+		chromedp.WaitVisible(`#search-q`),
+	)
+	if err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+	if u, err := a.Store.UserByID(bg, staff.ID); err != nil || u.TimeZone != "Europe/London" {
+		t.Fatalf("zone after sign-in: %q (%v), want Europe/London", u.TimeZone, err)
+	}
+
+	// July 1, 2026: London is UTC+1 and New York UTC-4.
+	company := fmt.Sprintf("%s/companies/%d", a.Server.URL, co.ID)
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(company+"/meetings/new"),
+		chromedp.WaitVisible(`#meeting-form input[name="subject"]`),
+		chromedp.SendKeys(`#meeting-form input[name="subject"]`, "Lunch"),
+		chromedp.SetValue(`#meeting-starts_at`, "2026-07-01T14:00"),
+		chromedp.Click(`#meeting-form button[type="submit"]`),
+		chromedp.WaitVisible(`#timeline .meeting-line`),
+	)
+	if err != nil {
+		t.Fatalf("add meeting: %v", err)
+	}
+	screenshot(t, ctx, "tz-1-london")
+	line, err := chromedp.Run(ctx, chromedp.Text(`#timeline .meeting-line`))
+	if err != nil || !strings.Contains(line, "Wed, Jul 1, 2026 14:00 Europe/London") {
+		t.Fatalf("meeting line %q (%v), want 14:00 Europe/London", line, err)
+	}
+	label, err := chromedp.Run(ctx, chromedp.Text(`label[for="meeting-starts_at"]`))
+	if err != nil || !strings.Contains(label, "Europe/London") {
+		t.Errorf("start label %q (%v) does not name the zone", label, err)
+	}
+
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(a.Server.URL+"/me"),
+		chromedp.WaitVisible(`#me-time_zone`),
+	)
+	if err != nil {
+		t.Fatalf("profile: %v", err)
+	}
+	screenshot(t, ctx, "tz-2-profile")
+	zones, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#time-zones option").length`))
+	if err != nil || zones < 100 {
+		t.Errorf("the time zone field suggests %d zones (%v)", zones, err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.SetValue(`#me-time_zone`, "America/New_York"),
+		chromedp.Submit(`#me-time_zone`),
+		chromedp.WaitVisible(`.flash`),
+		chromedp.Navigate(company),
+		chromedp.WaitVisible(`#timeline .meeting-line`),
+	)
+	if err != nil {
+		t.Fatalf("change zone: %v", err)
+	}
+	screenshot(t, ctx, "tz-3-new-york")
+	line, err = chromedp.Run(ctx, chromedp.Text(`#timeline .meeting-line`))
+	if err != nil || !strings.Contains(line, "Wed, Jul 1, 2026 09:00 America/New_York") {
+		t.Errorf("meeting line %q (%v), want 09:00 America/New_York", line, err)
 	}
 }

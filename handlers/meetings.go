@@ -3,7 +3,9 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -21,29 +23,77 @@ var meetingFields = []string{"type", "subject", "starts_at", "ends_at", "details
 
 // Times. Meetings store unix milliseconds; what people and programs send is
 // read here, in one place:
-//   - forms: <input type="datetime-local"> values (2026-03-01T14:00), UTC;
+//   - forms: <input type="datetime-local"> values (2026-03-01T14:00), a
+//     wall clock time in the user's time zone (formTime);
 //   - JSON bodies: unix milliseconds (a number) or an RFC 3339 string;
-//   - list bounds (from, to): YYYY-MM-DD, RFC 3339 or unix milliseconds.
+//   - list bounds (from, to): YYYY-MM-DD, RFC 3339 or unix milliseconds. A
+//     bare date is a day in the user's zone on the page and in UTC in the
+//     API, whose answers do not depend on who asks.
 
-// formTime reads a datetime-local value (seconds optional) as UTC; an RFC
-// 3339 time is accepted too.
-func formTime(s string) (int64, bool) {
-	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", time.RFC3339} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UnixMilli(), true
+// Messages for malformed times in forms, in the words a person uses.
+const (
+	enterDate     = "Enter a date like 2026-03-01."
+	enterDateTime = "Enter a date and time like 2026-03-01 14:00."
+)
+
+// formTime reads a datetime-local value (seconds optional) as a wall clock
+// time in loc; an RFC 3339 time, which has its own offset, is accepted
+// too. It answers the instant or, when there is none, what to tell the user.
+//
+// Around a change of the clocks a wall time may name two instants or none.
+// When the clocks go back it happens twice (01:30 on 2026-10-25 in
+// Europe/London, first in BST, then in GMT): it is read as the first, so
+// that the same form always means the same instant. When they go forward
+// it never happens (01:30 on 2026-03-29 in London): it is refused, rather
+// than moved to a time the user did not write.
+func formTime(s string, loc *time.Location) (int64, string) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UnixMilli(), ""
+	}
+	var wall time.Time // the clock's reading, held as if in UTC
+	var err error
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05"} {
+		if wall, err = time.Parse(layout, s); err == nil {
+			break
 		}
 	}
-	return 0, false
+	if err != nil {
+		return 0, enterDateTime
+	}
+	// Each offset in force within a day of the wall time gives a candidate
+	// instant; the ones whose clock in loc reads the wall time are its
+	// instants. time.Date alone picks either of two, without promising which.
+	var first time.Time
+	for _, near := range []time.Time{wall.Add(-24 * time.Hour), wall, wall.Add(24 * time.Hour)} {
+		_, offset := near.In(loc).Zone()
+		t := wall.Add(-time.Duration(offset) * time.Second)
+		if readsAs(t, loc, wall) && (first.IsZero() || t.Before(first)) {
+			first = t
+		}
+	}
+	if first.IsZero() {
+		return 0, fmt.Sprintf("%s does not exist in %s: the clocks go forward then. Enter a later time.",
+			wall.Format("2006-01-02 15:04"), loc)
+	}
+	return first.UnixMilli(), ""
+}
+
+// readsAs reports whether a clock in loc shows wall at instant t.
+func readsAs(t time.Time, loc *time.Location, wall time.Time) bool {
+	local := t.In(loc)
+	y, m, d := local.Date()
+	hh, mm, ss := local.Clock()
+	return time.Date(y, m, d, hh, mm, ss, local.Nanosecond(), time.UTC).Equal(wall)
 }
 
 // boundTime reads a from or to bound of the list. A bare date is midnight
-// UTC; as the (exclusive) to bound it is the midnight after, so that
+// in loc; as the (exclusive) to bound it is the midnight after, so that
 // to=2026-01-31 includes that day.
-func boundTime(s string, to bool) (int64, bool) {
+func boundTime(s string, to bool, loc *time.Location) (int64, bool) {
 	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return ms, true
 	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
+	if t, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
 		if to {
 			t = t.AddDate(0, 0, 1)
 		}
@@ -76,23 +126,26 @@ func jsonTime(p store.Problems, name string, raw json.RawMessage) *int64 {
 	return nil
 }
 
-// meetingInput reads the meeting form. A time that is not a date and time
-// is reported here; the store checks everything else.
-func meetingInput(f views.Form) (store.MeetingInput, error) {
+// meetingInput reads the meeting form, its times in loc. A time that is
+// not a date and time is reported here; the store checks everything else.
+func meetingInput(f views.Form, loc *time.Location) (store.MeetingInput, error) {
 	v := f.Values
 	in := store.MeetingInput{Type: v["type"], Subject: v["subject"], Details: v["details"]}
 	p := store.Problems{}
 	if s := strings.TrimSpace(v["starts_at"]); s != "" {
-		ms, ok := formTime(s)
-		if !ok {
-			p.Add("starts_at", "Enter a date and time (UTC).")
+		ms, problem := formTime(s, loc)
+		if problem != "" {
+			p.Add("starts_at", problem)
 		}
 		in.StartsAt = ms
 	}
 	if s := strings.TrimSpace(v["ends_at"]); s != "" {
-		ms, ok := formTime(s)
-		if !ok {
-			p.Add("ends_at", "Enter a date and time (UTC), or leave it empty.")
+		ms, problem := formTime(s, loc)
+		if problem == enterDateTime {
+			problem = "Enter a date and time like 2026-03-01 15:00, or leave it empty."
+		}
+		if problem != "" {
+			p.Add("ends_at", problem)
 		}
 		in.EndsAt = &ms
 	}
@@ -131,13 +184,13 @@ func decodeMeeting(r *http.Request) (store.MeetingInput, error) {
 
 // meetingQuery reads the list's filters from the URL, for the page and the
 // API alike: type and status (repeated), from, to, sort, order, cursor and
-// limit. Malformed dates, order and limit are reported here with the
-// parameter as the field; the store reports unknown types, statuses and
-// sorts and bad cursors the same way.
-func meetingQuery(r *http.Request) (store.MeetingQuery, views.MeetingFilter, error) {
+// limit. Bare dates are days in loc. Malformed dates (told badDate), order
+// and limit are reported here with the parameter as the field; the store
+// reports unknown types, statuses and sorts and bad cursors the same way.
+func meetingQuery(r *http.Request, loc *time.Location, badDate string) (store.MeetingQuery, views.MeetingFilter, error) {
 	q := r.URL.Query()
 	f := views.MeetingFilter{Types: nonEmpty(q["type"]), Statuses: nonEmpty(q["status"]),
-		From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to")), Sort: q.Get("sort")}
+		From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to")), Sort: q.Get("sort"), Cursor: q.Get("cursor")}
 	p := store.Problems{}
 	switch q.Get("order") {
 	case "", "desc": // newest first unless asked
@@ -155,9 +208,9 @@ func meetingQuery(r *http.Request) (store.MeetingQuery, views.MeetingFilter, err
 		if b.s == "" {
 			continue
 		}
-		ms, ok := boundTime(b.s, b.to)
+		ms, ok := boundTime(b.s, b.to, loc)
 		if !ok {
-			p.Add(b.name, "Use a date (2026-01-31), an RFC 3339 time or unix milliseconds.")
+			p.Add(b.name, badDate)
 		}
 		*b.ms = ms
 	}
@@ -221,7 +274,7 @@ func (h *Handler) listMeetings(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	q, f, err := meetingQuery(r)
+	q, f, err := meetingQuery(r, u.Location(), enterDate)
 	l := views.MeetingList{Filter: f, Types: types}
 	if err == nil {
 		l.Page, l.Companies, err = h.meetingList(r.Context(), u, q)
@@ -249,7 +302,7 @@ func (h *Handler) addMeeting(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := formOf(r, meetingFields...)
-	in, err := meetingInput(f)
+	in, err := meetingInput(f, userFrom(r.Context()).Location())
 	if err == nil {
 		_, err = h.Store.CreateMeeting(r.Context(), userFrom(r.Context()), c.ID, in)
 	}
@@ -269,6 +322,31 @@ func (h *Handler) meeting(w http.ResponseWriter, r *http.Request) (*store.Meetin
 	return nil, false
 }
 
+// listReturn is the page of the meetings list that r's meeting was opened
+// from (its return parameter), or "" when there is none. Only the list
+// itself is accepted, rebuilt from its parsed query, so the parameter can
+// never send anyone to another site or page.
+func listReturn(r *http.Request) string {
+	u, err := url.Parse(r.FormValue("return"))
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || u.User != nil || u.Path != "/meetings" {
+		return ""
+	}
+	if q := u.Query().Encode(); q != "" {
+		return "/meetings?" + q
+	}
+	return "/meetings"
+}
+
+// afterMeeting sends the browser back to the meetings list page it came
+// from, or else to the meeting's company.
+func afterMeeting(w http.ResponseWriter, r *http.Request, m *store.Meeting) {
+	if back := listReturn(r); back != "" {
+		redirect(w, r, back)
+		return
+	}
+	redirect(w, r, companyURL(m.CompanyID))
+}
+
 func (h *Handler) meetingEditPage(w http.ResponseWriter, r *http.Request, st int, m *store.Meeting, f views.Form) {
 	u := userFrom(r.Context())
 	c, err := h.Store.Company(r.Context(), u, m.CompanyID)
@@ -281,12 +359,12 @@ func (h *Handler) meetingEditPage(w http.ResponseWriter, r *http.Request, st int
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, r, st, views.MeetingEditPage(h.page(r, "Edit meeting"), c, m, types, f), nil)
+	h.render(w, r, st, views.MeetingEditPage(h.page(r, "Edit meeting"), c, m, types, f, listReturn(r)), nil)
 }
 
 func (h *Handler) editMeeting(w http.ResponseWriter, r *http.Request) {
 	if m, ok := h.meeting(w, r); ok {
-		h.meetingEditPage(w, r, http.StatusOK, m, views.FormFromMeeting(m))
+		h.meetingEditPage(w, r, http.StatusOK, m, views.FormFromMeeting(m, userFrom(r.Context()).Location()))
 	}
 }
 
@@ -300,7 +378,7 @@ func (h *Handler) updateMeeting(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := formOf(r, meetingFields...)
-	in, err := meetingInput(f)
+	in, err := meetingInput(f, userFrom(r.Context()).Location())
 	if err == nil {
 		_, err = h.Store.UpdateMeeting(r.Context(), userFrom(r.Context()), m.ID, in)
 	}
@@ -313,7 +391,7 @@ func (h *Handler) updateMeeting(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.flash(w, r, "Meeting saved.")
-	redirect(w, r, companyURL(m.CompanyID))
+	afterMeeting(w, r, m)
 }
 
 // setMeetingStatus closes (status=closed) or reopens (status=open) a
@@ -337,7 +415,7 @@ func (h *Handler) setMeetingStatus(w http.ResponseWriter, r *http.Request) {
 	} else {
 		h.flash(w, r, "Meeting reopened.")
 	}
-	redirect(w, r, companyURL(m.CompanyID))
+	afterMeeting(w, r, m)
 }
 
 func (h *Handler) deleteMeeting(w http.ResponseWriter, r *http.Request) {
@@ -345,12 +423,16 @@ func (h *Handler) deleteMeeting(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if err := parseForm(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	if err := h.Store.DeleteMeeting(r.Context(), userFrom(r.Context()), m.ID); err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	h.flash(w, r, "Meeting deleted.")
-	redirect(w, r, companyURL(m.CompanyID))
+	afterMeeting(w, r, m)
 }
 
 func (h *Handler) meetingTypesPage(w http.ResponseWriter, r *http.Request, st int, f views.Form) {
@@ -388,7 +470,7 @@ func (h *Handler) addMeetingType(w http.ResponseWriter, r *http.Request) {
 // JSON API.
 
 func (h *Handler) apiListMeetings(w http.ResponseWriter, r *http.Request) {
-	q, _, err := meetingQuery(r)
+	q, _, err := meetingQuery(r, time.UTC, "Use a date (2026-01-31), an RFC 3339 time or unix milliseconds.")
 	var page *store.MeetingPage
 	if err == nil {
 		page, err = h.Store.ListMeetings(r.Context(), userFrom(r.Context()), q)

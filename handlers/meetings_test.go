@@ -100,9 +100,9 @@ func TestMeetingHTML(t *testing.T) {
 		msgContains string
 	}{
 		{"unknown type", "type", "fax", "type", "Choose one of"},
-		{"malformed start", "starts_at", "next tuesday", "starts_at", "Enter a date and time (UTC)."},
+		{"malformed start", "starts_at", "next tuesday", "starts_at", "Enter a date and time like 2026-03-01 14:00."},
 		{"missing start", "starts_at", "", "starts_at", "Enter the date and time"},
-		{"malformed end", "ends_at", "2026-13-01T10:00", "ends_at", "Enter a date and time (UTC), or leave it empty."},
+		{"malformed end", "ends_at", "2026-13-01T10:00", "ends_at", "Enter a date and time like 2026-03-01 15:00, or leave it empty."},
 		{"end before start", "ends_at", "2026-03-01T13:00", "ends_at", "cannot end before it starts"},
 		{"no subject", "subject", " ", "subject", "required"},
 	} {

@@ -36,7 +36,8 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, ful
 			bufPool.Put(buf)
 		}
 	}()
-	if err := c.Render(r.Context(), buf); err != nil {
+	// Pages show times in the viewer's zone (UTC when signed out).
+	if err := c.Render(views.WithZone(r.Context(), userFrom(r.Context()).Location()), buf); err != nil {
 		h.Log.Error("render", "path", r.URL.Path, "err", err)
 		http.Error(w, "Internal error.", http.StatusInternalServerError)
 		return

@@ -50,6 +50,9 @@ func (h *Handler) Routes() http.Handler {
 	page("POST /meetings/{id}/status", h.setMeetingStatus)
 	page("POST /meetings/{id}/delete", h.deleteMeeting)
 	page("GET /search", h.searchPage)
+	page("GET /me", h.showMe)
+	page("POST /me", h.updateMe)
+	page("POST /me/password", h.changePassword)
 
 	admin("GET /admin/users", h.listUsers)
 	admin("POST /admin/users", h.createUser)

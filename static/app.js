@@ -132,18 +132,34 @@
     if (first) first.focus();
   });
 
-  // Timestamps are rendered in UTC; show the reader's local time on hover.
-  function localizeTimes(root) {
-    Array.prototype.forEach.call((root || document).querySelectorAll("time[datetime]"), function (t) {
-      var d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d)) t.title = d.toLocaleString();
-    });
+  // Times are rendered in the user's own zone (their profile), so the page
+  // leaves them alone. The browser only tells the server its zone: in the
+  // sign-in form, a default for a user who has none yet, and as the
+  // suggestions of the profile's time zone field.
+  function browserZone() {
+    try {
+      return Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (err) {
+      return "";
+    }
   }
-  if (window.htmx) {
-    htmx.onLoad(localizeTimes);
-  } else {
-    document.addEventListener("DOMContentLoaded", function () {
-      localizeTimes(document);
+
+  function fillZones() {
+    Array.prototype.forEach.call(document.querySelectorAll("input[data-time-zone]"), function (el) {
+      el.value = browserZone();
     });
+    var list = document.getElementById("time-zones");
+    if (list && list.children.length === 0 && Intl.supportedValuesOf) {
+      Intl.supportedValuesOf("timeZone").forEach(function (z) {
+        var o = document.createElement("option");
+        o.value = z;
+        list.appendChild(o);
+      });
+    }
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", fillZones);
+  } else {
+    fillZones();
   }
 })();

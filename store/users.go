@@ -12,6 +12,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+	// The zone database in the binary: users pick zones by name, and a
+	// host without /usr/share/zoneinfo (a slim container) must know them.
+	_ "time/tzdata"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -32,6 +35,9 @@ type User struct {
 	Role        string `json:"role"`
 	CreatedAt   int64  `json:"created_at"`
 	Clients     int    `json:"clients"` // filled by ListUsers
+	// TimeZone is an IANA name, "" until chosen (pages then show UTC); see
+	// Location. Left out of JSON so that the API's answers stay as they were.
+	TimeZone string `json:"-"`
 }
 
 // IsAdmin reports whether u sees the whole workspace.
@@ -114,11 +120,11 @@ func (s *Store) CreateUser(ctx context.Context, ws int64, in UserInput) (*User, 
 	return u, nil
 }
 
-const userCols = `id, workspace_id, email, name, role, created_at`
+const userCols = `id, workspace_id, email, name, role, created_at, time_zone`
 
 func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	u := &User{}
-	err := row.Scan(&u.ID, &u.WorkspaceID, &u.Email, &u.Name, &u.Role, &u.CreatedAt)
+	err := row.Scan(&u.ID, &u.WorkspaceID, &u.Email, &u.Name, &u.Role, &u.CreatedAt, &u.TimeZone)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, Errorf(ENotFound, "User not found.")
 	}
@@ -138,12 +144,13 @@ func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
 	return u, err
 }
 
-// userCache remembers users by id for userTTL. A user row does not
-// change once created: nothing in Rolodex edits or deletes one, and the
-// login throttle's columns are not part of User. So the cache needs no
-// invalidation today; an edit made to the users table by hand shows
-// within userTTL, and a future code path that changes a user must delete
-// its entry. It holds at most one entry per user.
+// userCache remembers users by id for userTTL. Users edit their own row
+// (name, e-mail, time zone: UpdateProfile, SetTimeZoneIfUnset), and each
+// such write deletes the entry (forget), so this process shows the change
+// at once. Another process sharing the database, or an edit made to the
+// users table by hand, shows within userTTL. The login throttle's columns
+// and the password hash are not part of User, so writing them needs no
+// forget. It holds at most one entry per user.
 type userCache struct{ m sync.Map } // user id → cachedUser
 
 type cachedUser struct {
@@ -227,7 +234,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*User
 	var lockedUntil int64
 	u := &User{}
 	err := s.r.QueryRowContext(ctx, `SELECT `+userCols+`, password_hash, failed_logins, locked_until FROM users WHERE email = ?`, email).
-		Scan(&u.ID, &u.WorkspaceID, &u.Email, &u.Name, &u.Role, &u.CreatedAt, &hash, &failed, &lockedUntil)
+		Scan(&u.ID, &u.WorkspaceID, &u.Email, &u.Name, &u.Role, &u.CreatedAt, &u.TimeZone, &hash, &failed, &lockedUntil)
 	bad := Errorf(EInvalid, "Wrong e-mail address or password.")
 	if errors.Is(err, sql.ErrNoRows) {
 		checkPassword(dummyHash, password)
@@ -297,4 +304,121 @@ func checkPassword(encoded, password string) bool {
 	}
 	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// forget drops id's entry, after a write to the user's row.
+func (c *userCache) forget(id int64) { c.m.Delete(id) }
+
+// Zone returns the location of an IANA time zone name ("Europe/London").
+// The empty name and "Local" (the server's zone, which means nothing to a
+// user) are not zones here. Locations are kept by name: loading one reads
+// and parses the zone's file, and every page needs its viewer's. Only
+// names that loaded are kept, so there are at most as many entries as the
+// zone database has zones.
+func Zone(name string) (*time.Location, bool) {
+	if v, ok := zones.Load(name); ok {
+		return v.(*time.Location), true
+	}
+	if name == "" || name == "Local" {
+		return nil, false
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, false
+	}
+	zones.Store(name, loc)
+	return loc, true
+}
+
+var zones sync.Map // name → *time.Location
+
+// Location is where u's times are shown and read: their time zone, UTC
+// until they have one.
+func (u *User) Location() *time.Location {
+	if u != nil {
+		if loc, ok := Zone(u.TimeZone); ok {
+			return loc
+		}
+	}
+	return time.UTC
+}
+
+// SetTimeZoneIfUnset stores zone as user id's time zone unless they have
+// one: the browser's zone, sent at sign-in, is a default and never
+// overrides a choice. An unknown name is EInvalid and stores nothing.
+func (s *Store) SetTimeZoneIfUnset(ctx context.Context, id int64, zone string) error {
+	if _, ok := Zone(zone); !ok {
+		return Errorf(EInvalid, "Unknown time zone %q.", zone)
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE users SET time_zone = ? WHERE id = ? AND time_zone = ''`, zone, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		s.users.forget(id)
+	}
+	return nil
+}
+
+// ProfileInput is what a user may change about themselves.
+type ProfileInput struct {
+	Name     string
+	Email    string
+	TimeZone string
+}
+
+// UpdateProfile changes user id's name, e-mail address and time zone.
+func (s *Store) UpdateProfile(ctx context.Context, id int64, in ProfileInput) (*User, error) {
+	in.Name, in.Email, in.TimeZone = strings.TrimSpace(in.Name), strings.TrimSpace(in.Email), strings.TrimSpace(in.TimeZone)
+	p := Problems{}
+	checkLen(p, "name", in.Name, 1, 200)
+	if !validEmail(in.Email) {
+		p.Add("email", "Enter a valid e-mail address, like lee@example.com.")
+	}
+	if _, ok := Zone(in.TimeZone); !ok {
+		p.Add("time_zone", "Choose a time zone from the list, like Europe/London.")
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE users SET name = ?, email = ?, time_zone = ? WHERE id = ?`, in.Name, in.Email, in.TimeZone, id)
+	if isUnique(err) {
+		return nil, &Error{Code: EConflict, Message: "That e-mail address is taken.", Fields: map[string]string{"email": "Another user has this e-mail address."}}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, Errorf(ENotFound, "User not found.")
+	}
+	s.users.forget(id)
+	return s.UserByID(ctx, id)
+}
+
+// ChangePassword sets user id's password to next when current is their
+// password now. Signed-in sessions are left as they are.
+func (s *Store) ChangePassword(ctx context.Context, id int64, current, next string) error {
+	var hash string
+	err := s.r.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, id).Scan(&hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Errorf(ENotFound, "User not found.")
+	}
+	if err != nil {
+		return err
+	}
+	p := Problems{}
+	if !checkPassword(hash, current) {
+		p.Add("current_password", "That is not your current password.")
+	}
+	if n := len([]rune(next)); n < 10 || n > 200 {
+		p.Add("new_password", "Use 10 to 200 characters.")
+	}
+	if err := p.Err(); err != nil {
+		return err
+	}
+	if hash, err = hashPassword(next); err != nil {
+		return err
+	}
+	_, err = s.w.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, id)
+	return err
 }

@@ -1,35 +1,39 @@
 package views
 
 import (
+	"context"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/rolodex/rolodex/store"
 )
 
 // dateTimeLocal is the value format of <input type="datetime-local">.
-// Meeting times are entered and shown in UTC.
+// Meeting times are entered and shown in the viewer's time zone.
 const dateTimeLocal = "2006-01-02T15:04"
 
 // FormFromMeeting fills a form with a meeting's current fields, times in
-// the datetime-local format (UTC).
-func FormFromMeeting(m *store.Meeting) Form {
+// the datetime-local format in loc, the viewer's zone.
+func FormFromMeeting(m *store.Meeting, loc *time.Location) Form {
 	f := Form{Values: map[string]string{
 		"type": m.Type, "subject": m.Subject, "details": m.Details,
-		"starts_at": store.Time(m.StartsAt).Format(dateTimeLocal),
+		"starts_at": store.Time(m.StartsAt).In(loc).Format(dateTimeLocal),
 	}}
 	if m.EndsAt != nil {
-		f.Values["ends_at"] = store.Time(*m.EndsAt).Format(dateTimeLocal)
+		f.Values["ends_at"] = store.Time(*m.EndsAt).In(loc).Format(dateTimeLocal)
 	}
 	return f
 }
 
 // meetingFields are the fields of the meeting form after its type select.
-func meetingFields(form string) []field {
+// The times' labels name the zone they are read in.
+func meetingFields(ctx context.Context, form string) []field {
+	zone := " (" + zoneName(ctx) + ")"
 	return []field{
 		{form: form, name: "subject", label: "Subject", required: true, maxlen: 200, span2: true},
-		{form: form, name: "starts_at", label: "Starts (UTC)", typ: "datetime-local", required: true},
-		{form: form, name: "ends_at", label: "Ends (UTC)", typ: "datetime-local"},
+		{form: form, name: "starts_at", label: "Starts" + zone, typ: "datetime-local", required: true},
+		{form: form, name: "ends_at", label: "Ends" + zone, typ: "datetime-local"},
 		{form: form, name: "details", label: "Details", hint: "Markdown: **bold**, lists, tables, links.", maxlen: 20000, rows: 5, span2: true},
 	}
 }
@@ -39,9 +43,10 @@ func meetingFields(form string) []field {
 type MeetingFilter struct {
 	Types    []string
 	Statuses []string
-	From, To string // as given, normally YYYY-MM-DD
+	From, To string // as given, normally YYYY-MM-DD (days in the viewer's zone)
 	Sort     string // "date" or "updated"
 	Desc     bool
+	Cursor   string // the page shown ("" for the first)
 }
 
 // URL is the meetings page showing f from cursor ("" for the first page).
@@ -196,8 +201,17 @@ func meetingTypeLabel(t string) string {
 
 func meetingPath(mid int64) string { return "/meetings/" + id(mid) }
 
-// meetingDate is a meeting's start for the list, in UTC.
-func meetingDate(ms int64) string { return store.Time(ms).Format("Jan 2, 2006 15:04") }
+// meetingDate is a meeting's start for the list, in the viewer's zone
+// (the column's heading names it).
+func meetingDate(ctx context.Context, ms int64) string {
+	return localTime(ctx, ms).Format("Jan 2, 2006 15:04")
+}
+
+// editURL is the edit page of meeting mid, opened from this page of the
+// list: saving, closing or deleting it comes back here (return).
+func (l MeetingList) editURL(mid int64) string {
+	return meetingPath(mid) + "/edit?" + url.Values{"return": {l.Filter.URL(l.Filter.Cursor)}}.Encode()
+}
 
 // statusAction is the status a meeting's Close/Reopen button sets and the
 // button's label.
@@ -220,9 +234,9 @@ func statusLabel(m *store.Meeting) string {
 
 // meetingFormFields are the meeting form's text fields; the first invalid
 // one takes the focus unless the type select, which comes first, does.
-func meetingFormFields(form string, f Form) []field {
+func meetingFormFields(ctx context.Context, form string, f Form) []field {
 	if f.Error("type") != "" {
-		return meetingFields(form)
+		return meetingFields(ctx, form)
 	}
-	return withFocus(meetingFields(form), f)
+	return withFocus(meetingFields(ctx, form), f)
 }

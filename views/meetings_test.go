@@ -1,8 +1,11 @@
 package views
 
 import (
+	"context"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rolodex/rolodex/store"
 )
@@ -72,7 +75,7 @@ func TestMeetingEditPage(t *testing.T) {
 	end := hourAgo + 30*60*1000
 	m := &store.Meeting{ID: 21, CompanyID: 7, Type: "video", Status: store.MeetingOpen, Subject: `Demo "1"`, Details: "\nnotes",
 		StartsAt: hourAgo, EndsAt: &end, UpdatedAt: hourAgo}
-	out := render(t, MeetingEditPage(Page{User: staff}, evilCompany, m, meetingTypes, FormFromMeeting(m)))
+	out := render(t, MeetingEditPage(Page{User: staff}, evilCompany, m, meetingTypes, FormFromMeeting(m, time.UTC), ""))
 	contains(t, out, `action="/meetings/21"`, `<option value="video" selected>`, `value="Demo &#34;1&#34;"`,
 		`value="2025-06-15T11:00"`, `value="2025-06-15T11:30"`, "\n\nnotes</textarea>",
 		`action="/meetings/21/status"`, `value="closed"`, `action="/meetings/21/delete"`, `href="/companies/7"`, "Edit meeting")
@@ -109,7 +112,7 @@ func TestMeetingsPage(t *testing.T) {
 		`type="date" name="from" value="2025-01-01"`, `type="date" name="to" value="2025-12-31"`,
 		`<option value="date" selected>`, `<option value="desc" selected>`,
 		`<div id="meeting-list"`, "42 meetings",
-		`href="/companies/7">&lt;b&gt;x&lt;/b&gt;</a>`, `href="/meetings/31/edit">&lt;Quote&gt;</a>`, ">E-mail</td>", ">open</span>",
+		`href="/companies/7">&lt;b&gt;x&lt;/b&gt;</a>`, `href="/meetings/31/edit?return=%2Fmeetings%3Ffrom%3D2025-01-01%26order%3Ddesc%26sort%3Ddate%26status%3Dopen%26to%3D2025-12-31%26type%3Demail%26type%3Dsms">&lt;Quote&gt;</a>`, ">E-mail</td>", ">open</span>",
 		"Jun 15, 2025 11:00", `aria-sort="descending">Date`)
 	lacks(t, out, "<b>x</b>", "<Quote>", `hx-swap-oob`)
 	// The pager keeps every filter.
@@ -172,4 +175,56 @@ func TestMeetingTypesPage(t *testing.T) {
 	out := render(t, MeetingTypesPage(Page{User: admin}, meetingTypes, f))
 	contains(t, out, "In-person", "<code class=\"muted\">in-person</code>", `<form method="post" action="/admin/meeting-types">`,
 		`value="Fax!"`, `id="mtype-name-error">Use 1 to 32 letters a-z, digits or hyphens.</p>`)
+}
+
+// TestMeetingTimesInViewerZone: one stored meeting reads in each viewer's
+// own zone on the timeline (whose items are cached: the zone is part of the
+// key), in the list and in the edit form, and the labels name the zone.
+func TestMeetingTimesInViewerZone(t *testing.T) {
+	start := time.Date(2026, 7, 1, 13, 0, 0, 0, time.UTC).UnixMilli() // 14:00 in London, 09:00 in New York
+	m := store.Meeting{ID: 41, CompanyID: 7, Type: "call", Status: store.MeetingOpen, Subject: "Zones", StartsAt: start, UpdatedAt: hourAgo}
+	tl := Timeline{Company: evilCompany, Items: []store.TimelineItem{{Type: store.TypeMeeting, ID: 41, CompanyID: 7, CreatedAt: start, Meeting: &m}}}
+	l := sampleMeetingList()
+	l.Page.Items = []store.Meeting{m}
+	for _, tc := range []struct{ zone, clock string }{
+		{"Europe/London", "14:00"}, {"America/New_York", "09:00"}, {"Europe/London", "14:00"},
+	} {
+		loc, ok := store.Zone(tc.zone)
+		if !ok {
+			t.Fatalf("zone %s", tc.zone)
+		}
+		ctx := WithZone(context.Background(), loc)
+		var b strings.Builder
+		if err := TimelineSection(tl).Render(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+		contains(t, b.String(), "Wed, Jul 1, 2026 "+tc.clock+" "+tc.zone, `title="Jul 1, 2026 `+tc.clock+" "+tc.zone+`"`)
+		b.Reset()
+		if err := MeetingsPage(Page{User: staff}, l).Render(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+		contains(t, b.String(), "Jul 1, 2026 "+tc.clock+"</time>", "Date ("+tc.zone+")", `<span class="optional">(`+tc.zone+`)</span>`)
+		b.Reset()
+		if err := MeetingEditPage(Page{User: staff}, evilCompany, &m, meetingTypes, FormFromMeeting(&m, loc), "").Render(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+		contains(t, b.String(), `value="2026-07-01T`+tc.clock+`"`, "Starts ("+tc.zone+")", "Ends ("+tc.zone+")")
+	}
+}
+
+// TestMeetingListReturn: a meeting opened from the list carries the list's
+// page (filters and cursor) to its edit page, whose forms send it back.
+func TestMeetingListReturn(t *testing.T) {
+	l := sampleMeetingList()
+	l.Filter.Cursor = "P1"
+	out := render(t, MeetingRows(l))
+	back := l.Filter.URL("P1")
+	contains(t, out, `href="/meetings/31/edit?return=`+strings.ReplaceAll(url.QueryEscape(back), "&", "&amp;")+`"`)
+	m := &l.Page.Items[0]
+	out = render(t, MeetingEditPage(Page{User: staff}, evilCompany, m, meetingTypes, FormFromMeeting(m, time.UTC), back))
+	field := `<input type="hidden" name="return" value="` + strings.ReplaceAll(back, "&", "&amp;") + `">`
+	if n := strings.Count(out, field); n != 3 {
+		t.Errorf("%d return fields, want 3 (save, close, delete):\n%s", n, out)
+	}
+	lacks(t, render(t, MeetingEditPage(Page{User: staff}, evilCompany, m, meetingTypes, FormFromMeeting(m, time.UTC), "")), `name="return"`)
 }

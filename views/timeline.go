@@ -16,20 +16,22 @@ import (
 
 // Timeline items are read far more often than they change, and rendering
 // them is most of a company page's work. All of an item but its relative
-// time ("5 minutes ago") follows from its row alone, so that part is
-// rendered once per version of the row and kept, as fragment caching does
-// elsewhere: the key is the row's identity plus a hash of every field, so
-// an edit (or an import that rewrites a contact) simply misses and nothing
-// has to be invalidated. The relative time is written on every page.
+// time ("5 minutes ago") follows from its row and the viewer's time zone
+// alone, so that part is rendered once per version of the row and zone and
+// kept, as fragment caching does elsewhere: the key is the row's identity
+// plus a hash of every field and the zone's name, so an edit (or an import
+// that rewrites a contact) simply misses and nothing has to be
+// invalidated. The relative time is written on every page.
 
 // itemFragment is a rendered item cut where its relative time goes.
 type itemFragment struct{ before, after []byte }
 
 // itemKey names one version of one item.
 type itemKey struct {
-	typ string
-	id  int64
-	sum uint64
+	typ  string
+	id   int64
+	sum  uint64
+	zone string // the viewer's time zone
 }
 
 var (
@@ -46,6 +48,7 @@ const timeSlot = "\x00rolodex-time\x00"
 func timelineItem(it store.TimelineItem) templ.Component {
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
 		key := keyOf(it)
+		key.zone = zoneName(ctx) // the item's times are written in it
 		f, ok := fragments.Get(key)
 		if !ok {
 			var buf bytes.Buffer
@@ -62,7 +65,7 @@ func timelineItem(it store.TimelineItem) templ.Component {
 		if _, err := w.Write(f.before); err != nil {
 			return err
 		}
-		if _, err := io.WriteString(w, templ.EscapeString(relTime(it.CreatedAt))); err != nil {
+		if _, err := io.WriteString(w, templ.EscapeString(relTime(ctx, it.CreatedAt))); err != nil {
 			return err
 		}
 		_, err := w.Write(f.after)
@@ -118,5 +121,5 @@ func keyOf(it store.TimelineItem) itemKey {
 		opt(m.OwnerID)
 		str(m.Type, m.Status, m.Subject, m.Details)
 	}
-	return itemKey{it.Type, it.ID, h.Sum64()}
+	return itemKey{typ: it.Type, id: it.ID, sum: h.Sum64()}
 }

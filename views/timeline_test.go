@@ -64,7 +64,7 @@ func TestItemKeyCoversEveryField(t *testing.T) {
 func TestTimelineItemCache(t *testing.T) {
 	it := store.TimelineItem{Type: store.TypeNote, ID: 901, CompanyID: 7, CreatedAt: hourAgo,
 		Note: &store.Note{ID: 901, CompanyID: 7, Title: "Call <b>", Body: "**Big** deal", CreatedAt: hourAgo, UpdatedAt: hourAgo}}
-	direct := render(t, timelineEntry(it, relTime(it.CreatedAt)))
+	direct := render(t, timelineEntry(it, relTime(context.Background(), it.CreatedAt)))
 	for i := 0; i < 2; i++ { // a miss, then a hit
 		if got := render(t, timelineItem(it)); got != direct {
 			t.Fatalf("render %d through the cache:\n%s\nwant\n%s", i, got, direct)

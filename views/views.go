@@ -7,6 +7,7 @@
 package views
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -146,6 +147,8 @@ type field struct {
 	rows         int  // > 0 makes it a textarea of that many rows
 	span2        bool // full width in a .form-grid
 	autofocus    bool // the first invalid field of a failed form
+	// list is the id of a <datalist> of suggestions.
+	list string
 }
 
 func (fd field) id() string { return fd.form + "-" + fd.name }
@@ -384,17 +387,41 @@ func capitalize(s string) string {
 	return s
 }
 
-// Times. Stored as unix milliseconds, shown relative with the absolute
-// time (UTC) in a tooltip; app.js localises the tooltip.
+// Times. Stored as unix milliseconds and shown in the viewer's time zone,
+// which handlers put in the request's context (WithZone): the relative
+// time, with the absolute one and the zone's name in a tooltip.
 
 var now = time.Now // replaced in tests
 
+type zoneKey struct{}
+
+// WithZone returns ctx in which views show times in loc.
+func WithZone(ctx context.Context, loc *time.Location) context.Context {
+	return context.WithValue(ctx, zoneKey{}, loc)
+}
+
+// zoneOf is the zone of ctx's viewer: UTC unless WithZone said otherwise.
+func zoneOf(ctx context.Context) *time.Location {
+	if loc, ok := ctx.Value(zoneKey{}).(*time.Location); ok {
+		return loc
+	}
+	return time.UTC
+}
+
+// zoneName names the viewer's zone in labels: "Starts (Europe/London)".
+func zoneName(ctx context.Context) string { return zoneOf(ctx).String() }
+
+// localTime is ms in the viewer's zone.
+func localTime(ctx context.Context, ms int64) time.Time { return store.Time(ms).In(zoneOf(ctx)) }
+
 func isoTime(ms int64) string { return store.Time(ms).Format(time.RFC3339) }
 
-func absTime(ms int64) string { return store.Time(ms).Format("Jan 2, 2006 15:04 UTC") }
+func absTime(ctx context.Context, ms int64) string {
+	return localTime(ctx, ms).Format("Jan 2, 2006 15:04 ") + zoneName(ctx)
+}
 
-func relTime(ms int64) string {
-	t := store.Time(ms)
+func relTime(ctx context.Context, ms int64) string {
+	t := localTime(ctx, ms)
 	d := now().Sub(t)
 	switch {
 	case d < 0 && d > -time.Minute:
@@ -413,7 +440,7 @@ func relTime(ms int64) string {
 			return "yesterday"
 		}
 		return plural(days, "day") + " ago"
-	case t.Year() == now().UTC().Year():
+	case t.Year() == now().In(t.Location()).Year():
 		return t.Format("Jan 2")
 	default:
 		return t.Format("Jan 2, 2006")
@@ -600,17 +627,42 @@ func editable(t string) bool {
 	return t == store.TypeNote || t == store.TypeContact || t == store.TypeLink || t == store.TypeMeeting
 }
 
-// meetingWhen is a meeting's start, and its end when it has one, in UTC.
-func meetingWhen(m *store.Meeting) string {
-	start := store.Time(m.StartsAt)
+// meetingWhen is a meeting's start, and its end when it has one, in the
+// viewer's zone, which it names.
+func meetingWhen(ctx context.Context, m *store.Meeting) string {
+	start := localTime(ctx, m.StartsAt)
 	s := start.Format("Mon, Jan 2, 2006 15:04")
 	if m.EndsAt != nil {
-		end := store.Time(*m.EndsAt)
+		end := localTime(ctx, *m.EndsAt)
 		if end.YearDay() == start.YearDay() && end.Year() == start.Year() {
 			s += "–" + end.Format("15:04")
 		} else {
 			s += " – " + end.Format("Mon, Jan 2, 2006 15:04")
 		}
 	}
-	return s + " UTC"
+	return s + " " + zoneName(ctx)
+}
+
+// profileFields are the fields of the profile form. The time zone's
+// suggestions are the browser's zones, which app.js puts in #time-zones;
+// the server checks the name either way.
+func profileFields() []field {
+	const form = "me"
+	return []field{
+		{form: form, name: "name", label: "Name", required: true, autocomplete: "name", maxlen: 200},
+		{form: form, name: "email", label: "E-mail", typ: "email", required: true, autocomplete: "email", maxlen: 254},
+		{form: form, name: "time_zone", label: "Time zone", required: true, autocomplete: "off", maxlen: 64, list: "time-zones",
+			hint: "A name from the time zone database, like Europe/London or America/New_York."},
+	}
+}
+
+// passwordFields are the fields of the password change form; their values
+// are never sent back.
+func passwordFields() []field {
+	const form = "password"
+	return []field{
+		{form: form, name: "current_password", label: "Current password", typ: "password", required: true, autocomplete: "current-password"},
+		{form: form, name: "new_password", label: "New password", typ: "password", required: true, autocomplete: "new-password", maxlen: 200,
+			hint: "10 to 200 characters."},
+	}
 }

@@ -480,7 +480,7 @@ func TestRelTime(t *testing.T) {
 		{30 * 24 * time.Hour, "May 16"},
 		{400 * 24 * time.Hour, "May 11, 2024"},
 	} {
-		if got := relTime(testNow.Add(-tc.ago).UnixMilli()); got != tc.want {
+		if got := relTime(context.Background(), testNow.Add(-tc.ago).UnixMilli()); got != tc.want {
 			t.Errorf("%v ago: %q, want %q", tc.ago, got, tc.want)
 		}
 	}
