@@ -21,67 +21,89 @@ const (
 	maxPage = 1_000_000
 )
 
-// searchKind runs a name search for u over one kind, from offset on. The
-// index filters by u's clients (nil: look them up); the hits' companies
-// are then loaded from SQLite through the same security check as every
-// page, which names them and drops anything the index still holds but
-// SQLite no longer allows (a company just deleted or unassigned).
+// searchKind runs a name search for u over one kind, from offset on;
+// clients are u's (store.ClientIDs).
 func (h *Handler) searchKind(ctx context.Context, u *store.User, clients []int64, text, kind string, offset, limit int) (views.SearchGroup, error) {
 	p, err := h.Index.SearchPage(ctx, search.Query{WorkspaceID: u.WorkspaceID, Text: text, Clients: clients, Kinds: []string{kind}, Limit: limit, Offset: offset})
 	if err != nil {
 		return views.SearchGroup{}, err
 	}
-	g := views.SearchGroup{Results: []views.SearchResult{}, Total: p.Total, Counted: p.Counted, More: p.More}
-	if len(p.Hits) == 0 {
-		return g, nil
-	}
-	ids := make([]int64, 0, len(p.Hits))
-	for _, hit := range p.Hits {
-		ids = append(ids, hit.CompanyID)
-	}
-	companies, err := h.Store.CompaniesByID(ctx, u, ids)
+	g, err := h.named(ctx, u, p)
 	if err != nil {
 		return views.SearchGroup{}, err
 	}
-	for _, hit := range p.Hits {
-		c, ok := companies[hit.CompanyID]
-		if !ok {
-			continue
+	return g[0], nil
+}
+
+// named turns pages of hits into results. The index filters by u's
+// clients; the hits' companies are then loaded from SQLite, in one query
+// for all pages, through the same security check as every page, which
+// names them and drops anything the index still holds but SQLite no
+// longer allows (a company just deleted or unassigned).
+func (h *Handler) named(ctx context.Context, u *store.User, pages ...search.Page) ([]views.SearchGroup, error) {
+	var ids []int64
+	for _, p := range pages {
+		for _, hit := range p.Hits {
+			ids = append(ids, hit.CompanyID)
 		}
-		res := views.SearchResult{Kind: hit.Kind, ID: hit.ID, CompanyID: hit.CompanyID, Name: hit.Name, Email: hit.Email, CompanyName: c.Name}
-		if hit.Kind == search.KindCompany {
-			res.Name = c.Name
-		}
-		g.Results = append(g.Results, res)
 	}
-	return g, nil
+	var companies map[int64]*store.Company
+	if len(ids) > 0 {
+		var err error
+		if companies, err = h.Store.CompaniesByID(ctx, u, ids); err != nil {
+			return nil, err
+		}
+	}
+	groups := make([]views.SearchGroup, 0, len(pages))
+	for _, p := range pages {
+		g := views.SearchGroup{Results: []views.SearchResult{}, Total: p.Total, Counted: p.Counted, More: p.More}
+		for _, hit := range p.Hits {
+			c, ok := companies[hit.CompanyID]
+			if !ok {
+				continue
+			}
+			res := views.SearchResult{Kind: hit.Kind, ID: hit.ID, CompanyID: hit.CompanyID, Name: hit.Name, Email: hit.Email, CompanyName: c.Name}
+			if hit.Kind == search.KindCompany {
+				res.Name = c.Name
+			}
+			g.Results = append(g.Results, res)
+		}
+		groups = append(groups, g)
+	}
+	return groups, nil
 }
 
 // searchGroups searches each of kinds (both when empty) on its own, up to
 // limit each.
 func (h *Handler) searchGroups(ctx context.Context, u *store.User, text string, kinds []string, limit int) (views.SearchGroups, error) {
-	g := views.SearchGroups{
-		Companies: views.SearchGroup{Results: []views.SearchResult{}, Counted: true},
-		Contacts:  views.SearchGroup{Results: []views.SearchResult{}, Counted: true},
-	}
+	empty := views.SearchGroup{Results: []views.SearchResult{}, Counted: true}
+	g := views.SearchGroups{Companies: empty, Contacts: empty}
+	kinds = slices.Compact(slices.Sorted(slices.Values(kinds)))
 	for _, k := range kinds {
 		if !search.ValidKind(k) {
 			return g, &store.Error{Code: store.EInvalid, Message: "Unknown kind.", Fields: map[string]string{"kind": "Choose company or contact."}}
 		}
 	}
+	if len(kinds) == 0 {
+		kinds = []string{search.KindCompany, search.KindContact}
+	}
 	clients, err := h.Store.ClientIDs(ctx, u)
 	if err != nil {
 		return g, err
 	}
-	want := func(kind string) bool { return len(kinds) == 0 || slices.Contains(kinds, kind) }
-	if want(search.KindCompany) {
-		if g.Companies, err = h.searchKind(ctx, u, clients, text, search.KindCompany, 0, limit); err != nil {
-			return g, err
-		}
+	pages, err := h.Index.SearchKinds(ctx, search.Query{WorkspaceID: u.WorkspaceID, Text: text, Clients: clients, Kinds: kinds, Limit: limit})
+	if err != nil {
+		return g, err
 	}
-	if want(search.KindContact) {
-		if g.Contacts, err = h.searchKind(ctx, u, clients, text, search.KindContact, 0, limit); err != nil {
-			return g, err
+	groups, err := h.named(ctx, u, pages...)
+	if err != nil {
+		return g, err
+	}
+	for i, k := range kinds {
+		if k == search.KindCompany {
+			g.Companies = groups[i]
+		} else {
+			g.Contacts = groups[i]
 		}
 	}
 	return g, nil

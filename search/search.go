@@ -324,38 +324,87 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 // index every match is on exactly one page; only within a page are equal
 // scores put in name order.
 func (ix *Index) SearchPage(ctx context.Context, q Query) (Page, error) {
+	pq, err := ix.prepare(q)
+	if err != nil || pq == nil {
+		return none(), err
+	}
+	return ix.page(ctx, pq, kindFilter(q.Kinds, pq.clients), max(q.Offset, 0))
+}
+
+// SearchKinds searches each of q.Kinds (both when empty) on its own and
+// returns their pages in that order, so one kind never crowds out the
+// other; the searches share their preparation.
+func (ix *Index) SearchKinds(ctx context.Context, q Query) ([]Page, error) {
+	kinds := q.Kinds
+	if len(kinds) == 0 {
+		kinds = []string{KindCompany, KindContact}
+	}
+	pq, err := ix.prepare(q)
+	if err != nil {
+		return nil, err
+	}
+	pages := make([]Page, 0, len(kinds))
+	for _, k := range kinds {
+		p := none()
+		if pq != nil {
+			if p, err = ix.page(ctx, pq, kindFilter([]string{k}, pq.clients), max(q.Offset, 0)); err != nil {
+				return nil, err
+			}
+		}
+		pages = append(pages, p)
+	}
+	return pages, nil
+}
+
+func none() Page { return Page{Hits: []Hit{}, Counted: true} }
+
+// prepared is what the searches of one text by one viewer share, whatever
+// the kind and page.
+type prepared struct {
+	words   []string
+	ws      string
+	clients *clientList // nil for all
+	limit   int
+	ranked  bool
+}
+
+// prepare checks q and reads its text; nil means nothing can match.
+func (ix *Index) prepare(q Query) (*prepared, error) {
 	for _, k := range q.Kinds {
 		if !ValidKind(k) {
-			return Page{}, fmt.Errorf("search: unknown kind %q", k)
+			return nil, fmt.Errorf("search: unknown kind %q", k)
 		}
 	}
-	none := Page{Hits: []Hit{}, Counted: true}
 	if q.Clients != nil && len(q.Clients) == 0 {
-		return none, nil
+		return nil, nil
 	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = defaultLimit
-	}
-	limit = min(limit, maxLimit)
-	offset := max(q.Offset, 0)
-
 	words := ix.parse(q.Text)
 	if len(words) == 0 {
-		return none, nil
+		return nil, nil
 	}
-	ws := strconv.FormatInt(q.WorkspaceID, 10) + ":"
-	f := ix.newFilter(q)
-	ranked := f.clients != nil && f.clients.size() <= maxRankedMatches
-	if !ranked {
-		// A staff user's few docs drive the conjunction, so they can always
-		// be ranked; otherwise it depends on how common the words are.
+	pq := &prepared{words: words, ws: strconv.FormatInt(q.WorkspaceID, 10) + ":", limit: q.Limit}
+	if pq.limit <= 0 {
+		pq.limit = defaultLimit
+	}
+	pq.limit = min(pq.limit, maxLimit)
+	if q.Clients != nil {
+		pq.clients = ix.clients.get(q.Clients)
+	}
+	// A staff user's few docs drive the conjunction, so they can always be
+	// ranked; otherwise it depends on how common the words are.
+	pq.ranked = pq.clients != nil && pq.clients.size() <= maxRankedMatches
+	if !pq.ranked {
 		var err error
-		if ranked, err = ix.rankable(ws, words); err != nil {
-			return Page{}, err
+		if pq.ranked, err = ix.rankable(pq.ws, words); err != nil {
+			return nil, err
 		}
 	}
+	return pq, nil
+}
 
+// page runs a prepared search under f from offset on.
+func (ix *Index) page(ctx context.Context, pq *prepared, f *filter, offset int) (Page, error) {
+	words, ws, limit, ranked := pq.words, pq.ws, pq.limit, pq.ranked
 	exactQ := f.apply(textQuery(ws, words, false), ws, words)
 	size := limit
 	if !ranked {
@@ -669,12 +718,17 @@ type filter struct {
 }
 
 func (ix *Index) newFilter(q Query) *filter {
-	f := &filter{}
-	if k := slices.Compact(slices.Sorted(slices.Values(q.Kinds))); len(k) == 1 {
-		f.kind = k[0]
-	}
+	var clients *clientList
 	if q.Clients != nil {
-		f.clients = ix.clients.get(q.Clients)
+		clients = ix.clients.get(q.Clients)
+	}
+	return kindFilter(q.Kinds, clients)
+}
+
+func kindFilter(kinds []string, clients *clientList) *filter {
+	f := &filter{clients: clients}
+	if k := slices.Compact(slices.Sorted(slices.Values(kinds))); len(k) == 1 {
+		f.kind = k[0]
 	}
 	return f
 }
