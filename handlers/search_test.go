@@ -151,6 +151,12 @@ func TestSearchListsEveryCompany(t *testing.T) {
 			if want := len(tt.companies) + min(tt.contacts, 5); len(listed) != want {
 				t.Errorf("search box lists %d results, want %d", len(listed), want)
 			}
+
+			// The results page lists them all, and no more.
+			resp, body = do(t, c, "GET", a.Server.URL+"/search?q="+url.QueryEscape(tt.q), "", "")
+			if n := len(regexp.MustCompile(`href="/companies/\d+(#contact-\d+)?"`).FindAllString(body[strings.Index(body, "<main"):], -1)); resp.StatusCode != 200 || n != total {
+				t.Errorf("results page: %d, %d results, want %d", resp.StatusCode, n, total)
+			}
 		})
 	}
 }

@@ -761,6 +761,16 @@ func TestCompaniesAmongContacts(t *testing.T) {
 					t.Errorf("contact hit %+v", h)
 				}
 			}
+
+			// SearchKinds answers both at once, the same way.
+			pages, err := ix.SearchKinds(context.Background(), Query{WorkspaceID: 1, Text: tt.text, Clients: tt.clients, Limit: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(pages) != 2 || pages[0].Total != len(tt.companies) || len(pages[0].Hits) != len(tt.companies) || pages[0].Hits[0].Kind != KindCompany ||
+				pages[1].Total != tt.contacts || !slices.Equal(pages[1].Hits, p.Hits) {
+				t.Errorf("SearchKinds: %+v", pages)
+			}
 		})
 	}
 }

@@ -26,6 +26,16 @@ func (g SearchGroups) Total() (n int, atLeast bool) {
 	return g.Companies.Total + g.Contacts.Total, !g.Companies.Counted || !g.Contacts.Counted
 }
 
+// showAll is the search box's link to the results page.
+func (g SearchGroups) showAll() string {
+	n, atLeast := g.Total()
+	word := " results"
+	if n == 1 && !atLeast {
+		word = " result"
+	}
+	return "Show all " + countText(n, atLeast) + word
+}
+
 // SearchPager places a page of the results page among all of them.
 type SearchPager struct {
 	Page int // from 1

@@ -388,6 +388,8 @@ func TestSearch(t *testing.T) {
 	contains(t, render(t, SearchResults("<zz>", SearchGroups{})), "No matches for “&lt;zz&gt;”")
 	g.Contacts.Counted = false
 	contains(t, render(t, SearchResults("a", g)), "Show all 1,235+ results")
+	one := SearchGroups{Companies: g.Companies, Contacts: SearchGroup{Counted: true}}
+	contains(t, render(t, SearchResults("a", one)), "Show all 1 result<")
 
 	out = render(t, SearchPage(Page{User: staff, Query: "a c"}, g, SearchPager{Page: 2, Next: true}))
 	contains(t, out, "Results for “a c”", `href="/companies/7#contact-12"`, `value="a c"`,
