@@ -431,8 +431,9 @@ func (ix *Index) page(ctx context.Context, pq *prepared, f *filter, offset int) 
 
 	// Few exact or prefix matches: likely a typo. Fuzzy matching is the
 	// expensive part, so it only runs here. The fuzzy query matches every
-	// exact hit too, and they come first, so the typo matches this page
-	// shows are the fuzzy-only ones from offset-total on.
+	// exact hit too: the typo matches are its hits less those, and this
+	// page shows them from offset-total on. Its first total+need hits hold
+	// at least need of them, wherever the exact ones fall.
 	need := offset + limit - total // typo matches up to this page's end
 	all := exact
 	if need > 0 && (offset > 0 || len(exact) < total) {
