@@ -194,7 +194,7 @@ func (ix *Index) Put(docs ...Doc) error {
 	b := ix.idx.NewBatch()
 	var words, prefixes strings.Builder
 	for _, d := range docs {
-		if !validKind(d.Kind) {
+		if !ValidKind(d.Kind) {
 			return fmt.Errorf("search: put %s:%d: unknown kind", d.Kind, d.ID)
 		}
 		ws := strconv.FormatInt(d.WorkspaceID, 10) + ":"
@@ -254,7 +254,7 @@ func addPrefixes(b *strings.Builder, ws, word string) {
 
 // Delete removes docs of one kind in one batch; unknown ids are ignored.
 func (ix *Index) Delete(kind string, ids ...int64) error {
-	if !validKind(kind) {
+	if !ValidKind(kind) {
 		return fmt.Errorf("search: delete: unknown kind %q", kind)
 	}
 	if len(ids) == 0 {
@@ -286,6 +286,7 @@ type Query struct {
 	Clients     []int64  // company ids the viewer may see; nil means all (admin); empty non-nil means none
 	Kinds       []string // optional; empty = both kinds
 	Limit       int      // default 10, max 50
+	Offset      int      // matches to skip: a later page
 }
 
 // Hit is one match, with all a result list shows: no SQL needed.
@@ -296,87 +297,250 @@ type Hit struct {
 	Score         float64
 }
 
-// Search returns the best matches for q.Text, best first. Hits that match
-// every word exactly or by prefix always come before hits that need a typo
-// correction, and Score follows that order. When the text matches too many
-// docs to rank (see maxRankedMatches) Score is 0 and hits are in name order.
+// Page is one page of a search's matches and how many there are in all.
+type Page struct {
+	Hits []Hit
+	// Total counts every match when Counted; otherwise the text matched
+	// too many docs to count them all (see countCap) and Total is a lower
+	// bound.
+	Total   int
+	Counted bool
+	More    bool // matches follow this page
+}
+
+// Search returns the first page of SearchPage.
 func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
+	p, err := ix.SearchPage(ctx, q)
+	return p.Hits, err
+}
+
+// SearchPage returns the matches for q.Text from q.Offset on, best first,
+// and how many there are. Hits that match every word exactly or by prefix
+// always come before hits that need a typo correction, and Score follows
+// that order. When the text matches too many docs to rank (see
+// maxRankedMatches) Score is 0 and the hits of a page are in name order.
+//
+// Pages follow Bleve's order (score, then index order), so on an unchanged
+// index every match is on exactly one page; only within a page are equal
+// scores put in name order.
+func (ix *Index) SearchPage(ctx context.Context, q Query) (Page, error) {
+	pq, err := ix.prepare(q)
+	if err != nil || pq == nil {
+		return none(), err
+	}
+	return ix.page(ctx, pq, kindFilter(q.Kinds, pq.clients), max(q.Offset, 0))
+}
+
+// SearchKinds searches each of q.Kinds (both when empty) on its own and
+// returns their pages in that order, so one kind never crowds out the
+// other; the searches share their preparation.
+func (ix *Index) SearchKinds(ctx context.Context, q Query) ([]Page, error) {
+	kinds := q.Kinds
+	if len(kinds) == 0 {
+		kinds = []string{KindCompany, KindContact}
+	}
+	pq, err := ix.prepare(q)
+	if err != nil {
+		return nil, err
+	}
+	pages := make([]Page, 0, len(kinds))
+	for _, k := range kinds {
+		p := none()
+		if pq != nil {
+			if p, err = ix.page(ctx, pq, kindFilter([]string{k}, pq.clients), max(q.Offset, 0)); err != nil {
+				return nil, err
+			}
+		}
+		pages = append(pages, p)
+	}
+	return pages, nil
+}
+
+func none() Page { return Page{Hits: []Hit{}, Counted: true} }
+
+// prepared is what the searches of one text by one viewer share, whatever
+// the kind and page.
+type prepared struct {
+	words   []string
+	ws      string
+	clients *clientList // nil for all
+	limit   int
+	ranked  bool
+}
+
+// prepare checks q and reads its text; nil means nothing can match.
+func (ix *Index) prepare(q Query) (*prepared, error) {
 	for _, k := range q.Kinds {
-		if !validKind(k) {
+		if !ValidKind(k) {
 			return nil, fmt.Errorf("search: unknown kind %q", k)
 		}
 	}
 	if q.Clients != nil && len(q.Clients) == 0 {
 		return nil, nil
 	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = defaultLimit
-	}
-	limit = min(limit, maxLimit)
-
 	words := ix.parse(q.Text)
 	if len(words) == 0 {
 		return nil, nil
 	}
-	ws := strconv.FormatInt(q.WorkspaceID, 10) + ":"
-	f := ix.newFilter(q)
-	ranked := f.clients != nil && f.clients.size() <= maxRankedMatches
-	if !ranked {
-		// A staff user's few docs drive the conjunction, so they can always
-		// be ranked; otherwise it depends on how common the words are.
+	pq := &prepared{words: words, ws: strconv.FormatInt(q.WorkspaceID, 10) + ":", limit: q.Limit}
+	if pq.limit <= 0 {
+		pq.limit = defaultLimit
+	}
+	pq.limit = min(pq.limit, maxLimit)
+	if q.Clients != nil {
+		pq.clients = ix.clients.get(q.Clients)
+	}
+	// A staff user's few docs drive the conjunction, so they can always be
+	// ranked; otherwise it depends on how common the words are.
+	pq.ranked = pq.clients != nil && pq.clients.size() <= maxRankedMatches
+	if !pq.ranked {
 		var err error
-		if ranked, err = ix.rankable(ws, words); err != nil {
+		if pq.ranked, err = ix.rankable(pq.ws, words); err != nil {
 			return nil, err
 		}
 	}
-
-	exact, err := ix.run(ctx, f.apply(textQuery(ws, words, false), ws, words), limit, ranked)
-	if err != nil {
-		return nil, err
-	}
-	if len(exact) >= limit || !slices.ContainsFunc(words, func(w string) bool { return fuzziness(w) > 0 }) {
-		return f.check(exact)
-	}
-
-	// Too few exact or prefix matches: likely a typo. Fuzzy matching is the
-	// expensive part, so it only runs here. The fuzzy query also matches
-	// every exact hit, so ask for enough to fill up after removing them.
-	fuzzy, err := ix.run(ctx, f.apply(textQuery(ws, words, true), "", nil), limit+len(exact), ranked)
-	if err != nil {
-		return nil, err
-	}
-	return f.check(appendFuzzy(exact, fuzzy, limit))
+	return pq, nil
 }
 
-// appendFuzzy adds the fuzzy-only hits after the exact ones, with scores
+// page runs a prepared search under f from offset on.
+func (ix *Index) page(ctx context.Context, pq *prepared, f *filter, offset int) (Page, error) {
+	words, ws, limit, ranked := pq.words, pq.ws, pq.limit, pq.ranked
+	exactQ := f.apply(textQuery(ws, words, false), ws, words)
+	size := limit
+	if !ranked {
+		size++ // unranked, Bleve stops early: one more says whether a page follows
+	}
+	exact, total, stopped, err := ix.run(ctx, exactQ, offset, size, ranked, true)
+	if err != nil {
+		return Page{}, err
+	}
+	p := Page{Hits: sortPage(exact[:min(len(exact), limit)]), Total: total, Counted: !stopped, More: len(exact) > limit}
+	if stopped {
+		if p.Total, p.Counted, err = ix.count(ctx, exactQ, offset+len(p.Hits), p.More); err != nil {
+			return Page{}, err
+		}
+		if !p.Counted {
+			return f.checkPage(p)
+		}
+		total = p.Total
+	}
+	p.More = offset+len(p.Hits) < total
+	if total >= typosBelow || !slices.ContainsFunc(words, func(w string) bool { return fuzziness(w) > 0 }) {
+		return f.checkPage(p)
+	}
+
+	// Few exact or prefix matches: likely a typo. Fuzzy matching is the
+	// expensive part, so it only runs here. The fuzzy query matches every
+	// exact hit too: the typo matches are its hits less those, and this
+	// page shows them from offset-total on. Its first total+need hits hold
+	// at least need of them, wherever the exact ones fall.
+	need := offset + limit - total // typo matches up to this page's end
+	all := exact
+	if need > 0 && (offset > 0 || len(exact) < total) {
+		// The page starts past the exact hits: all of them are needed to
+		// tell the typo matches apart.
+		if all, _, _, err = ix.run(ctx, exactQ, 0, total, ranked, false); err != nil {
+			return Page{}, err
+		}
+	}
+	fuzzyQ := f.apply(textQuery(ws, words, true), "", nil)
+	fuzzySize := 0 // only the count
+	if need > 0 {
+		fuzzySize = total + need
+		if !ranked {
+			fuzzySize++ // as above
+		}
+	}
+	fuzzy, fuzzyTotal, fuzzyStopped, err := ix.run(ctx, fuzzyQ, 0, fuzzySize, ranked, need > 0)
+	if err != nil {
+		return Page{}, err
+	}
+	typos := typoOnly(all, fuzzy)
+	more := len(typos) > max(0, need)
+	typos = typos[min(len(typos), max(0, offset-total)):min(len(typos), max(0, need))]
+	p.Hits = append(p.Hits, sortPage(typos)...)
+	p.Total, p.Counted = fuzzyTotal, true
+	p.More = offset+len(p.Hits) < fuzzyTotal
+	if fuzzyStopped {
+		p.More = more
+		if p.Total, p.Counted, err = ix.count(ctx, fuzzyQ, offset+len(p.Hits), more); err != nil {
+			return Page{}, err
+		}
+	}
+	return f.checkPage(p)
+}
+
+// typosBelow: typo matches are added only to fewer exact or prefix matches
+// than this. Past it, what was typed is evidently spelled as names are,
+// and the costly fuzzy pass would only bury the matches.
+const typosBelow = maxLimit
+
+// countCap is how far a query too broad to rank is counted: counting on
+// means reading every posting, which is the cost an unranked query avoids.
+// A var so tests can reach it with little data.
+var countCap = 1000
+
+// count counts the matches of a query that stopped early after seen of
+// them (and more, when it saw that more follow), up to countCap, unscored
+// and without loading any doc. Past countCap it returns a lower bound and
+// false.
+func (ix *Index) count(ctx context.Context, q query.Query, seen int, more bool) (int, bool, error) {
+	if more {
+		seen++
+	}
+	if seen >= countCap {
+		return seen, false, nil
+	}
+	_, n, stopped, err := ix.run(ctx, q, countCap-1, 1, false, false)
+	if err != nil {
+		return 0, false, err
+	}
+	return max(seen, n), !stopped, nil
+}
+
+// typoOnly returns the fuzzy hits that are not exact hits, with scores
 // squeezed below the lowest exact score so Score stays in rank order.
-func appendFuzzy(exact, fuzzy []Hit, limit int) []Hit {
+func typoOnly(exact, fuzzy []Hit) []Hit {
 	seen := make(map[string]bool, len(exact))
 	for _, h := range exact {
 		seen[docID(h.Kind, h.ID)] = true
 	}
 	ceiling := 1.0
 	if len(exact) > 0 {
-		ceiling = exact[len(exact)-1].Score / 2
+		ceiling = slices.MinFunc(exact, func(a, b Hit) int { return cmp.Compare(a.Score, b.Score) }).Score / 2
 	}
 	var top float64
 	for _, h := range fuzzy {
 		top = max(top, h.Score)
 	}
-	hits := exact
+	var out []Hit
 	for _, h := range fuzzy {
-		if len(hits) >= limit {
-			break
-		}
 		if seen[docID(h.Kind, h.ID)] {
 			continue
 		}
 		if top > 0 {
 			h.Score = h.Score / top * ceiling
 		}
-		hits = append(hits, h)
+		out = append(out, h)
 	}
+	return out
+}
+
+// sortPage puts equal scores in name order, so a page reads the same on
+// every load.
+func sortPage(hits []Hit) []Hit {
+	slices.SortStableFunc(hits, func(a, b Hit) int {
+		if c := cmp.Compare(b.Score, a.Score); c != 0 {
+			return c
+		}
+		if c := strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Kind, b.Kind); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
 	return hits
 }
 
@@ -483,49 +647,45 @@ func textQuery(ws string, words []string, fuzzy bool) query.Query {
 	return query.NewConjunctionQuery(all)
 }
 
-// run executes q and returns hits sorted by score, then name. Sorting by
-// name inside Bleve would read the name's doc values for every candidate,
-// which is what makes broad prefixes slow, so only the returned page is
-// sorted by name; ties cut at the page boundary fall in index order.
-func (ix *Index) run(ctx context.Context, q query.Query, size int, ranked bool) ([]Hit, error) {
-	req := bleve.NewSearchRequestOptions(q, size, 0, false)
-	req.Fields = []string{fieldName, fieldEmail, fieldCompany}
+// run executes q and returns size hits from the from'th on, in Bleve's
+// order: score, then index order, so consecutive pages never overlap.
+// Sorting by name inside Bleve would read the name's doc values for every
+// candidate, which is what makes broad prefixes slow; sortPage orders a
+// page by name afterwards. total counts the matches, only up to from+size
+// when stopped (an unranked query stops there). Without fields, hits carry
+// only their kind, id and score.
+func (ix *Index) run(ctx context.Context, q query.Query, from, size int, ranked, fields bool) (hits []Hit, total int, stopped bool, err error) {
+	req := bleve.NewSearchRequestOptions(q, size, from, false)
+	if fields {
+		req.Fields = []string{fieldName, fieldEmail, fieldCompany}
+	}
 	if !ranked {
-		req.Score = bleve.ScoreNone // lets Bleve stop at the first size matches
+		req.Score = bleve.ScoreNone // lets Bleve stop at the first from+size matches
 	}
 	res, err := ix.idx.SearchInContext(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+		return nil, 0, false, fmt.Errorf("search: %w", err)
 	}
-	hits := make([]Hit, 0, len(res.Hits))
+	hits = make([]Hit, 0, len(res.Hits))
 	for _, m := range res.Hits {
-		h, err := toHit(m)
+		h, err := toHit(m, fields)
 		if err != nil {
-			return nil, err
+			return nil, 0, false, err
 		}
 		hits = append(hits, h)
 	}
-	slices.SortStableFunc(hits, func(a, b Hit) int {
-		if c := cmp.Compare(b.Score, a.Score); c != 0 {
-			return c
-		}
-		if c := strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.Kind, b.Kind); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
-	return hits, nil
+	return hits, int(res.Total), res.TotalRelation == bleve.TotalRelationGte, nil
 }
 
-func toHit(m *bsearch.DocumentMatch) (Hit, error) {
+func toHit(m *bsearch.DocumentMatch, fields bool) (Hit, error) {
 	kind, id, ok := parseDocID(m.ID)
 	if !ok {
 		return Hit{}, fmt.Errorf("search: unexpected doc id %q", m.ID)
 	}
 	h := Hit{Kind: kind, ID: id, Score: m.Score}
+	if !fields {
+		return h, nil
+	}
 	h.Name, _ = m.Fields[fieldName].(string)
 	h.Email, _ = m.Fields[fieldEmail].(string)
 	company, _ := m.Fields[fieldCompany].(string)
@@ -559,29 +719,34 @@ type filter struct {
 }
 
 func (ix *Index) newFilter(q Query) *filter {
-	f := &filter{}
-	if k := slices.Compact(slices.Sorted(slices.Values(q.Kinds))); len(k) == 1 {
-		f.kind = k[0]
-	}
+	var clients *clientList
 	if q.Clients != nil {
-		f.clients = ix.clients.get(q.Clients)
+		clients = ix.clients.get(q.Clients)
+	}
+	return kindFilter(q.Kinds, clients)
+}
+
+func kindFilter(kinds []string, clients *clientList) *filter {
+	f := &filter{clients: clients}
+	if k := slices.Compact(slices.Sorted(slices.Values(kinds))); len(k) == 1 {
+		f.kind = k[0]
 	}
 	return f
 }
 
-// check fails the search if a hit escaped the client filter. It never
+// checkPage fails the search if a hit escaped the client filter. It never
 // fires unless the filter is broken, for instance by a Bleve upgrade
 // changing how scorch numbers docs; then an error beats a leak.
-func (f *filter) check(hits []Hit) ([]Hit, error) {
+func (f *filter) checkPage(p Page) (Page, error) {
 	if f.clients == nil {
-		return hits, nil
+		return p, nil
 	}
-	for _, h := range hits {
+	for _, h := range p.Hits {
 		if _, ok := slices.BinarySearch(f.clients.ids, h.CompanyID); !ok {
-			return nil, fmt.Errorf("search: internal error: %s %d of company %d passed the client filter", h.Kind, h.ID, h.CompanyID)
+			return Page{}, fmt.Errorf("search: internal error: %s %d of company %d passed the client filter", h.Kind, h.ID, h.CompanyID)
 		}
 	}
-	return hits, nil
+	return p, nil
 }
 
 // apply restricts text to the filter. words, when not nil, says that text
@@ -1108,13 +1273,14 @@ func isEmptyDir(dir string) bool {
 	return err == nil && len(entries) == 0
 }
 
-func validKind(k string) bool { return k == KindCompany || k == KindContact }
+// ValidKind reports whether k is KindCompany or KindContact.
+func ValidKind(k string) bool { return k == KindCompany || k == KindContact }
 
 func docID(kind string, id int64) string { return kind + ":" + strconv.FormatInt(id, 10) }
 
 func parseDocID(s string) (kind string, id int64, ok bool) {
 	kind, num, ok := strings.Cut(s, ":")
-	if !ok || !validKind(kind) {
+	if !ok || !ValidKind(kind) {
 		return "", 0, false
 	}
 	id, err := strconv.ParseInt(num, 10, 64)

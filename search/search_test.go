@@ -696,3 +696,192 @@ func TestStaffRanking(t *testing.T) {
 		t.Errorf("acme trading: got %+v, want Acme Trading (2) first", got)
 	}
 }
+
+// andertonDocs are five companies named Anderton and, to bury them, seven
+// contacts named Anderton and sixty more whose e-mail starts with it.
+func andertonDocs() []Doc {
+	docs := []Doc{
+		company(1, 1, "Anderton Mills"),
+		company(1, 2, "Anderton Logistics"),
+		company(1, 3, "Anderton & Daughters"),
+		company(1, 4, "Anderton Guitars"),
+		company(1, 5, "Anderton Bakery"),
+		company(1, 6, "Zebra Paints"),
+	}
+	for i := range int64(7) {
+		docs = append(docs, contact(1, 1+i, 1+i%6, fmt.Sprintf("Sam%c Anderton", 'a'+i), ""))
+	}
+	for i := range int64(60) {
+		docs = append(docs, contact(1, 100+i, 6, fmt.Sprintf("Pat %d", i), fmt.Sprintf("anderton%d@zebra.example", i)))
+	}
+	return docs
+}
+
+// TestCompaniesAmongContacts: a company name, whole, as a prefix or with
+// a typo, finds every company of that name however many contacts match
+// too, with the count of each kind.
+func TestCompaniesAmongContacts(t *testing.T) {
+	ix := openTest(t, andertonDocs()...)
+	five := []int64{1, 2, 3, 4, 5}
+	tests := []struct {
+		text      string
+		clients   []int64
+		companies []int64
+		contacts  int // how many contacts match
+	}{
+		{"anderton", nil, five, 67},
+		{"Ander", nil, five, 67},
+		{"andretons", nil, five, 7},
+		{"anderton", []int64{2, 4}, []int64{2, 4}, 2},
+		{"andretons", []int64{2, 4}, []int64{2, 4}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s_%v", tt.text, tt.clients), func(t *testing.T) {
+			p, err := ix.SearchPage(context.Background(), Query{WorkspaceID: 1, Text: tt.text, Clients: tt.clients, Kinds: []string{KindCompany}, Limit: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int64
+			for _, h := range p.Hits {
+				got = append(got, h.ID)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tt.companies) || p.Total != len(tt.companies) || !p.Counted || p.More {
+				t.Errorf("companies: got %v of %d (counted %v, more %v), want %v", got, p.Total, p.Counted, p.More, tt.companies)
+			}
+			p, err = ix.SearchPage(context.Background(), Query{WorkspaceID: 1, Text: tt.text, Clients: tt.clients, Kinds: []string{KindContact}, Limit: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Total != tt.contacts || !p.Counted || len(p.Hits) != min(5, tt.contacts) || p.More != (tt.contacts > 5) {
+				t.Errorf("contacts: got %d hits of %d (counted %v, more %v), want %d", len(p.Hits), p.Total, p.Counted, p.More, tt.contacts)
+			}
+			for _, h := range p.Hits {
+				if h.Kind != KindContact || tt.clients != nil && !slices.Contains(tt.clients, h.CompanyID) {
+					t.Errorf("contact hit %+v", h)
+				}
+			}
+
+			// SearchKinds answers both at once, the same way.
+			pages, err := ix.SearchKinds(context.Background(), Query{WorkspaceID: 1, Text: tt.text, Clients: tt.clients, Limit: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(pages) != 2 || pages[0].Total != len(tt.companies) || len(pages[0].Hits) != len(tt.companies) || pages[0].Hits[0].Kind != KindCompany ||
+				pages[1].Total != tt.contacts || !slices.Equal(pages[1].Hits, p.Hits) {
+				t.Errorf("SearchKinds: %+v", pages)
+			}
+		})
+	}
+}
+
+// TestPages: paging by Offset reaches every match once, exact and prefix
+// matches before typo matches, with the same Total on every page.
+func TestPages(t *testing.T) {
+	var docs []Doc
+	for i := range int64(23) {
+		docs = append(docs, company(1, 1+i, fmt.Sprintf("Smith %02d", i)))
+	}
+	for i := range int64(4) {
+		docs = append(docs, company(1, 100+i, fmt.Sprintf("Smyth %d", i)))
+	}
+	docs = append(docs, company(1, 200, "Jones"))
+	ix := openTest(t, docs...)
+
+	for _, ranked := range []bool{true, false} {
+		for _, tt := range []struct {
+			text  string
+			limit int
+			want  int
+		}{{"smith", 5, 27}, {"smith", 10, 27}, {"smith", 50, 27}, {"smi", 7, 23}} {
+			t.Run(fmt.Sprintf("%s_%d_ranked=%v", tt.text, tt.limit, ranked), func(t *testing.T) {
+				if !ranked {
+					defer func(old uint64) { maxRankedMatches = old }(maxRankedMatches)
+					maxRankedMatches = 0
+				}
+				seen := map[int64]bool{}
+				var order []string
+				for offset := 0; ; offset += tt.limit {
+					p, err := ix.SearchPage(context.Background(), Query{WorkspaceID: 1, Text: tt.text, Limit: tt.limit, Offset: offset})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if p.Total != tt.want || !p.Counted {
+						t.Fatalf("offset %d: total %d (counted %v), want %d", offset, p.Total, p.Counted, tt.want)
+					}
+					if len(p.Hits) > tt.limit {
+						t.Fatalf("offset %d: %d hits, limit %d", offset, len(p.Hits), tt.limit)
+					}
+					for _, h := range p.Hits {
+						if seen[h.ID] {
+							t.Errorf("offset %d: %q again", offset, h.Name)
+						}
+						seen[h.ID] = true
+						order = append(order, h.Name)
+					}
+					if p.More != (offset+tt.limit < tt.want) {
+						t.Errorf("offset %d: more %v", offset, p.More)
+					}
+					if !p.More {
+						break
+					}
+				}
+				if len(seen) != tt.want {
+					t.Errorf("pages hold %d matches, want %d: %q", len(seen), tt.want, order)
+				}
+				for i := 1; i < len(order); i++ {
+					if strings.HasPrefix(order[i-1], "Smyth") && strings.HasPrefix(order[i], "Smith") {
+						t.Errorf("exact match after a typo match: %q", order)
+						break
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestCountCap: a query too broad to rank is counted up to countCap, and
+// its pages still reach every match.
+func TestCountCap(t *testing.T) {
+	defer func(old uint64, oldCap int) { maxRankedMatches, countCap = old, oldCap }(maxRankedMatches, countCap)
+	maxRankedMatches = 5
+
+	var docs []Doc
+	for i := range int64(40) {
+		docs = append(docs, company(1, i+1, fmt.Sprintf("Smith %02d", i)))
+	}
+	ix := openTest(t, docs...)
+	page := func(offset int) Page {
+		t.Helper()
+		p, err := ix.SearchPage(context.Background(), Query{WorkspaceID: 1, Text: "s", Limit: 7, Offset: offset})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	countCap = 1000
+	if p := page(0); p.Total != 40 || !p.Counted || !p.More || len(p.Hits) != 7 {
+		t.Errorf("under the cap: %d hits of %d (counted %v, more %v), want 7 of 40 counted", len(p.Hits), p.Total, p.Counted, p.More)
+	}
+	countCap = 20
+	if p := page(0); p.Total != 20 || p.Counted || !p.More {
+		t.Errorf("over the cap: total %d (counted %v, more %v), want at least 20", p.Total, p.Counted, p.More)
+	}
+	seen := map[int64]bool{}
+	for offset := 0; ; offset += 7 {
+		p := page(offset)
+		for _, h := range p.Hits {
+			seen[h.ID] = true
+		}
+		if p.Total < offset+len(p.Hits) {
+			t.Errorf("offset %d: total %d below the hits seen", offset, p.Total)
+		}
+		if !p.More {
+			break
+		}
+	}
+	if len(seen) != 40 {
+		t.Errorf("pages hold %d matches, want 40", len(seen))
+	}
+}

@@ -368,22 +368,35 @@ func TestItemEditPage(t *testing.T) {
 }
 
 func TestSearch(t *testing.T) {
-	results := []SearchResult{
-		{Kind: "company", ID: 7, Name: "<b>Acme</b>"},
-		{Kind: "contact", ID: 12, CompanyID: 7, Name: "Jo", Email: "jo@acme.example", CompanyName: "<b>Acme</b>"},
+	g := SearchGroups{
+		Companies: SearchGroup{Results: []SearchResult{{Kind: "company", ID: 7, Name: "<b>Acme</b>"}}, Total: 1, Counted: true},
+		Contacts: SearchGroup{Results: []SearchResult{
+			{Kind: "contact", ID: 12, CompanyID: 7, Name: "Jo", Email: "jo@acme.example", CompanyName: "<b>Acme</b>"},
+		}, Total: 1234, Counted: true, More: true},
 	}
-	out := render(t, SearchResults("ac", results))
-	contains(t, out, `href="/companies/7"`, "&lt;b&gt;Acme&lt;/b&gt;", `href="/companies/7#contact-12"`, "jo@acme.example", "Jo")
+	out := render(t, SearchResults("ac", g))
+	contains(t, out, `href="/companies/7"`, "&lt;b&gt;Acme&lt;/b&gt;", `href="/companies/7#contact-12"`, "jo@acme.example", "Jo",
+		">1,234</span>", `href="/search?q=ac"`, "Show all 1,235 results")
 	lacks(t, out, "<b>")
+	if strings.Index(out, "Companies") > strings.Index(out, "Contacts") {
+		t.Errorf("contacts listed before companies: %s", out)
+	}
 
-	if out := render(t, SearchResults("", nil)); strings.TrimSpace(out) != "" {
+	if out := render(t, SearchResults("", SearchGroups{})); strings.TrimSpace(out) != "" {
 		t.Errorf("empty query rendered %q", out)
 	}
-	contains(t, render(t, SearchResults("<zz>", nil)), "No matches for “&lt;zz&gt;”")
+	contains(t, render(t, SearchResults("<zz>", SearchGroups{})), "No matches for “&lt;zz&gt;”")
+	g.Contacts.Counted = false
+	contains(t, render(t, SearchResults("a", g)), "Show all 1,235+ results")
+	one := SearchGroups{Companies: g.Companies, Contacts: SearchGroup{Counted: true}}
+	contains(t, render(t, SearchResults("a", one)), "Show all 1 result<")
 
-	out = render(t, SearchPage(Page{User: staff, Query: "ac"}, results))
-	contains(t, out, "Results for “ac”", `href="/companies/7#contact-12"`, `value="ac"`)
-	contains(t, render(t, SearchPage(Page{User: staff, Query: "zz"}, nil)), "No matches for “zz”")
+	out = render(t, SearchPage(Page{User: staff, Query: "a c"}, g, SearchPager{Page: 2, Next: true}))
+	contains(t, out, "Results for “a c”", `href="/companies/7#contact-12"`, `value="a c"`,
+		`rel="prev" href="/search?q=a+c"`, `rel="next" href="/search?page=3&amp;q=a+c"`)
+	out = render(t, SearchPage(Page{User: staff, Query: "ac"}, g, SearchPager{Page: 1}))
+	lacks(t, out, `class="pager"`) // one page: nothing to turn
+	contains(t, render(t, SearchPage(Page{User: staff, Query: "zz"}, SearchGroups{}, SearchPager{Page: 1})), "No matches for “zz”")
 }
 
 func TestUsersPage(t *testing.T) {
