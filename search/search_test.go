@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/blevesearch/bleve/v2/index/scorch"
+	index "github.com/blevesearch/bleve_index_api"
 )
 
 func openTest(t *testing.T, docs ...Doc) *Index {
@@ -626,23 +627,37 @@ func TestNarrowTerms(t *testing.T) {
 			}
 		}
 	}
+	// Scorch merges segments in the background, and a merge drops the
+	// deletion bitmaps: replace one more doc until a snapshot is caught
+	// with one (each replacement marks the old version deleted).
 	adv, err := ix.idx.Advanced()
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := adv.Reader()
-	if err != nil {
-		t.Fatal(err)
+	var r index.IndexReader
+	var snap *scorch.IndexSnapshot
+	for try := 0; ; try++ {
+		if r, err = adv.Reader(); err != nil {
+			t.Fatal(err)
+		}
+		snap = r.(*scorch.IndexSnapshot)
+		withDeletions := false
+		for _, ss := range snap.Segments() {
+			withDeletions = withDeletions || ss.Deleted() != nil && !ss.Deleted().IsEmpty()
+		}
+		if withDeletions {
+			break
+		}
+		r.Close()
+		if try == 50 {
+			t.Fatal("no segment has deletions: the test does not cover them")
+		}
+		id := int64(1 + rng.IntN(200))
+		if err := ix.Put(company(1, id, name())); err != nil {
+			t.Fatal(err)
+		}
 	}
 	defer r.Close()
-	snap := r.(*scorch.IndexSnapshot)
-	withDeletions := false
-	for _, ss := range snap.Segments() {
-		withDeletions = withDeletions || ss.Deleted() != nil && !ss.Deleted().IsEmpty()
-	}
-	if !withDeletions {
-		t.Fatal("no segment has deletions: the test does not cover them")
-	}
 	var clients []int64
 	for id := int64(1); id <= 200; id += 3 {
 		clients = append(clients, id)
