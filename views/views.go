@@ -98,6 +98,16 @@ type Timeline struct {
 	Items   []store.TimelineItem
 	Next    string // cursor for "load more"; "" when no more
 	Type    string // active filter ("" = all); the tabs offer every store.TimelineTypes()
+	Added   string // ItemAnchor of the item just added, highlighted; "" for none
+}
+
+// ItemAnchor is the id of a timeline item's element ("note-12"): the
+// fragment a link to the item ends with.
+func ItemAnchor(typ string, itemID int64) string { return typ + "-" + id(itemID) }
+
+// added reports whether it is the item just added.
+func (tl Timeline) added(it store.TimelineItem) bool {
+	return tl.Added != "" && tl.Added == ItemAnchor(it.Type, it.ID)
 }
 
 // SearchResult is one hit of the search box.
@@ -606,7 +616,7 @@ func resultURL(r SearchResult) string {
 	if r.Kind == "company" {
 		return companyPath(r.ID)
 	}
-	return companyPath(r.CompanyID) + "#contact-" + id(r.ID)
+	return companyPath(r.CompanyID) + "#" + ItemAnchor(store.TypeContact, r.ID)
 }
 
 // editable reports whether timeline items of type t have edit and delete

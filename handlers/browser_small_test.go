@@ -1,0 +1,199 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"github.com/rolodex/rolodex/store"
+	"github.com/rolodex/rolodex/store/storetest"
+)
+
+// chromiumAs starts Chromium signed in as u.
+func chromiumAs(t *testing.T, a *testApp, u *store.User) context.Context {
+	t.Helper()
+	ctx := browser(t)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(a.Server.URL+"/login"),
+		chromedp.WaitVisible(`input[name="email"]`),
+		chromedp.SendKeys(`input[name="email"]`, u.Email),
+		chromedp.SendKeys(`input[name="password"]`, storetest.Password),
+		chromedp.Submit(`input[name="password"]`),
+		chromedp.WaitVisible(`#search-q`),
+	)
+	if err != nil {
+		t.Fatalf("sign in as %s: %v", u.Email, err)
+	}
+	return ctx
+}
+
+// TestBrowserAddedNoteHighlighted: after a note is added over htmx, the add
+// form is collapsed again and the new note is on top of the timeline,
+// highlighted; opening the form again gives an empty one.
+func TestBrowserAddedNoteHighlighted(t *testing.T) {
+	a := newTestApp(t)
+	bg := context.Background()
+	staff := a.User(t, "staff@example.com", store.RoleStaff)
+	co, err := a.Store.CreateCompany(bg, staff, store.CompanyInput{Name: "Andertons"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Store.AddNote(bg, staff, co.ID, store.NoteInput{Title: "Older note"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := chromiumAs(t, a, staff)
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(fmt.Sprintf("%s/companies/%d", a.Server.URL, co.ID)),
+		chromedp.WaitVisible(`#timeline`),
+		chromedp.Click(`details.add summary`), // "Add a note"
+		chromedp.WaitVisible(`#note-form input[name="title"]`),
+		chromedp.SendKeys(`#note-form input[name="title"]`, "Called Lee"),
+		chromedp.Click(`#note-form button[type="submit"]`),
+		chromedp.WaitVisible(`#timeline .tl-added`),
+	)
+	if err != nil {
+		t.Fatalf("add a note: %v", err)
+	}
+	screenshot(t, ctx, "small-1-note-added")
+	type state struct {
+		Open      int    `json:"open"`
+		Forms     int    `json:"forms"`
+		First     string `json:"first"`
+		FirstID   string `json:"firstID"`
+		Added     int    `json:"added"`
+		Animation string `json:"animation"`
+	}
+	st, err := chromedp.Run(ctx, chromedp.Evaluate[state](`({
+		open: document.querySelectorAll("details.add[open]").length,
+		forms: document.querySelectorAll("#note-form").length,
+		first: document.querySelector("#timeline .tl-item").className,
+		firstID: document.querySelector("#timeline .tl-item").id,
+		added: document.querySelectorAll("#timeline .tl-added").length,
+		animation: getComputedStyle(document.querySelector(".tl-added")).animationName,
+	})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes, _, err := a.Store.CompanyTimeline(bg, co, store.TimelineQuery{Types: []string{store.TypeNote}})
+	if err != nil || len(notes) != 2 || notes[0].Note.Title != "Called Lee" {
+		t.Fatalf("stored notes %+v (%v)", notes, err)
+	}
+	if st.Open != 0 || st.Forms != 0 {
+		t.Errorf("after adding, %d add forms are open and the note form is on the page %d times; want all collapsed", st.Open, st.Forms)
+	}
+	if want := fmt.Sprintf("note-%d", notes[0].ID); st.FirstID != want || !strings.Contains(st.First, "tl-added") || st.Added != 1 {
+		t.Errorf("first item %q class %q, %d highlighted; want %s highlighted alone", st.FirstID, st.First, st.Added, want)
+	}
+	if st.Animation != "tl-added" {
+		t.Errorf("highlight animation %q, want tl-added", st.Animation)
+	}
+
+	// The collapsed form opens again, empty, and adds a second note.
+	err = chromedp.Do(ctx,
+		chromedp.Click(`details.add summary`),
+		chromedp.WaitVisible(`#note-form input[name="title"]`),
+	)
+	if err != nil {
+		t.Fatalf("reopen the note form: %v", err)
+	}
+	title, err := chromedp.Run(ctx, chromedp.Value(`#note-form input[name="title"]`))
+	if err != nil || title != "" {
+		t.Errorf("reopened note form has title %q (%v), want it empty", title, err)
+	}
+}
+
+// TestBrowserTargetHighlight: without JavaScript an add lands on the new
+// item's anchor, which is highlighted like an htmx add; a reader who asks
+// for reduced motion sees it marked without the animation.
+func TestBrowserTargetHighlight(t *testing.T) {
+	a := newTestApp(t)
+	bg := context.Background()
+	staff := a.User(t, "staff@example.com", store.RoleStaff)
+	co, err := a.Store.CreateCompany(bg, staff, store.CompanyInput{Name: "Andertons"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := a.Store.AddNote(bg, staff, co.ID, store.NoteInput{Title: "Called Lee"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := chromiumAs(t, a, staff)
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(fmt.Sprintf("%s/companies/%d#note-%d", a.Server.URL, co.ID, n.ID)),
+		chromedp.WaitVisible(`#timeline`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	animation := `getComputedStyle(document.querySelector(".tl-item:target")).animationName`
+	anim, err := chromedp.Run(ctx, chromedp.Evaluate[string](animation))
+	if err != nil || anim != "tl-added" {
+		t.Errorf("the item at the anchor has animation %q (%v), want tl-added", anim, err)
+	}
+	reduce := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: "reduce"}}})
+		return err
+	})
+	if err := chromedp.Do(ctx, reduce); err != nil {
+		t.Fatal(err)
+	}
+	anim, err = chromedp.Run(ctx, chromedp.Evaluate[string](animation))
+	if err != nil || anim != "none" {
+		t.Errorf("with reduced motion the highlight animation is %q (%v), want none", anim, err)
+	}
+}
+
+// TestAddedItemAnswers: each add form of the company page, posted plainly,
+// redirects to the new item's anchor; over htmx it answers the timeline
+// with that item alone highlighted and the add forms collapsed out of band.
+// A later visit highlights nothing.
+func TestAddedItemAnswers(t *testing.T) {
+	a := newTestApp(t)
+	staff := a.User(t, "staff@example.com", store.RoleStaff)
+	c := a.client(t, staff)
+	co, err := a.Store.CreateCompany(context.Background(), staff, store.CompanyInput{Name: "Andertons"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := fmt.Sprintf("%s/companies/%d", a.Server.URL, co.ID)
+	for _, tc := range []struct{ typ, body string }{
+		{store.TypeNote, "title=Called+Lee"},
+		{store.TypeContact, "name=Lee+Anderton"},
+		{store.TypeLink, "title=Site&url=https%3A%2F%2Fandertons.example"},
+		{store.TypeMeeting, "type=call&subject=Intro&starts_at=2026-03-01T14%3A00"},
+	} {
+		t.Run(tc.typ, func(t *testing.T) {
+			resp, _ := do(t, c, "POST", base+"/"+tc.typ+"s", formType, tc.body)
+			items, _, err := a.Store.CompanyTimeline(context.Background(), co, store.TimelineQuery{Types: []string{tc.typ}})
+			if err != nil || len(items) != 1 {
+				t.Fatalf("status %d; %d %ss stored (%v)", resp.StatusCode, len(items), tc.typ, err)
+			}
+			anchor := fmt.Sprintf("%s-%d", tc.typ, items[0].ID)
+			if want := fmt.Sprintf("/companies/%d#%s", co.ID, anchor); resp.StatusCode != 303 || resp.Header.Get("Location") != want {
+				t.Errorf("plain POST: %d to %q, want 303 to %q", resp.StatusCode, resp.Header.Get("Location"), want)
+			}
+
+			resp, body := do(t, c, "POST", base+"/"+tc.typ+"s", formType, tc.body, "HX-Request", "true")
+			items, _, err = a.Store.CompanyTimeline(context.Background(), co, store.TimelineQuery{Types: []string{tc.typ}})
+			if err != nil || len(items) != 2 {
+				t.Fatalf("status %d; %d %ss stored (%v)", resp.StatusCode, len(items), tc.typ, err)
+			}
+			anchor = fmt.Sprintf("%s-%d", tc.typ, items[0].ID)
+			if resp.StatusCode != 200 || strings.Count(body, "tl-added") != 1 || !strings.Contains(body, `tl-added" id="`+anchor+`"`) {
+				t.Errorf("htmx answer %d does not highlight %s alone: %.2000s", resp.StatusCode, anchor, body)
+			}
+			if !strings.Contains(body, `id="add-forms" class="add-forms" hx-swap-oob="true"`) || strings.Contains(body, "<form id=") || strings.Contains(body, "<details class=\"add\" open") {
+				t.Errorf("htmx answer does not collapse the add forms: %.3000s", body)
+			}
+			if _, page := do(t, c, "GET", base, "", ""); strings.Contains(page, "tl-added") {
+				t.Errorf("a later visit still highlights an item")
+			}
+		})
+	}
+}
