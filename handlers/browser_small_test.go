@@ -197,3 +197,59 @@ func TestAddedItemAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestClientCandidatesLeaveOutAssigned: the admin's client picker offers
+// only companies the user does not have yet, even when those rank first.
+func TestClientCandidatesLeaveOutAssigned(t *testing.T) {
+	a := newTestApp(t)
+	staff := a.User(t, "staff@example.com", store.RoleStaff)
+	adm := a.User(t, "admin@example.com", store.RoleAdmin)
+	var assigned []*store.Company
+	for i := range 12 {
+		co := mustCompany(t, a, fmt.Sprintf("Acme %02d", i))
+		if i%2 == 0 {
+			if err := a.Store.AssignClient(context.Background(), admin(), staff.ID, co.ID, true); err != nil {
+				t.Fatal(err)
+			}
+			assigned = append(assigned, co)
+		}
+	}
+	c := a.client(t, adm)
+	for _, hx := range []string{"true", ""} {
+		resp, body := do(t, c, "GET", fmt.Sprintf("%s/admin/users/%d/candidates?q=acme", a.Server.URL, staff.ID), "", "", "HX-Request", hx)
+		if resp.StatusCode != 200 {
+			t.Fatalf("candidates (htmx %q): status %d", hx, resp.StatusCode)
+		}
+		for _, co := range assigned {
+			if strings.Contains(body, `value="`+fmt.Sprint(co.ID)+`"`) {
+				t.Errorf("candidates (htmx %q) offer %s, which the user has", hx, co.Name)
+			}
+		}
+		if n := strings.Count(body, `name="company_id"`); n != 6 {
+			t.Errorf("candidates (htmx %q) offer %d companies, want the 6 unassigned ones", hx, n)
+		}
+	}
+}
+
+// TestAssignClientTwice: assigning a company the user already has says so
+// (422 on the user's page), and the user still has it once.
+func TestAssignClientTwice(t *testing.T) {
+	a := newTestApp(t)
+	staff := a.User(t, "staff@example.com", store.RoleStaff)
+	adm := a.User(t, "admin@example.com", store.RoleAdmin)
+	co := mustCompany(t, a, "Acme")
+	c := a.client(t, adm)
+	url := fmt.Sprintf("%s/admin/users/%d/clients", a.Server.URL, staff.ID)
+	body := fmt.Sprintf("company_id=%d", co.ID)
+	if resp, _ := do(t, c, "POST", url, formType, body); resp.StatusCode != 303 {
+		t.Fatalf("first assignment: status %d, want 303", resp.StatusCode)
+	}
+	resp, page := do(t, c, "POST", url, formType, body)
+	if resp.StatusCode != 422 || !strings.Contains(page, "Acme is already one of this user&#39;s clients.") {
+		t.Errorf("second assignment: status %d, want 422 saying so: %.3000s", resp.StatusCode, page)
+	}
+	clients, err := a.Store.UserClients(context.Background(), staff.WorkspaceID, staff.ID)
+	if err != nil || len(clients) != 1 {
+		t.Errorf("the user has %d clients (%v), want 1", len(clients), err)
+	}
+}
