@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -251,5 +252,45 @@ func TestAssignClientTwice(t *testing.T) {
 	clients, err := a.Store.UserClients(context.Background(), staff.WorkspaceID, staff.ID)
 	if err != nil || len(clients) != 1 {
 		t.Errorf("the user has %d clients (%v), want 1", len(clients), err)
+	}
+}
+
+// TestMeetingTypeShownAsEntered: a meeting type an admin adds is shown as
+// typed, on the types page, in the meeting form, on the timeline and in
+// the meetings list; one that differs from another only in case exists.
+func TestMeetingTypeShownAsEntered(t *testing.T) {
+	a := newTestApp(t)
+	adm := a.User(t, "admin@example.com", store.RoleAdmin)
+	c := a.client(t, adm)
+	co := mustCompany(t, a, "Acme")
+	for _, name := range []string{"in-person demo", "VoIP"} {
+		if resp, _ := do(t, c, "POST", a.Server.URL+"/admin/meeting-types", formType, "name="+url.QueryEscape(name)); resp.StatusCode != 303 {
+			t.Fatalf("add type %q: status %d", name, resp.StatusCode)
+		}
+	}
+	resp, body := do(t, c, "POST", a.Server.URL+"/admin/meeting-types", formType, "name=SMS")
+	if resp.StatusCode != 422 || !strings.Contains(body, "That meeting type exists.") {
+		t.Errorf("adding SMS beside sms: status %d", resp.StatusCode)
+	}
+	_, body = do(t, c, "GET", a.Server.URL+"/admin/meeting-types", "", "")
+	for _, want := range []string{"<span>in-person demo</span>", "<span>VoIP</span>", "<span>SMS</span>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("types page lacks %s", want)
+		}
+	}
+	_, body = do(t, c, "GET", fmt.Sprintf("%s/companies/%d/meetings/new", a.Server.URL, co.ID), "", "", "HX-Request", "true")
+	if !strings.Contains(body, `<option value="in-person demo">in-person demo</option>`) || !strings.Contains(body, `<option value="VoIP">VoIP</option>`) {
+		t.Errorf("meeting form options: %s", body)
+	}
+	resp, _ = do(t, c, "POST", fmt.Sprintf("%s/companies/%d/meetings", a.Server.URL, co.ID), formType,
+		"type=VoIP&subject=Kick-off&starts_at=2026-03-01T14%3A00")
+	if resp.StatusCode != 303 {
+		t.Fatalf("add a VoIP meeting: status %d", resp.StatusCode)
+	}
+	if _, body = do(t, c, "GET", fmt.Sprintf("%s/companies/%d", a.Server.URL, co.ID), "", ""); !strings.Contains(body, `<span class="muted">· VoIP</span>`) {
+		t.Errorf("timeline does not show the type as entered")
+	}
+	if _, body = do(t, c, "GET", a.Server.URL+"/meetings", "", ""); !strings.Contains(body, "<td>VoIP</td>") || !strings.Contains(body, "in-person demo") {
+		t.Errorf("meetings page does not show the types as entered: %s", body)
 	}
 }
