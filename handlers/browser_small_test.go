@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -293,4 +294,62 @@ func TestMeetingTypeShownAsEntered(t *testing.T) {
 	if _, body = do(t, c, "GET", a.Server.URL+"/meetings", "", ""); !strings.Contains(body, "<td>VoIP</td>") || !strings.Contains(body, "in-person demo") {
 		t.Errorf("meetings page does not show the types as entered: %s", body)
 	}
+}
+
+// emoji matches characters that need an emoji font: pictographs, symbols
+// and dingbats, and the selector that asks for emoji presentation.
+var emoji = regexp.MustCompile(`[\x{1F000}-\x{1FAFF}\x{2300}-\x{23FF}\x{2600}-\x{27BF}\x{2B00}-\x{2BFF}\x{FE0F}]`)
+
+// TestBrowserNoEmoji: empty states (and a field error's sign) render
+// without an emoji font: no page's markup or generated content (::before,
+// ::after) holds an emoji character.
+func TestBrowserNoEmoji(t *testing.T) {
+	a := newTestApp(t)
+	adm := a.User(t, "admin@example.com", store.RoleAdmin)
+	staff := a.User(t, "staff@example.com", store.RoleStaff)
+	// A staff user with no clients sees the staff empty state.
+	if _, body := do(t, a.client(t, staff), "GET", a.Server.URL+"/companies", "", ""); emoji.MatchString(body) || !strings.Contains(body, "No clients assigned to you yet") {
+		t.Errorf("staff's empty company list: emoji %q", emoji.FindString(body))
+	}
+	ctx := chromiumAs(t, a, adm)
+	found := func(path string) {
+		t.Helper()
+		err := chromedp.Do(ctx, chromedp.Navigate(a.Server.URL+path), chromedp.WaitVisible(`main`))
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		// A field error is added to every page, so its sign is checked too.
+		glyphs, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+			const p = document.createElement("p");
+			p.className = "field-error";
+			p.textContent = "Enter a name.";
+			document.querySelector("main").append(p);
+			const out = [document.documentElement.outerHTML];
+			for (const el of document.querySelectorAll("*")) {
+				for (const pseudo of ["::before", "::after"]) {
+					const c = getComputedStyle(el, pseudo).content;
+					if (c && c !== "none" && c !== "normal") out.push(el.tagName + "." + el.className + pseudo + " " + c);
+				}
+			}
+			return out;
+		})()`))
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		for _, g := range glyphs {
+			if e := emoji.FindString(g); e != "" {
+				t.Errorf("%s has emoji %q in %.200s", path, e, g)
+			}
+		}
+	}
+	found("/companies") // no companies yet
+	found("/meetings")  // no meetings yet
+	found("/admin/imports")
+	found(fmt.Sprintf("/admin/users/%d", staff.ID)) // no clients yet
+	found("/search?q=nothing")
+	co := mustCompany(t, a, "Acme")
+	found(fmt.Sprintf("/companies/%d", co.ID)) // nothing on the timeline yet
+	screenshot(t, ctx, "small-2-empty-timeline")
+	found("/meetings?type=call") // no meetings match
+	found("/companies/999999") // the error page
 }
