@@ -351,5 +351,5 @@ func TestBrowserNoEmoji(t *testing.T) {
 	found(fmt.Sprintf("/companies/%d", co.ID)) // nothing on the timeline yet
 	screenshot(t, ctx, "small-2-empty-timeline")
 	found("/meetings?type=call") // no meetings match
-	found("/companies/999999") // the error page
+	found("/companies/999999")   // the error page
 }
