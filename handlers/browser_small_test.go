@@ -353,3 +353,24 @@ func TestBrowserNoEmoji(t *testing.T) {
 	found("/meetings?type=call") // no meetings match
 	found("/companies/999999")   // the error page
 }
+
+// TestPlainMessages: what a user is told about a bad request says what to
+// do in everyday words, not the name of a parameter or a format.
+func TestPlainMessages(t *testing.T) {
+	a := newTestApp(t)
+	adm := a.User(t, "admin@example.com", store.RoleAdmin)
+	c := a.client(t, adm)
+	co := mustCompany(t, a, "Acme")
+	for _, tc := range []struct{ method, path, body, want string }{
+		{"GET", "/companies?cursor=stale", "", "This page link is out of date."},
+		{"GET", fmt.Sprintf("/companies/%d?cursor=stale", co.ID), "", "This page link is out of date."},
+		{"GET", "/companies?sort=size", "", "Choose how to sort the list."},
+		{"GET", fmt.Sprintf("/companies/%d?type=fax", co.ID), "", "Choose what to show."},
+		{"POST", "/admin/meeting-types", "name=Fax%21", "Use up to 32 letters, digits, spaces or hyphens, starting with a letter or digit."},
+	} {
+		resp, body := do(t, c, tc.method, a.Server.URL+tc.path, formType, tc.body)
+		if resp.StatusCode != 422 || !strings.Contains(body, tc.want) {
+			t.Errorf("%s %s: status %d, want 422 saying %q", tc.method, tc.path, resp.StatusCode, tc.want)
+		}
+	}
+}
