@@ -69,6 +69,7 @@ func TestBrowserAddedNoteHighlighted(t *testing.T) {
 		FirstID   string `json:"firstID"`
 		Added     int    `json:"added"`
 		Animation string `json:"animation"`
+		Focus     string `json:"focus"`
 	}
 	st, err := chromedp.Run(ctx, chromedp.Evaluate[state](`({
 		open: document.querySelectorAll("details.add[open]").length,
@@ -77,6 +78,7 @@ func TestBrowserAddedNoteHighlighted(t *testing.T) {
 		firstID: document.querySelector("#timeline .tl-item").id,
 		added: document.querySelectorAll("#timeline .tl-added").length,
 		animation: getComputedStyle(document.querySelector(".tl-added")).animationName,
+		focus: document.activeElement.textContent,
 	})`))
 	if err != nil {
 		t.Fatal(err)
@@ -93,6 +95,9 @@ func TestBrowserAddedNoteHighlighted(t *testing.T) {
 	}
 	if st.Animation != "tl-added" {
 		t.Errorf("highlight animation %q, want tl-added", st.Animation)
+	}
+	if st.Focus != "Add a note" {
+		t.Errorf("after adding, the focus is on %q, want the collapsed note form", st.Focus)
 	}
 
 	// The collapsed form opens again, empty, and adds a second note.

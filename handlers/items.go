@@ -123,7 +123,7 @@ func (h *Handler) added(w http.ResponseWriter, r *http.Request, c *store.Company
 			return
 		}
 		tl.Added = views.ItemAnchor(typ, itemID(item))
-		h.render(w, r, http.StatusOK, views.ItemAdded(c, tl), nil)
+		h.render(w, r, http.StatusOK, views.ItemAdded(c, tl, typ), nil)
 	default:
 		h.flash(w, r, "Added.")
 		redirect(w, r, companyURL(c.ID)+"#"+views.ItemAnchor(typ, itemID(item)))

@@ -11,7 +11,7 @@ import templruntime "github.com/a-h/templ/runtime"
 import "github.com/rolodex/rolodex/store"
 
 // MeetingForm is the #meeting-form partial of the company page: POST
-// /companies/{id}/meetings, answered like NoteForm (TimelineSection on
+// /companies/{id}/meetings, answered like NoteForm (ItemAdded on
 // success; this form, 422, retargeted at #meeting-form on failure).
 func MeetingForm(c *store.Company, types []string, f Form) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {

@@ -122,6 +122,7 @@ type ItemForms struct {
 	Note, Contact, Link, Meeting Form
 	MeetingTypes                 []string // the meeting form's type choices: the workspace's types
 	Open                         string   // which add-form to show open: "note", "contact", "link", "meeting" or ""
+	Focus                        string   // which collapsed add-form takes the focus, or ""
 }
 
 // With returns fs with the add form of type typ set to f and open (a form
