@@ -192,6 +192,9 @@ func TestAddedItemAnswers(t *testing.T) {
 				t.Fatalf("status %d; %d %ss stored (%v)", resp.StatusCode, len(items), tc.typ, err)
 			}
 			anchor = fmt.Sprintf("%s-%d", tc.typ, items[0].ID)
+			if loc := resp.Header.Get("HX-Replace-Url"); loc != fmt.Sprintf("/companies/%d", co.ID) {
+				t.Errorf("htmx answer sets the address to %q, want the unfiltered company page", loc)
+			}
 			if resp.StatusCode != 200 || strings.Count(body, "tl-added") != 1 || !strings.Contains(body, `tl-added" id="`+anchor+`"`) {
 				t.Errorf("htmx answer %d does not highlight %s alone: %.2000s", resp.StatusCode, anchor, body)
 			}

@@ -123,6 +123,9 @@ func (h *Handler) added(w http.ResponseWriter, r *http.Request, c *store.Company
 			return
 		}
 		tl.Added = views.ItemAnchor(typ, itemID(item))
+		// The answer is the unfiltered timeline: the address bar must not
+		// keep a filter tab's URL.
+		w.Header().Set("HX-Replace-Url", companyURL(c.ID))
 		h.render(w, r, http.StatusOK, views.ItemAdded(c, tl, typ), nil)
 	default:
 		h.flash(w, r, "Added.")
