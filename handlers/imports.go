@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -365,14 +366,35 @@ func (h *Handler) errorsCSV(w http.ResponseWriter, r *http.Request) {
 
 // neutralise prefixes with a quote each cell that starts with = + - @ (or
 // a tab or carriage return), so that a spreadsheet opening the file shows
-// it as text instead of running it as a formula (CSV injection).
+// it as text instead of running it as a formula (CSV injection). Phone
+// numbers (+44 20 7946 0958) and negative numbers (-42) keep their form:
+// without letters a cell can name no function and no other cell, and a
+// quote would spoil them for whoever fixes and imports the rows again.
 func neutralise(row []string) []string {
 	for i, c := range row {
-		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+		if formulaLike(c) {
 			row[i] = "'" + c
 		}
 	}
 	return row
+}
+
+var (
+	phoneNumber    = regexp.MustCompile(`^\+[0-9 ().-]*[0-9][0-9 ().-]*$`)
+	negativeNumber = regexp.MustCompile(`^-[0-9]+(\.[0-9]+)?$`)
+)
+
+// formulaLike reports whether a spreadsheet could run cell c as a formula.
+func formulaLike(c string) bool {
+	switch {
+	case c == "" || !strings.ContainsRune("=+-@\t\r", rune(c[0])):
+		return false
+	case c[0] == '+':
+		return !phoneNumber.MatchString(c)
+	case c[0] == '-':
+		return !negativeNumber.MatchString(c)
+	}
+	return true
 }
 
 // The admin pages.

@@ -89,16 +89,19 @@ func (h *Handler) addItem(k itemKind) http.HandlerFunc {
 			return
 		}
 		f := formOf(r, k.fields...)
-		_, err := k.add(r.Context(), h.Store, userFrom(r.Context()), c.ID, f.Values)
-		h.added(w, r, c, k.typ, f, err)
+		item, err := k.add(r.Context(), h.Store, userFrom(r.Context()), c.ID, f.Values)
+		h.added(w, r, c, k.typ, item, f, err)
 	}
 }
 
 // added answers an add form of the company page (typ: note, contact, link,
-// meeting) that was submitted as f and stored with result err. With htmx a
-// success swaps in the refreshed timeline and a failure swaps the form back
-// with its errors; without it the browser is redirected or shown the page.
-func (h *Handler) added(w http.ResponseWriter, r *http.Request, c *store.Company, typ string, f views.Form, err error) {
+// meeting) that was submitted as f and stored as item with result err.
+// With htmx a success swaps in the refreshed timeline with the new item
+// highlighted and the add forms collapsed, and a failure swaps the form
+// back with its errors. Without it a success is redirected to the new item
+// on the company page (its anchor highlights it) and a failure is shown the
+// page.
+func (h *Handler) added(w http.ResponseWriter, r *http.Request, c *store.Company, typ string, item any, f views.Form, err error) {
 	switch {
 	case invalid(err):
 		forms, ferr := h.itemForms(r, typ)
@@ -119,11 +122,30 @@ func (h *Handler) added(w http.ResponseWriter, r *http.Request, c *store.Company
 			h.fail(w, r, err)
 			return
 		}
-		h.render(w, r, http.StatusOK, views.TimelineSection(tl), nil)
+		tl.Added = views.ItemAnchor(typ, itemID(item))
+		// The answer is the unfiltered timeline: the address bar must not
+		// keep a filter tab's URL.
+		w.Header().Set("HX-Replace-Url", companyURL(c.ID))
+		h.render(w, r, http.StatusOK, views.ItemAdded(c, tl, typ), nil)
 	default:
 		h.flash(w, r, "Added.")
-		redirect(w, r, companyURL(c.ID))
+		redirect(w, r, companyURL(c.ID)+"#"+views.ItemAnchor(typ, itemID(item)))
 	}
+}
+
+// itemID is the id of a note, contact, link or meeting that was just added.
+func itemID(item any) int64 {
+	switch it := item.(type) {
+	case *store.Note:
+		return it.ID
+	case *store.Contact:
+		return it.ID
+	case *store.Link:
+		return it.ID
+	case *store.Meeting:
+		return it.ID
+	}
+	return 0
 }
 
 // itemForms are the empty add forms of a company page for r's user, with

@@ -303,10 +303,11 @@ func (h *Handler) addMeeting(w http.ResponseWriter, r *http.Request) {
 	}
 	f := formOf(r, meetingFields...)
 	in, err := meetingInput(f, userFrom(r.Context()).Location())
+	var m *store.Meeting
 	if err == nil {
-		_, err = h.Store.CreateMeeting(r.Context(), userFrom(r.Context()), c.ID, in)
+		m, err = h.Store.CreateMeeting(r.Context(), userFrom(r.Context()), c.ID, in)
 	}
-	h.added(w, r, c, store.TypeMeeting, f, err)
+	h.added(w, r, c, store.TypeMeeting, m, f, err)
 }
 
 // meeting loads the {id} meeting of r for its user, or answers 404.

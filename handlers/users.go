@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/rolodex/rolodex/search"
@@ -62,27 +64,56 @@ func (h *Handler) showUser(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	h.userPage(w, r, http.StatusOK, u, views.Form{})
+}
+
+// userPage answers u's page with status; f.Message reports a failed
+// assignment.
+func (h *Handler) userPage(w http.ResponseWriter, r *http.Request, status int, u *store.User, f views.Form) {
 	clients, err := h.Store.UserClients(r.Context(), u.WorkspaceID, u.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, views.UserPage(h.page(r, u.Name), u, clients, views.Form{}), nil)
+	h.render(w, r, status, views.UserPage(h.page(r, u.Name), u, clients, f), nil)
 }
 
-// clientCandidates lists companies matching q for the "add client" box.
+// clientCandidates lists companies matching q for the "add client" box,
+// leaving out those the user already has.
 func (h *Handler) clientCandidates(w http.ResponseWriter, r *http.Request) {
 	u, ok := h.targetUser(w, r)
 	if !ok {
 		return
 	}
 	q := r.URL.Query().Get("q")
-	results, err := h.search(r.Context(), userFrom(r.Context()), q, []string{search.KindCompany}, 10)
+	results, err := h.candidates(r.Context(), u, q)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	h.render(w, r, http.StatusOK, views.CandidatesPage(h.page(r, "Add a client"), u, q, results), views.Candidates(u.ID, results))
+}
+
+// candidates are up to 10 companies matching q that u does not have yet.
+// The search asks for as many more as u has clients (up to its limit of
+// 50), so that leaving those out still leaves ten when there are ten.
+func (h *Handler) candidates(ctx context.Context, u *store.User, q string) ([]views.SearchResult, error) {
+	const shown = 10
+	have, err := h.Store.ClientIDs(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	results, err := h.search(ctx, userFrom(ctx), q, []string{search.KindCompany}, min(shown+len(have), 50))
+	if err != nil {
+		return nil, err
+	}
+	out := results[:0]
+	for _, res := range results {
+		if !slices.Contains(have, res.ID) && len(out) < shown {
+			out = append(out, res)
+		}
+	}
+	return out, nil
 }
 
 func (h *Handler) addClient(w http.ResponseWriter, r *http.Request) {
@@ -99,7 +130,12 @@ func (h *Handler) addClient(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, &store.Error{Code: store.EInvalid, Message: "Choose a company.", Fields: map[string]string{"company_id": "Choose a company."}})
 		return
 	}
-	if err := h.Store.AssignClient(r.Context(), userFrom(r.Context()), u.ID, cid, true); err != nil {
+	err = h.Store.AssignClient(r.Context(), userFrom(r.Context()), u.ID, cid, true)
+	if invalid(err) {
+		h.userPage(w, r, http.StatusUnprocessableEntity, u, withErr(views.Form{}, err))
+		return
+	}
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}

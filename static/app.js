@@ -108,30 +108,6 @@
     true
   );
 
-  // After an add form (data-reset) succeeds over htmx, the timeline has been
-  // replaced but the form stays: empty it and clear old error marks so the
-  // next entry starts clean. form.reset() is not enough: after a 422 the
-  // defaults are the rejected values.
-  document.addEventListener("htmx:afterRequest", function (e) {
-    var form = e.detail && e.detail.elt;
-    if (!e.detail.successful || !form || form.tagName !== "FORM" || !form.hasAttribute("data-reset")) return;
-    if (!document.body.contains(form)) return;
-    Array.prototype.forEach.call(form.elements, function (el) {
-      if (el.tagName === "TEXTAREA" || (el.tagName === "INPUT" && !/^(hidden|submit|button|checkbox|radio)$/.test(el.type))) {
-        el.value = "";
-      }
-      el.removeAttribute("aria-invalid");
-    });
-    Array.prototype.forEach.call(form.querySelectorAll(".field-error, .alert"), function (el) {
-      el.remove();
-    });
-    Array.prototype.forEach.call(form.querySelectorAll(".field-invalid"), function (el) {
-      el.classList.remove("field-invalid");
-    });
-    var first = form.querySelector("input:not([type=hidden]), textarea");
-    if (first) first.focus();
-  });
-
   // Times are rendered in the user's own zone (their profile), so the page
   // leaves them alone. The browser only tells the server its zone: in the
   // sign-in form, a default for a user who has none yet, and as the

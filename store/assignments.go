@@ -54,7 +54,8 @@ func (s *Store) SetUserClients(ctx context.Context, admin *User, userID int64, c
 }
 
 // AssignClient gives staff user userID the company companyID (or takes it
-// away when assign is false).
+// away when assign is false). Assigning a company the user already has is
+// an EConflict, so the admin is told rather than shown a success.
 func (s *Store) AssignClient(ctx context.Context, admin *User, userID, companyID int64, assign bool) error {
 	if !admin.IsAdmin() {
 		return Errorf(EForbidden, "Only an admin can assign clients.")
@@ -63,16 +64,24 @@ func (s *Store) AssignClient(ctx context.Context, admin *User, userID, companyID
 		if err := s.checkStaff(ctx, tx, admin.WorkspaceID, userID); err != nil {
 			return err
 		}
-		if _, err := s.company(ctx, tx, admin, companyID); err != nil {
+		c, err := s.company(ctx, tx, admin, companyID)
+		if err != nil {
 			return err
 		}
-		var err error
 		if assign {
-			_, err = tx.Exec(`INSERT OR IGNORE INTO user_clients (workspace_id, user_id, company_id) VALUES (?, ?, ?)`, admin.WorkspaceID, userID, companyID)
-		} else {
-			_, err = tx.Exec(`DELETE FROM user_clients WHERE user_id = ? AND company_id = ?`, userID, companyID)
-		}
-		if err != nil {
+			res, err := tx.Exec(`INSERT OR IGNORE INTO user_clients (workspace_id, user_id, company_id) VALUES (?, ?, ?)`, admin.WorkspaceID, userID, companyID)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				msg := c.Name + " is already one of this user's clients."
+				return &Error{Code: EConflict, Message: msg, Fields: map[string]string{"company_id": msg}}
+			}
+		} else if _, err := tx.Exec(`DELETE FROM user_clients WHERE user_id = ? AND company_id = ?`, userID, companyID); err != nil {
 			return err
 		}
 		return tx.queue(admin.WorkspaceID, OutboxUserClients, userID)

@@ -244,7 +244,7 @@ func decodeCursor(s string, v any) error {
 		err = json.Unmarshal(b, v)
 	}
 	if err != nil {
-		return &Error{Code: EInvalid, Message: "The cursor is not valid.", Fields: map[string]string{"cursor": "Not a cursor this server issued."}}
+		return &Error{Code: EInvalid, Message: "This page link is out of date.", Fields: map[string]string{"cursor": "This page link is out of date."}}
 	}
 	return nil
 }
@@ -264,7 +264,7 @@ func (s *Store) ListCompanies(ctx context.Context, u *User, q CompanyQuery) (*Co
 	case "updated":
 		col = "c.updated_at"
 	default:
-		return nil, &Error{Code: EInvalid, Message: "Unknown sort.", Fields: map[string]string{"sort": "Sort by name, created or updated."}}
+		return nil, &Error{Code: EInvalid, Message: "Choose how to sort the list.", Fields: map[string]string{"sort": "Sort by name, created or updated."}}
 	}
 	var cur listCursor
 	if q.Cursor != "" {

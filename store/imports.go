@@ -158,11 +158,11 @@ func (in *BulkActionInput) normalize() error {
 		p.Add("file", "The file has no header row.")
 	}
 	if len(in.Delimiter) != 1 {
-		p.Add("file", "The file's delimiter is unknown.")
+		p.Add("file", "Could not tell how the columns are separated: use commas, semicolons or tabs.")
 	}
 	for field, col := range in.Mapping {
 		if col < 0 || col >= len(in.Header) {
-			p.Add("mapping", fmt.Sprintf("Column %d for %s is not in the file.", col, field))
+			p.Add("mapping", fmt.Sprintf("The file has no column %d (for %s).", col, field))
 		}
 	}
 	in.FileName = truncate(strings.TrimSpace(in.FileName), 255)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Meeting is an e-mail, call, visit... with a client, on its company's
@@ -50,7 +52,7 @@ type MeetingInput struct {
 // normalize checks in against the workspace's types; edit says whether an
 // empty status means "unchanged".
 func (in *MeetingInput) normalize(types []string, edit bool) error {
-	in.Type = strings.ToLower(strings.TrimSpace(in.Type))
+	in.Type = typeNamed(types, in.Type)
 	in.Status = strings.ToLower(strings.TrimSpace(in.Status))
 	in.Subject = strings.TrimSpace(in.Subject)
 	p := Problems{}
@@ -79,6 +81,18 @@ func (in *MeetingInput) normalize(types []string, edit bool) error {
 	return p.Err()
 }
 
+// typeNamed is the meeting type of types that t names, whatever its case
+// and surrounding spaces, or t trimmed when none does.
+func typeNamed(types []string, t string) string {
+	t = strings.TrimSpace(t)
+	for _, name := range types {
+		if strings.EqualFold(name, t) {
+			return name
+		}
+	}
+	return t
+}
+
 // meetingCols are the columns of a meeting, in scanMeeting's order;
 // meetingColsM the same with the m. alias.
 const (
@@ -103,20 +117,32 @@ func meetingTypes(ctx context.Context, q querier, ws int64) ([]string, error) {
 }
 
 // AddMeetingType adds a meeting type to the admin's workspace and returns
-// its name as stored: lowercase, spaces turned into hyphens.
+// its name as stored: as entered, with runs of spaces made one. People see
+// the name as it is ("SMS", "In-person demo"), so it keeps its case; a
+// name that differs from another only in case is the same type.
 func (s *Store) AddMeetingType(ctx context.Context, admin *User, name string) (string, error) {
 	if !admin.IsAdmin() {
 		return "", Errorf(EForbidden, "Only an admin can add meeting types.")
 	}
-	name = strings.Join(strings.Fields(strings.ToLower(name)), "-")
+	name = strings.Join(strings.Fields(name), " ")
 	if !validTypeName(name) {
 		return "", &Error{Code: EInvalid, Message: "Please correct the highlighted fields.",
-			Fields: map[string]string{"name": "Use 1 to 32 letters a-z, digits or hyphens."}}
+			Fields: map[string]string{"name": "Use up to 32 letters, digits, spaces or hyphens, starting with a letter or digit."}}
 	}
+	exists := &Error{Code: EConflict, Message: "That meeting type exists.", Fields: map[string]string{"name": "That meeting type exists."}}
 	err := s.tx(ctx, func(tx *Tx) error {
-		_, err := tx.Exec(`INSERT INTO meeting_types (workspace_id, name, created_at) VALUES (?, ?, ?)`, admin.WorkspaceID, name, now())
+		types, err := meetingTypes(ctx, tx, admin.WorkspaceID)
+		if err != nil {
+			return err
+		}
+		for _, t := range types {
+			if strings.EqualFold(t, name) {
+				return exists
+			}
+		}
+		_, err = tx.Exec(`INSERT INTO meeting_types (workspace_id, name, created_at) VALUES (?, ?, ?)`, admin.WorkspaceID, name, now())
 		if isUnique(err) {
-			return &Error{Code: EConflict, Message: "That meeting type exists.", Fields: map[string]string{"name": "That meeting type exists."}}
+			return exists
 		}
 		return err
 	})
@@ -126,14 +152,14 @@ func (s *Store) AddMeetingType(ctx context.Context, admin *User, name string) (s
 	return name, nil
 }
 
-// validTypeName accepts what may stand in a Redis key between colons.
+// validTypeName accepts what may stand in a Redis key between colons (no
+// colons, no braces that could pass for a hash tag) and in a URL's query.
 func validTypeName(s string) bool {
-	if s == "" || len(s) > 32 || s[0] == '-' {
+	if s == "" || utf8.RuneCountInString(s) > 32 || s[0] == '-' {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+	for _, c := range s {
+		if !(unicode.IsLetter(c) || unicode.IsDigit(c) || c == ' ' || c == '-') {
 			return false
 		}
 	}
@@ -328,7 +354,7 @@ func (s *Store) PrepareMeetingQuery(ctx context.Context, u *User, q MeetingQuery
 	mq := &PreparedMeetingQuery{MeetingQuery: q, WS: u.WorkspaceID}
 	seen := map[string]bool{}
 	for _, t := range q.Types {
-		t = strings.ToLower(strings.TrimSpace(t))
+		t = typeNamed(all, t)
 		if t == "" || seen[t] {
 			continue
 		}

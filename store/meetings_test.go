@@ -273,7 +273,7 @@ func TestMeetingsListMatchesSQL(t *testing.T) {
 	for step := 0; step < steps; step++ {
 		if step == steps/2 {
 			name, err := st.AddMeetingType(ctx, admin, "Demo Day")
-			if err != nil || name != "demo-day" {
+			if err != nil || name != "Demo Day" {
 				t.Fatalf("add type: %q, %v", name, err)
 			}
 			md.types = append(md.types, name)
@@ -398,7 +398,7 @@ func TestMeetingsListMatchesSQL(t *testing.T) {
 	pages = 0
 	shapes := 0
 	for _, u := range users {
-		for _, types := range [][]string{nil, {"email"}, {"call", "video", "in-person"}, {"demo-day", "sms"}} {
+		for _, types := range [][]string{nil, {"email"}, {"call", "video", "in-person"}, {"Demo Day", "sms"}} {
 			for _, statuses := range [][]string{nil, {"open"}, {"closed"}} {
 				for _, srt := range []string{"date", "updated"} {
 					for rng := 0; rng < 3; rng++ {
@@ -703,23 +703,26 @@ func TestMeetingCRUD(t *testing.T) {
 	if err != nil || len(items) != 1 || items[0].Meeting == nil || items[0].Meeting.ID != m.ID {
 		t.Fatalf("timeline %+v, %v", items, err)
 	}
-	// Meeting types: admins only, slugs, no duplicates.
+	// Meeting types: admins only, kept as entered, no duplicates whatever
+	// the case.
 	if _, err := st.AddMeetingType(ctx, alice, "lunch"); store.ErrorCode(err) != store.EForbidden {
 		t.Fatalf("staff adds type: %v", err)
 	}
-	if name, err := st.AddMeetingType(ctx, admin, "  Trade   Show "); err != nil || name != "trade-show" {
+	if name, err := st.AddMeetingType(ctx, admin, "  Trade   Show "); err != nil || name != "Trade Show" {
 		t.Fatalf("add type: %q, %v", name, err)
 	}
-	if _, err := st.AddMeetingType(ctx, admin, "trade show"); store.ErrorCode(err) != store.EConflict {
-		t.Fatalf("duplicate type: %v", err)
+	for _, name := range []string{"trade show", "SMS"} {
+		if _, err := st.AddMeetingType(ctx, admin, name); store.ErrorCode(err) != store.EConflict {
+			t.Fatalf("duplicate type %q: %v", name, err)
+		}
 	}
 	for _, name := range []string{"", "a:b", "{w2}", "-x", string(make([]byte, 40))} {
 		if _, err := st.AddMeetingType(ctx, admin, name); store.ErrorCode(err) != store.EInvalid || store.ErrorFields(err)["name"] == "" {
 			t.Fatalf("type %q: %v", name, err)
 		}
 	}
-	if _, err := st.CreateMeeting(ctx, alice, acme.ID, store.MeetingInput{Type: "trade-show", Subject: "Fair", StartsAt: base}); err != nil {
-		t.Fatal(err)
+	if fair, err := st.CreateMeeting(ctx, alice, acme.ID, store.MeetingInput{Type: "trade show", Subject: "Fair", StartsAt: base}); err != nil || fair.Type != "Trade Show" {
+		t.Fatalf("meeting of type %q: %v", fair.Type, err)
 	}
 	// Delete.
 	if err := st.DeleteMeeting(ctx, bob, m.ID); store.ErrorCode(err) != store.ENotFound {
@@ -732,7 +735,7 @@ func TestMeetingCRUD(t *testing.T) {
 		t.Fatalf("deleted meeting: %v", err)
 	}
 	page, err = st.ListMeetings(ctx, alice, store.MeetingQuery{})
-	if err != nil || len(page.Items) != 1 || page.Items[0].Type != "trade-show" {
+	if err != nil || len(page.Items) != 1 || page.Items[0].Type != "Trade Show" {
 		t.Fatalf("list after delete %+v, %v", page, err)
 	}
 	if n, _ := st.CountOutbox(ctx); n != 1 { // the company row waits for a search applier

@@ -197,7 +197,7 @@ func (s *Store) CompanyTimeline(ctx context.Context, c *Company, q TimelineQuery
 		}
 		i := slices.IndexFunc(timelineSources, func(src timelineSource) bool { return src.typ == t })
 		if i < 0 {
-			return nil, "", &Error{Code: EInvalid, Message: "Unknown timeline type.", Fields: map[string]string{"type": "Choose one of " + strings.Join(TimelineTypes(), ", ") + "."}}
+			return nil, "", &Error{Code: EInvalid, Message: "Choose what to show.", Fields: map[string]string{"type": "Choose one of " + strings.Join(TimelineTypes(), ", ") + "."}}
 		}
 		mask |= 1 << i
 	}

@@ -187,16 +187,23 @@ func (l MeetingList) ariaSort(col string) string {
 	}
 }
 
-// meetingTypeLabel names a meeting type: "sms" → "SMS", "in-person" →
-// "In-person".
+// meetingTypeLabel names a meeting type. The five a workspace starts with
+// are stored as lowercase words and spelled out here; a type an admin
+// added is shown exactly as entered ("SMS", "in-person demo").
 func meetingTypeLabel(t string) string {
 	switch t {
-	case "sms":
-		return "SMS"
 	case "email":
 		return "E-mail"
+	case "sms":
+		return "SMS"
+	case "call":
+		return "Call"
+	case "video":
+		return "Video"
+	case "in-person":
+		return "In-person"
 	}
-	return capitalize(t)
+	return t
 }
 
 func meetingPath(mid int64) string { return "/meetings/" + id(mid) }

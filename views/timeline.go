@@ -44,15 +44,21 @@ var (
 // wrote, so the first occurrence is the slot.
 const timeSlot = "\x00rolodex-time\x00"
 
-// timelineItem renders one item of a company's timeline.
-func timelineItem(it store.TimelineItem) templ.Component {
+// timelineItem renders one item of a company's timeline. The item just
+// added (highlighted) is rendered apart: it is one item, once.
+func timelineItem(it store.TimelineItem, added bool) templ.Component {
+	if added {
+		return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+			return timelineEntry(it, relTime(ctx, it.CreatedAt), true).Render(ctx, w)
+		})
+	}
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
 		key := keyOf(it)
 		key.zone = zoneName(ctx) // the item's times are written in it
 		f, ok := fragments.Get(key)
 		if !ok {
 			var buf bytes.Buffer
-			if err := timelineEntry(it, timeSlot).Render(ctx, &buf); err != nil {
+			if err := timelineEntry(it, timeSlot, false).Render(ctx, &buf); err != nil {
 				return err
 			}
 			before, after, found := bytes.Cut(buf.Bytes(), []byte(timeSlot))

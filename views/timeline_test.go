@@ -64,9 +64,9 @@ func TestItemKeyCoversEveryField(t *testing.T) {
 func TestTimelineItemCache(t *testing.T) {
 	it := store.TimelineItem{Type: store.TypeNote, ID: 901, CompanyID: 7, CreatedAt: hourAgo,
 		Note: &store.Note{ID: 901, CompanyID: 7, Title: "Call <b>", Body: "**Big** deal", CreatedAt: hourAgo, UpdatedAt: hourAgo}}
-	direct := render(t, timelineEntry(it, relTime(context.Background(), it.CreatedAt)))
+	direct := render(t, timelineEntry(it, relTime(context.Background(), it.CreatedAt), false))
 	for i := 0; i < 2; i++ { // a miss, then a hit
-		if got := render(t, timelineItem(it)); got != direct {
+		if got := render(t, timelineItem(it, false)); got != direct {
 			t.Fatalf("render %d through the cache:\n%s\nwant\n%s", i, got, direct)
 		}
 	}
@@ -77,7 +77,7 @@ func TestTimelineItemCache(t *testing.T) {
 	// Time passes: the cached item says so.
 	defer func(f func() time.Time) { now = f }(now)
 	now = func() time.Time { return testNow.Add(2 * time.Hour) }
-	if got := render(t, timelineItem(it)); !strings.Contains(got, ">3 hours ago</time>") {
+	if got := render(t, timelineItem(it, false)); !strings.Contains(got, ">3 hours ago</time>") {
 		t.Errorf("relative time frozen in the cache:\n%s", got)
 	}
 
@@ -85,7 +85,7 @@ func TestTimelineItemCache(t *testing.T) {
 	edited := *it.Note
 	edited.Title, edited.UpdatedAt = "Renamed", hourAgo+1
 	it.Note = &edited
-	if got := render(t, timelineItem(it)); !strings.Contains(got, "<h3>Renamed</h3>") {
+	if got := render(t, timelineItem(it, false)); !strings.Contains(got, "<h3>Renamed</h3>") {
 		t.Errorf("edited item still shows the cached version:\n%s", got)
 	}
 }
@@ -118,7 +118,7 @@ func TestReplayKeys(t *testing.T) {
 				}
 			}
 			page := render(t, CompanyPage(Page{User: staff}, c, Timeline{Company: c}, ItemForms{}))
-			want := fresh(addForms(c, ItemForms{}))
+			want := fresh(addForms(c, ItemForms{}, false))
 			if !strings.Contains(page, want) || !strings.Contains(want, newItemPath(c.ID, store.TypeNote)) {
 				t.Fatalf("round %d, company %d: the add forms differ from a fresh render:\n%s", round, c.ID, page)
 			}

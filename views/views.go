@@ -84,6 +84,16 @@ type Timeline struct {
 	Items   []store.TimelineItem
 	Next    string // cursor for "load more"; "" when no more
 	Type    string // active filter ("" = all); the tabs offer every store.TimelineTypes()
+	Added   string // ItemAnchor of the item just added, highlighted; "" for none
+}
+
+// ItemAnchor is the id of a timeline item's element ("note-12"): the
+// fragment a link to the item ends with.
+func ItemAnchor(typ string, itemID int64) string { return typ + "-" + id(itemID) }
+
+// added reports whether it is the item just added.
+func (tl Timeline) added(it store.TimelineItem) bool {
+	return tl.Added != "" && tl.Added == ItemAnchor(it.Type, it.ID)
 }
 
 // SearchResult is one hit of the search box.
@@ -98,6 +108,7 @@ type ItemForms struct {
 	Note, Contact, Link, Meeting Form
 	MeetingTypes                 []string // the meeting form's type choices: the workspace's types
 	Open                         string   // which add-form to show open: "note", "contact", "link", "meeting" or ""
+	Focus                        string   // which collapsed add-form takes the focus, or ""
 }
 
 // With returns fs with the add form of type typ set to f and open (a form
@@ -618,7 +629,7 @@ func resultURL(r SearchResult) string {
 	if r.Kind == "company" {
 		return companyPath(r.ID)
 	}
-	return companyPath(r.CompanyID) + "#contact-" + id(r.ID)
+	return companyPath(r.CompanyID) + "#" + ItemAnchor(store.TypeContact, r.ID)
 }
 
 // editable reports whether timeline items of type t have edit and delete

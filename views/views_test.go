@@ -503,11 +503,11 @@ func TestTimelineMeeting(t *testing.T) {
 	end := testNow.Add(-30 * time.Minute).UnixMilli()
 	tl := Timeline{Company: evilCompany, Items: []store.TimelineItem{
 		{Type: store.TypeMeeting, ID: 21, CompanyID: 7, CreatedAt: hourAgo, Meeting: &store.Meeting{ID: 21, CompanyID: 7,
-			Type: "demo", Status: store.MeetingOpen, Subject: "Kick-off <1>", Details: "*Agenda*", StartsAt: hourAgo, EndsAt: &end}},
+			Type: "in-person demo", Status: store.MeetingOpen, Subject: "Kick-off <1>", Details: "*Agenda*", StartsAt: hourAgo, EndsAt: &end}},
 	}}
 	out := render(t, TimelineSection(tl))
 	contains(t, out, `class="badge badge-meeting">Meeting</span>`, "<h3>Kick-off &lt;1&gt;</h3>", "Sun, Jun 15, 2025 11:00–11:30 UTC",
-		"Demo", ">open</span>", "<em>Agenda</em>", ">Meetings</a>")
+		"<span class=\"muted\">· in-person demo</span>", ">open</span>", "<em>Agenda</em>", ">Meetings</a>")
 	// Edit, delete, and close (the meeting is open).
 	contains(t, out, `href="/meetings/21/edit"`, `action="/meetings/21/delete"`, `action="/meetings/21/status"`,
 		`<input type="hidden" name="status" value="closed">`, ">Close</button>")
