@@ -97,6 +97,9 @@ func (rs *RedisServer) Options() *redis.Options {
 	return &redis.Options{Network: "unix", Addr: rs.socket}
 }
 
+// Pid is the server's process id (tests stop it to play a hung Redis).
+func (rs *RedisServer) Pid() int { return rs.cmd.Process.Pid }
+
 // Exited is closed when the server process has exited.
 func (rs *RedisServer) Exited() <-chan struct{} { return rs.exited }
 

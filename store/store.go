@@ -92,6 +92,7 @@ func Open(ctx context.Context, path string, rdb *redis.Client, log *slog.Logger)
 	r.SetMaxIdleConns(8)
 	s := &Store{w: w, r: r, rdb: rdb, log: log, guard: redisGuard{budget: redisBudget, cooldown: redisCooldown}}
 	if rdb != nil {
+		s.guard.ping = func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
 		rdb.AddHook(&s.guard)
 	}
 	s.OnRebuild(s.rebuildMeetings)
