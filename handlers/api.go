@@ -201,19 +201,24 @@ func (h *Handler) apiSetClients(w http.ResponseWriter, r *http.Request) {
 }
 
 // health reports the state of SQLite and Redis; 200 while SQLite answers,
-// since Rolodex serves from SQLite when Redis is away.
+// since Rolodex serves from SQLite when Redis is away or not trusted.
 func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
-	sqlErr, redisErr := h.Store.Ping(r.Context())
-	state := func(err error) string {
-		if err != nil {
-			return "down: " + err.Error()
-		}
-		return "ok"
+	ctx := r.Context()
+	sqlErr, redisErr := h.Store.Ping(ctx)
+	redis := "ok"
+	if redisErr != nil {
+		redis = "down: " + redisErr.Error()
+	} else if why, err := h.Store.RedisDegraded(ctx); err != nil {
+		sqlErr = err
+	} else if why != "" {
+		redis = "degraded: " + why
 	}
-	pending, _ := h.Store.CountOutbox(r.Context())
-	st := http.StatusOK
+	pending, _ := h.Store.CountOutbox(ctx)
+	oldest, _ := h.Store.OldestOutbox(ctx)
+	st, sqlite := http.StatusOK, "ok"
 	if sqlErr != nil {
-		st = http.StatusServiceUnavailable
+		st, sqlite = http.StatusServiceUnavailable, "down: "+sqlErr.Error()
 	}
-	writeJSON(w, st, map[string]any{"sqlite": state(sqlErr), "redis": state(redisErr), "outbox_pending": pending})
+	writeJSON(w, st, map[string]any{"sqlite": sqlite, "redis": redis, "outbox_pending": pending,
+		"outbox_oldest_seconds": int64(oldest.Seconds())})
 }

@@ -2,8 +2,10 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -148,4 +150,27 @@ func TestHungRedisCostsABudgetOnce(t *testing.T) {
 		t.Fatalf("redis answers again, but: %v", err)
 	}
 	request("redis back")
+}
+
+// TestStuckOutboxDegradesRedis: a row the outbox cannot apply for long
+// (Redis refusing it, say) shows in /healthz's Redis state.
+func TestStuckOutboxDegradesRedis(t *testing.T) {
+	env := storetest.Open(t)
+	ctx := context.Background()
+	if why, err := env.Store.RedisDegraded(ctx); err != nil || why != "" {
+		t.Fatalf("fresh store: %q %v", why, err)
+	}
+	db, err := sql.Open("sqlite3", filepath.Join(env.Dir, "rolodex.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	old := time.Now().Add(-10 * time.Minute).UnixMilli()
+	if _, err := db.Exec(`INSERT INTO outbox (workspace_id, kind, ref_id, created_at) VALUES (1, 'company', 1, ?)`, old); err != nil {
+		t.Fatal(err)
+	}
+	why, err := env.Store.RedisDegraded(ctx)
+	if err != nil || !strings.Contains(why, "outbox stuck") {
+		t.Errorf("with a 10-minute-old outbox row: %q %v", why, err)
+	}
 }
