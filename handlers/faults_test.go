@@ -3,8 +3,12 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rolodex/rolodex/store"
 )
@@ -48,4 +52,40 @@ func TestReadOnlyRedisMeetingsAPI(t *testing.T) {
 		t.Errorf("healthz with read-only redis: %d %s", resp.StatusCode, body)
 	}
 	t.Logf("healthz: %s", body)
+}
+
+// TestSlowUploadOutlivesReadTimeout: the server's read timeout bounds an
+// ordinary request whole, but an upload that keeps moving is read to its
+// end however long it takes.
+func TestSlowUploadOutlivesReadTimeout(t *testing.T) {
+	a := newTestApp(t)
+	srv := httptest.NewUnstartedServer(a.Handler.Routes())
+	srv.Config.ReadTimeout = 200 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	c := a.client(t, a.User(t, "admin@example.com", store.RoleAdmin)) // the cookie holds for any port
+
+	ctype, body := multipartBody(map[string]string{"accountId": "1", "mode": "create"}, "people.csv",
+		"name,email\n"+strings.Repeat("Lee,lee@example.com\n", 50))
+	pr, pw := io.Pipe()
+	go func() {
+		// About a second in all, five read timeouts.
+		for i := 0; i < len(body); i += len(body) / 20 {
+			pw.Write([]byte(body[i:min(i+len(body)/20, len(body))]))
+			time.Sleep(50 * time.Millisecond)
+		}
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", srv.URL+"/api/v1/bulk-actions/upload", pr)
+	req.Header.Set("Content-Type", ctype)
+	start := time.Now()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("slow upload after %v: %v", time.Since(start), err)
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Errorf("slow upload after %v: %d %s", time.Since(start), resp.StatusCode, out)
+	}
 }
