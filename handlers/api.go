@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/rolodex/rolodex/store"
@@ -107,7 +108,7 @@ func (h *Handler) apiTimeline(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	limit, _ := strconv.Atoi(q.Get("limit"))
+	limit := limitParam(q)
 	var types []string
 	if t := q.Get("type"); t != "" {
 		types = []string{t}
@@ -198,6 +199,21 @@ func (h *Handler) apiSetClients(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"user_id": id, "company_ids": in.CompanyIDs})
+}
+
+// limitParam reads a list's page size for the store, which refuses one
+// out of range: 0 when absent (the list's default), -1 when not a whole
+// number of at least 1.
+func limitParam(q url.Values) int {
+	s := q.Get("limit")
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return -1
+	}
+	return n
 }
 
 // health reports the state of SQLite and Redis; 200 while SQLite answers,

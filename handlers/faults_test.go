@@ -89,3 +89,66 @@ func TestSlowUploadOutlivesReadTimeout(t *testing.T) {
 		t.Errorf("slow upload after %v: %d %s", time.Since(start), resp.StatusCode, out)
 	}
 }
+
+// TestBadInputIs4xx: control characters in any text field, a page size out
+// of range on any list, and a malformed query string are the client's
+// mistakes, answered 4xx with the field named, never stored or ignored.
+func TestBadInputIs4xx(t *testing.T) {
+	a := newTestApp(t)
+	co := mustCompany(t, a, "Acme")
+	adm := a.client(t, a.User(t, "admin@example.com", store.RoleAdmin))
+	cid := fmt.Sprint(co.ID)
+	m := mustMeeting(t, a, co.ID, store.MeetingInput{Type: "call", Subject: "Kick-off", StartsAt: march1})
+
+	for _, c := range []struct{ method, path, body, field string }{
+		{"POST", "/api/v1/companies", `{"name":"Ac\u0000me"}`, "name"},
+		{"PUT", "/api/v1/companies/" + cid, `{"name":"Acme","description":"bell\u0007"}`, "description"},
+		{"POST", "/api/v1/companies/" + cid + "/notes", `{"title":"Hi","body":"a\u001bb"}`, "body"},
+		{"POST", "/api/v1/companies/" + cid + "/contacts", `{"name":"Lee\u0000"}`, "name"},
+		{"POST", "/api/v1/companies/" + cid + "/links", `{"title":"x\u0000","url":"https://example.com"}`, "title"},
+		{"POST", "/api/v1/companies/" + cid + "/meetings", `{"type":"call","subject":"a\u0000","starts_at":1772373600000}`, "subject"},
+		{"PUT", fmt.Sprintf("/api/v1/meetings/%d", m.ID), `{"type":"call","subject":"Kick-off","details":"\u0000","starts_at":1772373600000}`, "details"},
+		{"POST", "/api/v1/users", `{"email":"new@example.com","name":"N\u0000","password":"correct horse battery","role":"staff"}`, "name"},
+	} {
+		resp, body := do(t, adm, c.method, a.Server.URL+c.path, jsonType, c.body)
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `"`+c.field+`":`) {
+			t.Errorf("%s %s %s: %d %s", c.method, c.path, c.body, resp.StatusCode, body)
+		}
+	}
+	// Tab and line breaks are text.
+	if resp, body := do(t, adm, "POST", a.Server.URL+"/api/v1/companies/"+cid+"/notes", jsonType, `{"title":"Hi","body":"a\tb\r\nc"}`); resp.StatusCode != http.StatusCreated {
+		t.Errorf("note with tab and CRLF: %d %s", resp.StatusCode, body)
+	}
+	// The HTML form answers 422 beside the field.
+	resp, body := do(t, adm, "POST", a.Server.URL+"/companies", formType, "name=Ac%00me")
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "control characters") {
+		t.Errorf("company form with NUL: %d", resp.StatusCode)
+	}
+
+	for _, path := range []string{"/api/v1/companies", "/api/v1/companies/" + cid + "/timeline", "/api/v1/meetings", "/api/v1/bulk-actions", "/bulk-actions"} {
+		for _, limit := range []string{"-5", "0", "abc", "100000"} {
+			resp, body := do(t, adm, "GET", a.Server.URL+path+"?limit="+limit, "", "")
+			if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `"limit":`) {
+				t.Errorf("GET %s?limit=%s: %d %s", path, limit, resp.StatusCode, body)
+			}
+		}
+		if resp, body := do(t, adm, "GET", a.Server.URL+path+"?limit=5", "", ""); resp.StatusCode != 200 {
+			t.Errorf("GET %s?limit=5: %d %s", path, resp.StatusCode, body)
+		}
+	}
+	for _, path := range []string{"/companies", "/meetings"} {
+		if resp, _ := do(t, adm, "GET", a.Server.URL+path+"?limit=-5", "", ""); resp.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("GET %s?limit=-5: %d", path, resp.StatusCode)
+		}
+	}
+
+	for _, path := range []string{"/api/v1/companies?x=%zz", "/companies?sort=name&q=%", "/meetings?type=%g1"} {
+		resp, body := do(t, adm, "GET", a.Server.URL+path, "", "")
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("GET %s: %d %s", path, resp.StatusCode, body)
+		}
+		if strings.HasPrefix(path, "/api/") && !strings.Contains(body, `"error":`) {
+			t.Errorf("GET %s: not a JSON error: %s", path, body)
+		}
+	}
+}

@@ -321,8 +321,7 @@ func (h *Handler) apiBulkActionsByAccount(w http.ResponseWriter, r *http.Request
 }
 
 func (h *Handler) writeBulkActions(w http.ResponseWriter, r *http.Request) {
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	list, err := h.Store.ListBulkActions(r.Context(), userFrom(r.Context()), limit)
+	list, err := h.Store.ListBulkActions(r.Context(), userFrom(r.Context()), limitParam(r.URL.Query()))
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -161,13 +161,7 @@ func meetingQuery(r *http.Request) (store.MeetingQuery, views.MeetingFilter, err
 		}
 		*b.ms = ms
 	}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			p.Add("limit", "Use a number from 1 to 100.")
-		}
-		mq.Limit = n
-	}
+	mq.Limit = limitParam(q)
 	return mq, f, p.Err()
 }
 
