@@ -152,3 +152,26 @@ func TestBadInputIs4xx(t *testing.T) {
 		}
 	}
 }
+
+// TestAbandonedPageIsNotAnError: a client that goes away while its page is
+// rendered (templ stops at a cancelled context) is logged as abandoned,
+// with no error and no 500, like one that goes away during a query.
+func TestAbandonedPageIsNotAnError(t *testing.T) {
+	a := newTestApp(t)
+	u := a.User(t, "staff@example.com", store.RoleStaff)
+	c := a.client(t, u)
+	// Signed in, the session and the user are remembered: this page asks
+	// nothing of SQLite before it renders.
+	do(t, c, "GET", a.Server.URL+"/companies/new", "", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, "GET", "/companies/new", nil)
+	for _, ck := range c.Jar.Cookies(mustURL(a.Server.URL)) {
+		req.AddCookie(ck)
+	}
+	a.Handler.Routes().ServeHTTP(httptest.NewRecorder(), req)
+	logs := a.Log.String()
+	if strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, `path=/companies/new status=499`) {
+		t.Errorf("logs after an abandoned page:\n%s", logs)
+	}
+}

@@ -386,7 +386,7 @@ func (h *Handler) errorsCSV(w http.ResponseWriter, r *http.Request) {
 		return cw.Write(neutralise(row))
 	})
 	cw.Flush()
-	if err != nil {
+	if err != nil && !abandoned(r) {
 		h.Log.Error("rejected rows download", "bulk_action", a.ID, "err", err)
 	}
 }

@@ -37,6 +37,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, ful
 		}
 	}()
 	if err := c.Render(r.Context(), buf); err != nil {
+		if abandoned(r) { // templ stops at a cancelled context
+			return
+		}
 		h.Log.Error("render", "path", r.URL.Path, "err", err)
 		http.Error(w, "Internal error.", http.StatusInternalServerError)
 		return
