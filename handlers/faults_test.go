@@ -54,13 +54,14 @@ func TestReadOnlyRedisMeetingsAPI(t *testing.T) {
 	t.Logf("healthz: %s", body)
 }
 
-// TestSlowUploadOutlivesReadTimeout: the server's read timeout bounds an
-// ordinary request whole, but an upload that keeps moving is read to its
-// end however long it takes.
+// TestSlowUploadOutlivesReadTimeout: the server's read and write timeouts
+// bound an ordinary request whole, but an upload that keeps moving is read
+// to its end and answered however long it takes.
 func TestSlowUploadOutlivesReadTimeout(t *testing.T) {
 	a := newTestApp(t)
 	srv := httptest.NewUnstartedServer(a.Handler.Routes())
 	srv.Config.ReadTimeout = 200 * time.Millisecond
+	srv.Config.WriteTimeout = 200 * time.Millisecond
 	srv.Start()
 	defer srv.Close()
 	c := a.client(t, a.User(t, "admin@example.com", store.RoleAdmin)) // the cookie holds for any port

@@ -66,7 +66,12 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request) (*upload, erro
 	}
 	// The cap on the whole body leaves room for the part headers and the
 	// small fields around the file.
-	r.Body = http.MaxBytesReader(w, movingReader{r.Body, http.NewResponseController(w)}, limit+1<<20)
+	rc := http.NewResponseController(w)
+	r.Body = http.MaxBytesReader(w, movingReader{r.Body, rc}, limit+1<<20)
+	// The server's write deadline runs from the request's start, and an
+	// upload may take longer than it; the answer is a short page or JSON
+	// that the socket takes whole, so it needs none.
+	_ = rc.SetWriteDeadline(time.Time{})
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return nil, &store.Error{Code: store.EInvalid, Message: "Send the file as multipart/form-data, in a field named file.",
