@@ -2,11 +2,13 @@ package handlers_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -174,5 +176,46 @@ func TestAbandonedPageIsNotAnError(t *testing.T) {
 	logs := a.Log.String()
 	if strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, `path=/companies/new status=499`) {
 		t.Errorf("logs after an abandoned page:\n%s", logs)
+	}
+}
+
+// TestHungRedisSearchAndMeetings: with redis-server stopped, search and the
+// meetings list answer from SQLite; the first request waits out the Redis
+// budget and the next ones do not wait at all.
+func TestHungRedisSearchAndMeetings(t *testing.T) {
+	a := newTestApp(t)
+	ctx := context.Background()
+	staff := a.User(t, "staff@example.com", store.RoleStaff)
+	co := mustCompany(t, a, "Acme")
+	if err := a.Store.AssignClient(ctx, admin(), staff.ID, co.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	mustMeeting(t, a, co.ID, store.MeetingInput{Type: "call", Subject: "Kick-off", StartsAt: march1})
+	c := a.client(t, staff)
+	round := func(name string) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for path, want := range map[string]string{"/api/v1/search?q=acm": "Acme", "/api/v1/meetings": "Kick-off"} {
+			if resp, body := do(t, c, "GET", a.Server.URL+path, "", ""); resp.StatusCode != 200 || !strings.Contains(body, want) {
+				t.Fatalf("%s: GET %s: %d %s", name, path, resp.StatusCode, body)
+			}
+		}
+		d := time.Since(start)
+		t.Logf("%s: search and meetings in %v", name, d)
+		return d
+	}
+	round("redis up")
+	pid := a.Srv.Pid()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) }) // before the server is stopped
+	first := round("redis hung, first")
+	second := round("redis hung, second")
+	if err := a.Redis.Ping(ctx).Err(); !errors.Is(err, store.ErrRedisSkipped) {
+		t.Errorf("ping while hung after a failure: %v, want it skipped", err)
+	}
+	if second > first/2 {
+		t.Errorf("second round took %v, the first %v: Redis was not skipped", second, first)
 	}
 }
