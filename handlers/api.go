@@ -221,13 +221,13 @@ func limitParam(q url.Values) int {
 func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sqlErr, redisErr := h.Store.Ping(ctx)
-	redis := "ok"
+	redisState := "ok"
 	if redisErr != nil {
-		redis = "down: " + redisErr.Error()
+		redisState = "down: " + redisErr.Error()
 	} else if why, err := h.Store.RedisDegraded(ctx); err != nil {
-		sqlErr = err
+		sqlErr = err // it reads the outbox from SQLite
 	} else if why != "" {
-		redis = "degraded: " + why
+		redisState = "degraded: " + why
 	}
 	pending, _ := h.Store.CountOutbox(ctx)
 	oldest, _ := h.Store.OldestOutbox(ctx)
@@ -235,6 +235,6 @@ func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
 	if sqlErr != nil {
 		st, sqlite = http.StatusServiceUnavailable, "down: "+sqlErr.Error()
 	}
-	writeJSON(w, st, map[string]any{"sqlite": sqlite, "redis": redis, "outbox_pending": pending,
+	writeJSON(w, st, map[string]any{"sqlite": sqlite, "redis": redisState, "outbox_pending": pending,
 		"outbox_oldest_seconds": int64(oldest.Seconds())})
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"net"
 	"sync/atomic"
 	"time"
 
@@ -20,8 +19,8 @@ const (
 	// redisBudget bounds one command or pipeline round on a request path.
 	// Our calls take well under a millisecond when Redis is well.
 	redisBudget = 250 * time.Millisecond
-	// redisCooldown is how long Redis is skipped after a failure; then one
-	// call goes through as a probe.
+	// redisCooldown is how long Redis is skipped after a failure before a
+	// ping in the background probes it again.
 	redisCooldown = 2 * time.Second
 )
 
@@ -114,11 +113,9 @@ func (g *redisGuard) call(ctx context.Context, fn func(ctx context.Context) erro
 	return err
 }
 
-func (g *redisGuard) DialHook(next redis.DialHook) redis.DialHook {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return next(ctx, network, addr)
-	}
-}
+// DialHook leaves dialling alone: the budget of the call that dials
+// covers it.
+func (g *redisGuard) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (g *redisGuard) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
