@@ -32,7 +32,7 @@ var (
 		extension.TaskList,
 	), goldmark.WithParserOptions(
 		parser.WithInlineParsers(util.Prioritized(linkBudget{}, 150)),
-		parser.WithASTTransformers(util.Prioritized(flattenInline{}, 1000)),
+		parser.WithASTTransformers(util.Prioritized(flattenNesting{}, 1000)),
 	))
 
 	notePolicy = func() *bluemonday.Policy {
@@ -120,15 +120,16 @@ func (linkBudget) Parse(parent ast.Node, block text.Reader, pc parser.Context) a
 	return ast.NewTextSegment(seg.WithStop(seg.Start + 1))
 }
 
-// maxNesting is how many block quotes and lists one line may open, and how
-// deep emphasis, links and strikethrough may nest in one another.
+// maxNesting is how deep quotes, lists and inline markup may nest, and
+// how many quotes and lists one line may open.
 const maxNesting = 16
 
 // boundNesting escapes the container markers (">", "-", "*", "+", "1."
 // and "1)") a line has past maxNesting at its start, so they are text:
-// ">" repeated 100,000 times would otherwise be as many nested quotes,
-// more than a browser (or an HTML parser) will nest. Lines within the
-// bound, which is every line of an ordinary note, are left as they are.
+// goldmark takes seconds to open ">" repeated 100,000 times as that many
+// nested quotes. Lines within the bound, which is every line of an
+// ordinary note, are left as they are (a code line so shaped gains a
+// backslash).
 func boundNesting(src []byte) []byte {
 	var out []byte // nil until a line needs a change
 	last := 0
@@ -183,32 +184,61 @@ func pastNesting(line []byte) int {
 	return -1
 }
 
-// flattenInline unwraps inline markup (emphasis, links, strikethrough)
-// nested deeper than maxNesting, keeping its text: "*a " repeated and
-// closed again nests as deep as the note is long.
-type flattenInline struct{}
+// flattenNesting unwraps block quotes, lists and inline markup (emphasis,
+// links, strikethrough) nested deeper than maxNesting, keeping what they
+// hold: "*a " repeated and closed again nests as deep as the note is long,
+// and a list indented two more spaces a line 300 deep, more than a browser
+// (or an HTML parser) will nest.
+type flattenNesting struct{}
 
-func (flattenInline) Transform(doc *ast.Document, _ text.Reader, _ parser.Context) {
+func (flattenNesting) Transform(doc *ast.Document, _ text.Reader, _ parser.Context) {
 	flatten(doc, 0)
 }
 
 func flatten(n ast.Node, depth int) {
 	for c := n.FirstChild(); c != nil; {
 		next := c.NextSibling()
-		if c.Type() != ast.TypeInline || !c.HasChildren() {
+		switch {
+		case !nests(c):
 			flatten(c, depth)
-		} else if depth < maxNesting {
+		case depth < maxNesting:
 			flatten(c, depth+1)
-		} else {
-			// Move c's children into its place and look at them next.
-			next = c.FirstChild()
-			for gc := next; gc != nil; {
-				after := gc.NextSibling()
-				n.InsertBefore(n, c, gc)
-				gc = after
-			}
-			n.RemoveChild(n, c)
+		default:
+			next = unwrap(n, c)
 		}
 		c = next
 	}
+}
+
+// nests reports whether n is markup that nests.
+func nests(n ast.Node) bool {
+	switch n.Kind() {
+	case ast.KindBlockquote, ast.KindList:
+		return true
+	}
+	return n.Type() == ast.TypeInline && n.HasChildren()
+}
+
+// unwrap puts what c holds (for a list, what its items hold) in its place
+// among n's children, and returns the first of it: what to look at next.
+func unwrap(n, c ast.Node) ast.Node {
+	var content []ast.Node
+	for gc := c.FirstChild(); gc != nil; gc = gc.NextSibling() {
+		if c.Kind() != ast.KindList {
+			content = append(content, gc)
+			continue
+		}
+		for item := gc.FirstChild(); item != nil; item = item.NextSibling() {
+			content = append(content, item)
+		}
+	}
+	next := c.NextSibling()
+	for _, m := range content {
+		n.InsertBefore(n, c, m)
+	}
+	n.RemoveChild(n, c)
+	if len(content) > 0 {
+		return content[0]
+	}
+	return next
 }

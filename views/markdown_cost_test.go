@@ -28,6 +28,16 @@ var pathologicalNotes = map[string]string{
 	"table":            "|a|b|\n|-|-|\n" + fill("|x|\n"),
 	"nested brackets":  strings.Repeat("[", noteMax/2) + strings.Repeat("]", noteMax/2),
 	"inline html":      fill("<a "),
+	"indented lists":   indentedLists(),
+}
+
+// indentedLists is a list nested one level deeper on every line.
+func indentedLists() string {
+	var b strings.Builder
+	for d := 0; b.Len() < noteMax; d++ {
+		b.WriteString(strings.Repeat(" ", 2*d) + "- a\n")
+	}
+	return b.String()[:noteMax]
 }
 
 // ordinaryNote is what notes look like: a few paragraphs, some emphasis,
