@@ -327,13 +327,7 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 	importer := &imports.Importer{Store: a.store, Log: a.log, Dir: filepath.Join(cfg.Data, "imports"), Workers: cfg.ImportWorkers, BatchRows: cfg.ImportBatchRows}
 	h := handlers.New(a.store, a.index, sess, a.log)
 	h.Imports = handlers.Imports{Dir: importer.Dir, MaxBytes: cfg.ImportMaxBytes, Wake: importer.Wake}
-	srv := &http.Server{
-		Addr:              cfg.Addr,
-		Handler:           h.Routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(h.Routes(), a.log, serverTimeouts)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -380,6 +374,28 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 	<-done
 	<-importsDone
 	return nil
+}
+
+// timeouts bound how long a client may take over each part of a request.
+type timeouts struct{ header, read, write, idle time.Duration }
+
+// serverTimeouts are the server's: a client that sends or reads slowly
+// (one byte a second) otherwise holds a connection and a goroutine for as
+// long as it likes. A body is at most 1 MiB except an upload, and an
+// answer is a page; an upload or a long download pushes its own deadline
+// on while it moves (handlers/imports.go).
+var serverTimeouts = timeouts{header: 10 * time.Second, read: 30 * time.Second, write: time.Minute, idle: 2 * time.Minute}
+
+// newHTTPServer is the one place the server's limits are set.
+func newHTTPServer(h http.Handler, log *slog.Logger, t timeouts) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.header,
+		ReadTimeout:       t.read,
+		WriteTimeout:      t.write,
+		IdleTimeout:       t.idle,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 // ensureAdmin creates the first admin on an empty database. Without a

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"net/url"
 	"strconv"
 
 	"github.com/rolodex/rolodex/store"
@@ -108,7 +109,7 @@ func (h *Handler) apiTimeline(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	limit, _ := strconv.Atoi(q.Get("limit"))
+	limit := limitParam(q)
 	var types []string
 	if t := q.Get("type"); t != "" {
 		types = []string{t}
@@ -192,20 +193,40 @@ func (h *Handler) apiSetClients(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"user_id": id, "company_ids": in.CompanyIDs})
 }
 
+// limitParam reads a list's page size for the store, which refuses one
+// out of range: 0 when absent (the list's default), -1 when not a whole
+// number of at least 1.
+func limitParam(q url.Values) int {
+	s := q.Get("limit")
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return -1
+	}
+	return n
+}
+
 // health reports the state of SQLite and Redis; 200 while SQLite answers,
-// since Rolodex serves from SQLite when Redis is away.
+// since Rolodex serves from SQLite when Redis is away or not trusted.
 func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
-	sqlErr, redisErr := h.Store.Ping(r.Context())
-	state := func(err error) string {
-		if err != nil {
-			return "down: " + err.Error()
-		}
-		return "ok"
+	ctx := r.Context()
+	sqlErr, redisErr := h.Store.Ping(ctx)
+	redisState := "ok"
+	if redisErr != nil {
+		redisState = "down: " + redisErr.Error()
+	} else if why, err := h.Store.RedisDegraded(ctx); err != nil {
+		sqlErr = err // it reads the outbox from SQLite
+	} else if why != "" {
+		redisState = "degraded: " + why
 	}
-	pending, _ := h.Store.CountOutbox(r.Context())
-	st := http.StatusOK
+	pending, _ := h.Store.CountOutbox(ctx)
+	oldest, _ := h.Store.OldestOutbox(ctx)
+	st, sqlite := http.StatusOK, "ok"
 	if sqlErr != nil {
-		st = http.StatusServiceUnavailable
+		st, sqlite = http.StatusServiceUnavailable, "down: "+sqlErr.Error()
 	}
-	writeJSON(w, st, map[string]any{"sqlite": state(sqlErr), "redis": state(redisErr), "outbox_pending": pending})
+	writeJSON(w, st, map[string]any{"sqlite": sqlite, "redis": redisState, "outbox_pending": pending,
+		"outbox_oldest_seconds": int64(oldest.Seconds())})
 }

@@ -200,6 +200,9 @@ func (h *Handler) logRequests(next http.Handler) http.Handler {
 				}
 				rec.status = http.StatusInternalServerError
 			}
+			if !rec.wrote && abandoned(r) {
+				rec.status = statusAbandoned
+			}
 			level := slog.LevelInfo
 			if rec.status >= 500 {
 				level = slog.LevelError

@@ -22,8 +22,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 // companyQuery reads the list's sort, order and cursor from the URL.
 func companyQuery(r *http.Request) store.CompanyQuery {
 	q := r.URL.Query()
-	limit, _ := strconv.Atoi(q.Get("limit"))
-	return store.CompanyQuery{Sort: q.Get("sort"), Desc: q.Get("order") == "desc", Cursor: q.Get("cursor"), Limit: limit}
+	return store.CompanyQuery{Sort: q.Get("sort"), Desc: q.Get("order") == "desc", Cursor: q.Get("cursor"), Limit: limitParam(q)}
 }
 
 func (h *Handler) listCompanies(w http.ResponseWriter, r *http.Request) {

@@ -44,10 +44,11 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &tooBig) {
 		st, msg = http.StatusRequestEntityTooLarge, "The request is too large."
 	}
-	if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
-		// The client went away (or the server is shutting down): nobody
-		// reads the answer, and it is not the server's fault.
-		h.Log.Info("request abandoned", "method", r.Method, "path", r.URL.Path)
+	if abandoned(r) {
+		// Whatever failed, it most likely failed because the request was
+		// cancelled (SQLite says "interrupted", not context.Canceled), and
+		// nobody reads the answer.
+		h.Log.Info("request abandoned", "method", r.Method, "path", r.URL.Path, "err", err)
 		return
 	}
 	if st == http.StatusInternalServerError {
@@ -59,6 +60,15 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	h.render(w, r, st, views.ErrorPage(h.page(r, http.StatusText(st)), st, msg), nil)
 }
+
+// abandoned reports whether r's client went away (or the server is
+// shutting down): what happens to the request then is not the server's
+// fault. The request log marks it with statusAbandoned.
+func abandoned(r *http.Request) bool { return r.Context().Err() != nil }
+
+// statusAbandoned is the request log's status for a request whose client
+// went away before its answer was written (nginx's 499).
+const statusAbandoned = 499
 
 type apiError struct {
 	Error  string            `json:"error"`

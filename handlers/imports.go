@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rolodex/rolodex/imports"
 	"github.com/rolodex/rolodex/store"
@@ -66,7 +67,12 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request) (*upload, erro
 	}
 	// The cap on the whole body leaves room for the part headers and the
 	// small fields around the file.
-	r.Body = http.MaxBytesReader(w, r.Body, limit+1<<20)
+	rc := http.NewResponseController(w)
+	r.Body = http.MaxBytesReader(w, movingReader{r.Body, rc}, limit+1<<20)
+	// The server's write deadline runs from the request's start, and an
+	// upload may take longer than it; the answer is a short page or JSON
+	// that the socket takes whole, so it needs none.
+	_ = rc.SetWriteDeadline(time.Time{})
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return nil, &store.Error{Code: store.EInvalid, Message: "Send the file as multipart/form-data, in a field named file.",
@@ -129,6 +135,34 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request) (*upload, erro
 		up.name = "upload.csv"
 	}
 	return up, nil
+}
+
+// streamIdle is how long an upload or a download may stall. The server's
+// ReadTimeout and WriteTimeout bound an ordinary request whole (main.go);
+// a file of hundreds of megabytes takes longer, so each read or write of
+// one moves the deadline on instead, and only a stalled client is cut off.
+const streamIdle = 30 * time.Second
+
+// movingReader pushes the connection's read deadline on before each read.
+type movingReader struct {
+	io.ReadCloser
+	rc *http.ResponseController
+}
+
+func (m movingReader) Read(p []byte) (int, error) {
+	_ = m.rc.SetReadDeadline(time.Now().Add(streamIdle)) // not every writer supports it; then there is none to move
+	return m.ReadCloser.Read(p)
+}
+
+// movingWriter pushes the connection's write deadline on before each write.
+type movingWriter struct {
+	io.Writer
+	rc *http.ResponseController
+}
+
+func (m movingWriter) Write(p []byte) (int, error) {
+	_ = m.rc.SetWriteDeadline(time.Now().Add(streamIdle))
+	return m.Writer.Write(p)
 }
 
 // createImport checks an upload and records it as a bulk action, queued
@@ -293,8 +327,7 @@ func (h *Handler) apiBulkActionsByAccount(w http.ResponseWriter, r *http.Request
 }
 
 func (h *Handler) writeBulkActions(w http.ResponseWriter, r *http.Request) {
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	list, err := h.Store.ListBulkActions(r.Context(), userFrom(r.Context()), limit)
+	list, err := h.Store.ListBulkActions(r.Context(), userFrom(r.Context()), limitParam(r.URL.Query()))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -345,7 +378,7 @@ func (h *Handler) errorsCSV(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="import-%d-rejected.csv"`, a.ID))
 	w.Header().Set("Cache-Control", "no-store")
-	cw := csv.NewWriter(w)
+	cw := csv.NewWriter(movingWriter{w, http.NewResponseController(w)})
 	header := append(append([]string{}, a.Header...), "line", "reason")
 	cw.Write(neutralise(header))
 	err := h.Store.EachBulkActionError(r.Context(), userFrom(r.Context()), a.ID, func(e *store.BulkActionError) error {
@@ -359,7 +392,7 @@ func (h *Handler) errorsCSV(w http.ResponseWriter, r *http.Request) {
 		return cw.Write(neutralise(row))
 	})
 	cw.Flush()
-	if err != nil {
+	if err != nil && !abandoned(r) {
 		h.Log.Error("rejected rows download", "bulk_action", a.ID, "err", err)
 	}
 }

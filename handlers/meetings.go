@@ -214,13 +214,7 @@ func meetingQuery(r *http.Request, loc *time.Location, badDate string) (store.Me
 		}
 		*b.ms = ms
 	}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			p.Add("limit", "Use a number from 1 to 100.")
-		}
-		mq.Limit = n
-	}
+	mq.Limit = limitParam(q)
 	return mq, f, p.Err()
 }
 

@@ -38,6 +38,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, ful
 	}()
 	// Pages show times in the viewer's zone (UTC when signed out).
 	if err := c.Render(views.WithZone(r.Context(), userFrom(r.Context()).Location()), buf); err != nil {
+		if abandoned(r) { // templ stops at a cancelled context
+			return
+		}
 		h.Log.Error("render", "path", r.URL.Path, "err", err)
 		http.Error(w, "Internal error.", http.StatusInternalServerError)
 		return

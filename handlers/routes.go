@@ -2,9 +2,11 @@ package handlers
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/rolodex/rolodex/static"
 	"github.com/rolodex/rolodex/store"
+	"github.com/rolodex/rolodex/views"
 )
 
 // maxBody caps form and JSON bodies; larger requests get 413.
@@ -105,6 +107,7 @@ func (h *Handler) Routes() http.Handler {
 	var handler http.Handler = mux.ServeMux
 	handler = h.loadUser(handler)
 	handler = limitBody(handler)
+	handler = h.checkQuery(handler)
 	handler = http.NewCrossOriginProtection().Handler(handler)
 	handler = secureHeaders(handler)
 	handler = h.logRequests(handler)
@@ -156,6 +159,24 @@ func limitBody(next http.Handler) http.Handler {
 		// Uploads stream to disk under their own, larger cap (imports.go).
 		if r.Body != nil && !isUpload(r) {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// checkQuery answers 400 to a query string that does not parse (a bad
+// percent-escape): url.Values silently drops such a pair, so a filter
+// the client sent would be ignored instead of refused.
+func (h *Handler) checkQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+			msg := "The query string is malformed: " + err.Error() + "."
+			if wantsJSON(r) {
+				writeJSON(w, http.StatusBadRequest, apiError{Error: msg})
+				return
+			}
+			h.render(w, r, http.StatusBadRequest, views.ErrorPage(h.page(r, http.StatusText(http.StatusBadRequest)), http.StatusBadRequest, msg), nil)
+			return
 		}
 		next.ServeHTTP(w, r)
 	})

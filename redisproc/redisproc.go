@@ -103,6 +103,9 @@ func (rs *Server) Options() *redis.Options {
 	return &redis.Options{Network: "unix", Addr: rs.socket}
 }
 
+// Pid is the server's process id (tests stop it to play a hung Redis).
+func (rs *Server) Pid() int { return rs.cmd.Process.Pid }
+
 // Exited is closed when the server process has exited.
 func (rs *Server) Exited() <-chan struct{} { return rs.exited }
 

@@ -252,8 +252,9 @@ func decodeCursor(s string, v any) error {
 // ListCompanies returns a page of the companies u may see, by keyset on the
 // sort column so that every page costs the same however deep it is.
 func (s *Store) ListCompanies(ctx context.Context, u *User, q CompanyQuery) (*CompanyPage, error) {
-	if q.Limit <= 0 || q.Limit > 100 {
-		q.Limit = 25
+	p := Problems{}
+	if checkLimit(p, &q.Limit, 25, 100); len(p) > 0 {
+		return nil, p.Err()
 	}
 	var col string
 	switch q.Sort {

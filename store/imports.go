@@ -298,8 +298,9 @@ func (s *Store) ListBulkActions(ctx context.Context, admin *User, limit int) ([]
 	if !admin.IsAdmin() {
 		return nil, errNotAdmin
 	}
-	if limit <= 0 || limit > 1000 {
-		limit = 100
+	p := Problems{}
+	if checkLimit(p, &limit, 100, 1000); len(p) > 0 {
+		return nil, p.Err()
 	}
 	return s.bulkActions(ctx, `SELECT `+bulkActionCols+` FROM bulk_actions WHERE workspace_id = ? ORDER BY id DESC LIMIT ?`, admin.WorkspaceID, limit)
 }

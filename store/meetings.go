@@ -399,10 +399,7 @@ func (s *Store) PrepareMeetingQuery(ctx context.Context, u *User, q MeetingQuery
 	} else if q.To > 0 && q.To <= q.From {
 		p.Add("to", "The end of the range must be after its start.")
 	}
-	if q.Limit <= 0 {
-		mq.Limit = 25
-	}
-	mq.Limit = min(mq.Limit, 100)
+	checkLimit(p, &mq.Limit, 25, 100)
 	if q.Cursor != "" {
 		c := &MeetingCursor{}
 		err := decodeCursor(q.Cursor, c)

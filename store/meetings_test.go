@@ -777,6 +777,8 @@ func TestMeetingQueryValidation(t *testing.T) {
 		{store.MeetingQuery{Cursor: "not a cursor"}, "cursor"},
 		{store.MeetingQuery{Cursor: "eyJ4IjoxfQ"}, "cursor"},            // {"x":1}: no id
 		{store.MeetingQuery{Cursor: p.Next, Sort: "updated"}, "cursor"}, // issued for another sort
+		{store.MeetingQuery{Limit: 1000}, "limit"},
+		{store.MeetingQuery{Limit: -5}, "limit"},
 	}
 	for _, c := range cases {
 		for _, list := range []func(context.Context, *store.User, store.MeetingQuery) (*store.MeetingPage, error){env.Store.ListMeetings, env.Store.ListMeetingsSQL} {
@@ -786,8 +788,8 @@ func TestMeetingQueryValidation(t *testing.T) {
 			}
 		}
 	}
-	// Case and blanks are forgiven; limits are clamped.
-	p, err = env.Store.ListMeetings(ctx, admin, store.MeetingQuery{Types: []string{" SMS ", ""}, Statuses: []string{"Open"}, Limit: 1000})
+	// Case and blanks are forgiven.
+	p, err = env.Store.ListMeetings(ctx, admin, store.MeetingQuery{Types: []string{" SMS ", ""}, Statuses: []string{"Open"}, Limit: 100})
 	if err != nil || len(p.Items) != 3 || p.Count != 3 {
 		t.Fatalf("%+v, %v", p, err)
 	}

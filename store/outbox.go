@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 )
 
 // Outbox kinds. Each names what to bring up to date, never how: the applier
@@ -69,4 +70,15 @@ func (s *Store) CountOutbox(ctx context.Context) (int, error) {
 	var n int
 	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM outbox`).Scan(&n)
 	return n, err
+}
+
+// OldestOutbox returns how long the oldest pending row has waited, 0 when
+// none is pending. Rows are applied within moments of their commit; one
+// that waits long says Redis or the index refuses them.
+func (s *Store) OldestOutbox(ctx context.Context) (time.Duration, error) {
+	created, err := queryColumn[int64](ctx, s.r, `SELECT created_at FROM outbox ORDER BY id LIMIT 1`)
+	if err != nil || len(created) == 0 {
+		return 0, err
+	}
+	return time.Duration(max(0, now()-created[0])) * time.Millisecond, nil
 }

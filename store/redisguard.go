@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"net"
 	"sync/atomic"
 	"time"
 
@@ -20,8 +19,8 @@ const (
 	// redisBudget bounds one command or pipeline round on a request path.
 	// Our calls take well under a millisecond when Redis is well.
 	redisBudget = 250 * time.Millisecond
-	// redisCooldown is how long Redis is skipped after a failure; then one
-	// call goes through as a probe.
+	// redisCooldown is how long Redis is skipped after a failure before a
+	// ping in the background probes it again.
 	redisCooldown = 2 * time.Second
 )
 
@@ -44,32 +43,49 @@ func isBackground(ctx context.Context) bool { return ctx.Value(backgroundKey{}) 
 // redisGuard is a go-redis hook: a time budget per call and a circuit
 // breaker shared by every request.
 type redisGuard struct {
-	// openUntil is when the breaker lets a probe through, in unix ns; 0
-	// while closed.
+	// openUntil is when the breaker next probes Redis, in unix ns; 0 while
+	// closed.
 	openUntil atomic.Int64
 	budget    time.Duration
 	cooldown  time.Duration
+	ping      func(ctx context.Context) error
 }
 
-// allow reports whether a call may go to Redis now. Once the cooldown is
-// over, the first caller moves the deadline on and is the probe; the
-// others keep skipping until it answers.
+// allow reports whether a call may go to Redis now. While the breaker is
+// open, a ping in the background probes Redis once per cooldown, so no
+// request waits on a Redis that is still hung.
 func (g *redisGuard) allow() bool {
 	until := g.openUntil.Load()
 	if until == 0 {
 		return true
 	}
-	now := time.Now().UnixNano()
-	return now >= until && g.openUntil.CompareAndSwap(until, now+int64(g.cooldown))
+	if now := time.Now().UnixNano(); now >= until && g.openUntil.CompareAndSwap(until, now+int64(g.cooldown)) {
+		go g.probe()
+	}
+	return false
+}
+
+// probe closes the breaker if Redis answers within the budget.
+func (g *redisGuard) probe() {
+	ctx, cancel := context.WithTimeout(Background(context.Background()), g.budget)
+	defer cancel()
+	if answered(g.ping(ctx)) {
+		g.openUntil.Store(0)
+	}
+}
+
+// answered reports whether err (from a call) means Redis is there: no
+// error, or a reply error such as READONLY, NOSCRIPT or redis.Nil.
+func answered(err error) bool {
+	var reply redis.Error
+	return err == nil || errors.As(err, &reply)
 }
 
 // report opens the breaker when err says Redis is unreachable or slow, and
-// closes it on an answer. A reply error (READONLY, NOSCRIPT, redis.Nil) is
-// an answer: Redis is there.
+// closes it on an answer.
 func (g *redisGuard) report(ctx context.Context, err error) {
-	var reply redis.Error
 	switch {
-	case err == nil || errors.As(err, &reply):
+	case answered(err):
 		if g.openUntil.Load() != 0 {
 			g.openUntil.Store(0)
 		}
@@ -97,11 +113,9 @@ func (g *redisGuard) call(ctx context.Context, fn func(ctx context.Context) erro
 	return err
 }
 
-func (g *redisGuard) DialHook(next redis.DialHook) redis.DialHook {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return next(ctx, network, addr)
-	}
-}
+// DialHook leaves dialling alone: the budget of the call that dials
+// covers it.
+func (g *redisGuard) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (g *redisGuard) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {

@@ -95,6 +95,7 @@ func Open(ctx context.Context, path string, rdb *redis.Client, log *slog.Logger)
 	s := &Store{w: w, r: r, rdb: rdb, log: log, guard: redisGuard{budget: redisBudget, cooldown: redisCooldown}}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	if rdb != nil {
+		s.guard.ping = func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
 		rdb.AddHook(&s.guard)
 	}
 	if ok, err := s.PlannerStable(ctx); err == nil && !ok {
@@ -172,6 +173,35 @@ func (s *Store) Ping(ctx context.Context) (sqliteErr, redisErr error) {
 		redisErr = s.rdb.Ping(ctx).Err()
 	}
 	return
+}
+
+// outboxStuckAfter is how long a pending outbox row may wait before
+// /healthz calls Redis degraded.
+const outboxStuckAfter = time.Minute
+
+// RedisDegraded says why Redis, though it answers, is not serving as it
+// should, or "" when it is: it refuses writes (a replica), this process
+// stopped trusting it after a failed write, or the outbox is stuck.
+func (s *Store) RedisDegraded(ctx context.Context) (string, error) {
+	if s.rdb != nil {
+		// ROLE is a read: asking does not need a write to fail first.
+		if role, err := s.rdb.Do(ctx, "ROLE").Slice(); err == nil && len(role) > 0 && role[0] != "master" {
+			return fmt.Sprintf("refuses writes (role %v)", role[0]), nil
+		}
+	}
+	distrusted := false
+	s.distrusted.Range(func(any, any) bool { distrusted = true; return false })
+	if distrusted {
+		return "a write failed; reading from sqlite until a rebuild", nil
+	}
+	oldest, err := s.OldestOutbox(ctx)
+	if err != nil {
+		return "", err
+	}
+	if oldest > outboxStuckAfter {
+		return fmt.Sprintf("outbox stuck: its oldest row has waited %v", oldest.Round(time.Second)), nil
+	}
+	return "", nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

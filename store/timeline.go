@@ -187,8 +187,9 @@ func (s *Store) Timeline(ctx context.Context, u *User, companyID int64, q Timeli
 // showing both does not check twice.
 func (s *Store) CompanyTimeline(ctx context.Context, c *Company, q TimelineQuery) ([]TimelineItem, string, error) {
 	companyID := c.ID
-	if q.Limit <= 0 || q.Limit > 100 {
-		q.Limit = 20
+	p := Problems{}
+	if checkLimit(p, &q.Limit, 20, 100); len(p) > 0 {
+		return nil, "", p.Err()
 	}
 	var mask uint8 // bit i: timelineSources[i] is wanted; 0 means all
 	for _, t := range q.Types {

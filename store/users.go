@@ -81,7 +81,8 @@ func validEmail(s string) bool {
 }
 
 // checkLen adds a problem when value's length in characters is outside
-// [min, max]; min 0 makes the field optional.
+// [min, max]; min 0 makes the field optional. Every text field passes
+// through it, so it also refuses control characters (checkText).
 func checkLen(p Problems, field, value string, min, max int) {
 	n := len([]rune(value))
 	switch {
@@ -90,6 +91,7 @@ func checkLen(p Problems, field, value string, min, max int) {
 	case n < min || n > max:
 		p.Add(field, fmt.Sprintf("Use at most %d characters.", max))
 	}
+	checkText(p, field, value)
 }
 
 // CreateUser adds a user to workspace ws.
