@@ -87,7 +87,7 @@ const overflowJS = `(() => {
 })()`
 
 // mobileWorkspace fills a workspace with what makes pages wide: long names
-// and addresses, every kind of timeline item, meetings, an import. It
+// and addresses, every kind of timeline item, meetings. It
 // returns the company staff may see, one meeting of it and the staff user.
 func mobileWorkspace(t *testing.T, a *testApp) (*store.Company, *store.Meeting, *store.User) {
 	t.Helper()
@@ -144,7 +144,6 @@ func mobileWorkspace(t *testing.T, a *testApp) (*store.Company, *store.Meeting, 
 	if _, err := a.Store.AddMeetingType(ctx, admin(), "Trade show visit"); err != nil {
 		t.Fatal(err)
 	}
-	mustImport(t, a, false)
 	return co, m, staff
 }
 
@@ -156,6 +155,8 @@ func TestBrowserMobile(t *testing.T) {
 	a := newTestApp(t)
 	co, m, staff := mobileWorkspace(t, a)
 	adm := a.User(t, "admin@example.com", store.RoleAdmin)
+	mustImport(t, a, false)
+	draft := mustImport(t, a, true) // its page previews the file's columns
 	base := a.Server.URL
 
 	type page struct {
@@ -173,16 +174,17 @@ func TestBrowserMobile(t *testing.T) {
 		{"users", "/admin/users", true},
 		{"user", fmt.Sprintf("/admin/users/%d", staff.ID), true},
 		{"imports", "/admin/imports", true},
+		{"import", fmt.Sprintf("/admin/imports/%d", draft), true},
 		{"meeting-types", "/admin/meeting-types", true},
 	}
-	// visit opens path at phone and desktop width and checks that it does
+	// visit opens path at phone, tablet and desktop width and checks that it does
 	// not scroll sideways; the colour scheme does not change widths, so it
 	// only varies for the screenshots. Each is of a fresh load: switching
 	// the scheme on an open page would catch the buttons' transitions.
 	visit := func(t *testing.T, ctx context.Context, name, path string) {
 		t.Helper()
-		for _, width := range []int64{phoneWidth, 1280} {
-			height := map[int64]int64{phoneWidth: phoneHeight, 1280: 900}[width]
+		for _, width := range []int64{phoneWidth, 768, 1280} {
+			height := map[int64]int64{phoneWidth: phoneHeight, 768: 1024, 1280: 900}[width]
 			for _, scheme := range []string{"light", "dark"} {
 				if scheme == "dark" && os.Getenv("ROLODEX_SCREENSHOTS") == "" {
 					continue // only a screenshot would see it
