@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/rolodex/rolodex/store"
 	"github.com/rolodex/rolodex/store/storetest"
@@ -241,14 +242,38 @@ func TestBrowserMobile(t *testing.T) {
 		t.Fatalf("open the menu: %v", err)
 	}
 	screenshot(t, ctx, "admin-menu-open-390-light")
-	outside, err := chromedp.Run(ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll(".nav a")).filter(a => {
-		const r = a.getBoundingClientRect();
-		return r.width === 0 || r.left < 0 || r.right > window.innerWidth || r.bottom > window.innerHeight;
-	}).map(a => a.textContent.trim()).join(", ")`))
-	if err != nil || outside != "" {
-		t.Errorf("menu links not within the screen: %q (%v)", outside, err)
+	// outside names the elements sel matches that are not wholly on the
+	// screen.
+	outside := func(sel string) string {
+		t.Helper()
+		names, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`Array.from(document.querySelectorAll(%q)).filter(e => {
+			const r = e.getBoundingClientRect();
+			return r.width === 0 || r.left < 0 || r.right > %d || r.bottom > %d;
+		}).map(e => e.textContent.trim()).join(", ")`, sel, phoneWidth, phoneHeight)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return names
+	}
+	if out := outside(".nav a"); out != "" {
+		t.Errorf("menu links not within the screen: %q", out)
+	}
+	// Escape folds it again; the account menu opens within the screen too.
+	err = chromedp.Do(ctx,
+		chromedp.KeyEvent(kb.Escape),
+		chromedp.WaitNotVisible(`.nav a[href="/admin/meeting-types"]`),
+		chromedp.Click(`.user-menu summary`),
+		chromedp.WaitVisible(`.user-menu .menu button[type="submit"]`),
+	)
+	if err != nil {
+		t.Fatalf("Escape, then the account menu: %v", err)
+	}
+	if out := outside(".user-menu .menu, .user-menu .menu button"); out != "" {
+		t.Errorf("account menu not within the screen: %q", out)
 	}
 	err = chromedp.Do(ctx,
+		chromedp.Click(`.user-menu summary`),
+		chromedp.Click(`.nav-toggle`),
 		chromedp.Click(`.nav a[href="/admin/meeting-types"]`),
 		chromedp.WaitVisible(`form[action="/admin/meeting-types"]`),
 	)
