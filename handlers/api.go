@@ -5,8 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"slices"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/rolodex/rolodex/store"

@@ -90,6 +90,8 @@ func TestAuthorization(t *testing.T) {
 	cases := []tc{
 		{"GET /static/", "GET", fixed(static.Path("app.css")), "", "", want{200, 200, 200, 200}},
 		{"GET /healthz", "GET", fixed("/healthz"), "", "", want{200, 200, 200, 200}},
+		{"GET /favicon.ico", "GET", fixed("/favicon.ico"), "", "", want{200, 200, 200, 200}},
+		{"/", "GET", fixed("/no/such/page"), "", "", want{404, 404, 404, 404}},
 		{"GET /login", "GET", fixed("/login"), "", "", want{200, 303, 303, 303}},
 		{"POST /login", "POST", fixed("/login"), formType, "email=nobody@example.com&password=wrongwrong", want{422, 422, 422, 422}},
 		{"POST /logout", "POST", fixed("/logout"), formType, "", want{303, 303, 303, 303}},

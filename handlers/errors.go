@@ -54,8 +54,14 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if st == http.StatusInternalServerError {
 		h.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
+	h.answerError(w, r, st, msg, store.ErrorFields(err))
+}
+
+// answerError writes an error answer: JSON for the API, the error page
+// otherwise.
+func (h *Handler) answerError(w http.ResponseWriter, r *http.Request, st int, msg string, fields map[string]string) {
 	if wantsJSON(r) {
-		writeJSON(w, st, apiError{Error: msg, Fields: store.ErrorFields(err)})
+		writeJSON(w, st, apiError{Error: msg, Fields: fields})
 		return
 	}
 	h.render(w, r, st, views.ErrorPage(h.page(r, http.StatusText(st)), st, msg), nil)
@@ -69,6 +75,29 @@ func abandoned(r *http.Request) bool { return r.Context().Err() != nil }
 // statusAbandoned is the request log's status for a request whose client
 // went away before its answer was written (nginx's 499).
 const statusAbandoned = 499
+
+// unmatched answers every request no other route takes (it is mounted at
+// "/"), in place of ServeMux's plain-text 404 and 405: 405 with an Allow
+// header when the path has routes for other methods, 404 otherwise. The
+// methods are found by asking mux, so the routes stay their only record.
+func (h *Handler) unmatched(mux *http.ServeMux) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			other := *r
+			other.Method = m
+			if _, pattern := mux.Handler(&other); pattern != "/" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 0 {
+			h.fail(w, r, notFound)
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		h.answerError(w, r, http.StatusMethodNotAllowed, "This address does not take "+r.Method+" requests.", nil)
+	}
+}
 
 type apiError struct {
 	Error  string            `json:"error"`

@@ -23,6 +23,8 @@ func (h *Handler) Routes() http.Handler {
 	mux.HandleFunc("GET /login", h.loginPage)
 	mux.HandleFunc("POST /login", h.login)
 	mux.HandleFunc("POST /logout", h.logout)
+	mux.Handle("GET /favicon.ico", static.Favicon())
+	mux.HandleFunc("/", h.unmatched(mux.ServeMux))
 
 	// Signed-in pages.
 	page := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, h.requireUser(fn)) }

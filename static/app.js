@@ -108,6 +108,37 @@
     true
   );
 
+  // The main menu's button (shown only on narrow screens, by app.css)
+  // folds the navigation away. It is hidden in the markup so that without
+  // this script the links simply stay in view.
+  var navToggle = document.querySelector(".nav-toggle");
+  if (navToggle) {
+    navToggle.hidden = false;
+    navToggle.addEventListener("click", function () {
+      navToggle.setAttribute("aria-expanded", String(navToggle.getAttribute("aria-expanded") !== "true"));
+    });
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && navToggle.getAttribute("aria-expanded") === "true") {
+        navToggle.setAttribute("aria-expanded", "false");
+        navToggle.focus();
+      }
+    });
+  }
+
+  // "Next" and "Previous" swap a list in place: bring the new page's top
+  // into view, or the reader is left at the bottom of a page they have not
+  // seen. (The timeline's "load more" appends, and stays where it is.)
+  document.addEventListener("htmx:afterSwap", function (e) {
+    var elt = e.detail && e.detail.requestConfig && e.detail.requestConfig.elt;
+    if (!elt || !elt.closest || !elt.closest(".pager")) return;
+    var list = document.getElementById(e.detail.target.id) || e.detail.target;
+    // The top bar is sticky: the list's top belongs just below it.
+    var bar = document.querySelector(".topbar");
+    var below = bar ? bar.getBoundingClientRect().bottom : 0;
+    var top = list.getBoundingClientRect().top;
+    if (top < below) window.scrollBy(0, top - below - 8);
+  });
+
   // Times are rendered in the user's own zone (their profile), so the page
   // leaves them alone. The browser only tells the server its zone: in the
   // sign-in form, a default for a user who has none yet, and as the

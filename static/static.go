@@ -27,6 +27,7 @@ var embedded embed.FS
 const Prefix = "/static/"
 
 type asset struct {
+	name  string
 	hash  string // first 8 hex digits of the SHA-256 of body
 	url   string // Prefix + hash + "/" + name, what Path returns
 	ctype string
@@ -56,7 +57,7 @@ func load() map[string]*asset {
 			panic(err)
 		}
 		sum := sha256.Sum256(body)
-		a := &asset{hash: hex.EncodeToString(sum[:])[:8], ctype: contentTypes[path.Ext(e.Name())], body: body}
+		a := &asset{name: e.Name(), hash: hex.EncodeToString(sum[:])[:8], ctype: contentTypes[path.Ext(e.Name())], body: body}
 		if a.ctype == "" {
 			panic("static: no content type for " + e.Name())
 		}
@@ -120,15 +121,28 @@ func serve(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if hash == a.hash {
+		a.serve(w, r, "public, max-age=31536000, immutable")
+	} else {
+		a.serve(w, r, "no-cache")
+	}
+}
+
+// Favicon serves favicon.svg at /favicon.ico, which browsers ask for
+// whatever a page links to; mount it at "GET /favicon.ico". That URL
+// keeps its name when the icon changes, so it is cached for a day only.
+func Favicon() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		assets["favicon.svg"].serve(w, r, "public, max-age=86400")
+	})
+}
+
+func (a *asset) serve(w http.ResponseWriter, r *http.Request, cacheControl string) {
 	h := w.Header()
 	h.Set("Content-Type", a.ctype)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Vary", "Accept-Encoding")
-	if hash == a.hash {
-		h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		h.Set("Cache-Control", "no-cache")
-	}
+	h.Set("Cache-Control", cacheControl)
 	body, etag := a.body, `"`+a.hash+`"`
 	if a.gz != nil && acceptsGzip(r.Header.Get("Accept-Encoding")) {
 		body, etag = a.gz, `"`+a.hash+`-gz"`
@@ -136,7 +150,7 @@ func serve(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("ETag", etag)
 	// ServeContent answers If-None-Match and Range requests.
-	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(body))
+	http.ServeContent(w, r, a.name, time.Time{}, bytes.NewReader(body))
 }
 
 // acceptsGzip reports whether an Accept-Encoding header admits gzip.

@@ -554,6 +554,8 @@ func errorTitle(status int) string {
 		return "You don't have access to this"
 	case 404:
 		return "Page not found"
+	case 405:
+		return "That action isn't available here"
 	case 413:
 		return "That's too large"
 	case 429:
