@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -28,6 +29,10 @@ import (
 	"github.com/rolodex/rolodex/search"
 	"github.com/rolodex/rolodex/store"
 )
+
+// defaultMemoryLimit is the Go memory limit of `rolodex serve` unless
+// GOMEMLIMIT is set.
+const defaultMemoryLimit = 512 << 20
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
@@ -193,6 +198,11 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	}
 	if getenv("GOGC") == "" {
 		defer handlers.TuneGC()()
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		// A soft cap: past it the collector works harder rather than let
+		// the heap, which TuneGC lets grow, take the machine.
+		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 	return a.serve(ctx, cfg)
 }

@@ -32,7 +32,7 @@ type Store struct {
 	rdb *redis.Client
 	log *slog.Logger
 	rebuildState
-	users userCache
+	attemptsPruned atomic.Int64 // unix ms of the last pruneAttempts
 
 	// Applier applies the outbox rows the store does not own (search
 	// index updates) after their transaction commits. Left nil, those rows
