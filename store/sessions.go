@@ -86,16 +86,17 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, address, userAg
 }
 
 // SessionUser returns the live session with token and its user, in one
-// indexed query: every signed-in request asks. An unknown or ended token,
-// or a deactivated user, is ENotFound.
+// indexed query: every signed-in request asks. The session's address and
+// user agent are left out (they are for the list, and cost allocations
+// here). An unknown or ended token, or a deactivated user, is ENotFound.
 func (s *Store) SessionUser(ctx context.Context, token string) (*Session, *User, error) {
 	t := now()
 	created, seen := liveSince(t)
 	x, u := &Session{}, &User{}
-	err := s.r.QueryRowContext(ctx, `SELECT `+sessionCols+`, `+prefixed("u.", userCols)+`
+	err := s.r.QueryRowContext(ctx, `SELECT s.id, s.user_id, s.created_at, s.last_seen_at, `+prefixed("u.", userCols)+`
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = ? AND s.created_at > ? AND s.last_seen_at > ? AND u.deactivated_at = 0`,
-		tokenHash(token), created, seen).Scan(append(sessionFields(x), userFields(u)...)...)
+		tokenHash(token), created, seen).Scan(append([]any{&x.ID, &x.UserID, &x.CreatedAt, &x.LastSeenAt}, userFields(u)...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, Errorf(ENotFound, "Session not found.")
 	}
