@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -100,14 +102,40 @@ func currentSession(ctx context.Context) *store.Session {
 }
 
 // clientAddress is the address a request came from: the connection's
-// peer. X-Forwarded-For is not read: anyone can send it, and the sign-in
+// peer, unless that is one of h.Proxies; then the last X-Forwarded-For
+// address that is not one of them (proxies append the address they saw, so
+// anything before it may be the client's own invention). The sign-in
 // throttle counts by this address.
-func clientAddress(r *http.Request) string {
+func (h *Handler) clientAddress(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !h.proxy(peer) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if !h.proxy(a) {
+			return a.Unmap().String()
+		}
 	}
 	return host
+}
+
+func (h *Handler) proxy(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range h.Proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // requireUser lets signed-in users through; others get 401 (API) or the
@@ -165,7 +193,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := formOf(r, "email", "next")
-	u, err := h.Store.Authenticate(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"), clientAddress(r))
+	u, err := h.Store.Authenticate(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"), h.clientAddress(r))
 	if err != nil {
 		code := store.ErrorCode(err)
 		if code != store.EInvalid && code != store.EThrottled && code != store.EForbidden && code != store.EBusy {
@@ -192,7 +220,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	token, err := h.Store.CreateSession(r.Context(), u.ID, clientAddress(r), r.UserAgent())
+	token, err := h.Store.CreateSession(r.Context(), u.ID, h.clientAddress(r), r.UserAgent())
 	if err != nil {
 		h.fail(w, r, err)
 		return
