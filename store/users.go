@@ -311,8 +311,11 @@ func (s *Store) countAttempt(ctx context.Context, email, source string) error {
 	rows.Close()
 	s.pruneAttempts(ctx, t)
 	if until > 0 {
-		wait := time.Duration(until-t) * time.Millisecond
-		return Errorf(EThrottled, "Too many failed sign-ins. Try again in %s.", max(wait.Round(time.Minute), time.Minute))
+		minutes := (until - t + time.Minute.Milliseconds() - 1) / time.Minute.Milliseconds()
+		if minutes <= 1 {
+			return Errorf(EThrottled, "Too many failed sign-ins. Try again in a minute.")
+		}
+		return Errorf(EThrottled, "Too many failed sign-ins. Try again in %d minutes.", minutes)
 	}
 	return nil
 }
