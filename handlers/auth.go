@@ -244,11 +244,12 @@ func (h *Handler) cookieSession(r *http.Request) *sessions.Session {
 	return sess
 }
 
-// setSessionCookie gives the browser a fresh cookie carrying token alone.
-// Sign-in uses it, and so does a password change after
-// store.RotateSessions.
+// setSessionCookie gives the browser a cookie carrying token alone. Sign-in
+// uses it, and so does a password change after store.RotateSessions. It
+// rewrites the request's own session object, so a flash message added
+// after it goes into the same cookie rather than one with the old token.
 func (h *Handler) setSessionCookie(w http.ResponseWriter, r *http.Request, token string) error {
-	sess, _ := h.Sessions.New(r, sessionName)
+	sess := h.cookieSession(r)
 	sess.Values = map[any]any{"sid": token}
 	return sess.Save(r, w)
 }

@@ -1,9 +1,15 @@
 package handlers
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
+	"strings"
 	"testing"
+
+	"github.com/rolodex/rolodex/store"
+	"github.com/rolodex/rolodex/store/storetest"
 )
 
 // TestClientAddress: X-Forwarded-For is believed only from a configured
@@ -59,6 +65,59 @@ func TestSafeNext(t *testing.T) {
 	} {
 		if got := safeNext(next); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", next, got, want)
+		}
+	}
+}
+
+// TestRotateSessionCookie is what a password change does: the other
+// sessions end, this one goes on under a new token, and a flash message
+// added afterwards arrives in the same cookie.
+func TestRotateSessionCookie(t *testing.T) {
+	env := storetest.Open(t)
+	u := env.User(t, "lee@example.com", store.RoleStaff)
+	sess, err := NewSessionStore(env.Dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(env.Store, nil, sess, nil)
+	routes := h.Routes()
+	signIn := func() []*http.Cookie {
+		r := httptest.NewRequest("POST", "/login", strings.NewReader(url.Values{"email": {u.Email}, "password": {storetest.Password}}.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		routes.ServeHTTP(w, r)
+		return w.Result().Cookies()
+	}
+	serve := func(handler http.Handler, method, path string, cookies []*http.Cookie) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, path, nil)
+		for _, c := range cookies {
+			r.AddCookie(c)
+		}
+		w := httptest.NewRecorder()
+		handler.ServeHTTP(w, r)
+		return w
+	}
+	this, other := signIn(), signIn()
+	changePassword := h.loadUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, err := h.Store.RotateSessions(r.Context(), userFrom(r.Context()).ID, currentSession(r.Context()).ID)
+		if err == nil {
+			err = h.setSessionCookie(w, r, token)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.flash(w, r, "Password changed.")
+	}))
+	// A browser keeps the last cookie of a name the answer sets.
+	set := serve(changePassword, "POST", "/me/password", this).Result().Cookies()
+	rotated := set[len(set)-1:]
+	w := serve(routes, "GET", "/companies", rotated)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "Password changed.") {
+		t.Errorf("after rotating: %d, flash shown %v", w.Code, strings.Contains(w.Body.String(), "Password changed."))
+	}
+	for name, cookies := range map[string][]*http.Cookie{"the old cookie": this, "the other session": other} {
+		if w := serve(routes, "GET", "/companies", cookies); w.Code != http.StatusSeeOther {
+			t.Errorf("%s after rotating: %d, want a redirect to sign in", name, w.Code)
 		}
 	}
 }
