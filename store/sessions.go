@@ -93,10 +93,8 @@ func (s *Store) SessionUser(ctx context.Context, token string) (*Session, *User,
 	t := now()
 	created, seen := liveSince(t)
 	x, u := &Session{}, &User{}
-	err := s.r.QueryRowContext(ctx, `SELECT s.id, s.user_id, s.created_at, s.last_seen_at, `+prefixed("u.", userCols)+`
-		FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = ? AND s.created_at > ? AND s.last_seen_at > ? AND u.deactivated_at = 0`,
-		tokenHash(token), created, seen).Scan(append([]any{&x.ID, &x.UserID, &x.CreatedAt, &x.LastSeenAt}, userFields(u)...)...)
+	err := s.r.QueryRowContext(ctx, sessionUserQuery, tokenHash(token), created, seen).
+		Scan(append([]any{&x.ID, &x.UserID, &x.CreatedAt, &x.LastSeenAt}, userFields(u)...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, Errorf(ENotFound, "Session not found.")
 	}
@@ -112,10 +110,9 @@ func (s *Store) SessionUser(ctx context.Context, token string) (*Session, *User,
 	return x, u, nil
 }
 
-// prefixed qualifies each column of a column list with prefix.
-func prefixed(prefix, cols string) string {
-	return prefix + strings.ReplaceAll(cols, ", ", ", "+prefix)
-}
+var sessionUserQuery = `SELECT s.id, s.user_id, s.created_at, s.last_seen_at, u.` + strings.ReplaceAll(userCols, ", ", ", u.") + `
+	FROM sessions s JOIN users u ON u.id = s.user_id
+	WHERE s.token_hash = ? AND s.created_at > ? AND s.last_seen_at > ? AND u.deactivated_at = 0`
 
 // Sessions lists user id's live sessions, the most recently seen first.
 func (s *Store) Sessions(ctx context.Context, userID int64) ([]Session, error) {
