@@ -175,7 +175,7 @@ func (s *Store) ListUsers(ctx context.Context, ws int64) ([]User, error) {
 	return users, rows.Err()
 }
 
-// SetUserActive deactivates user id of workspace ws, which ends their
+// SetUserActive deactivates user id of by's workspace, which ends their
 // sessions at once, or reactivates them. by is the admin doing it, who
 // cannot deactivate themself (nobody would be left to undo it).
 func (s *Store) SetUserActive(ctx context.Context, by *User, id int64, active bool) error {
@@ -362,7 +362,7 @@ func withHashSlot(ctx context.Context, fn func() error) error {
 	select {
 	case hashSlots <- struct{}{}:
 	case <-timer.C:
-		return Errorf(EBusy, "Too many sign-ins at once. Try again in a few seconds.")
+		return Errorf(EBusy, "The server is busy. Try again in a few seconds.")
 	case <-ctx.Done():
 		return ctx.Err()
 	}
