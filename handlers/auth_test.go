@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
@@ -309,6 +310,26 @@ func TestSignOutEverywhere(t *testing.T) {
 	if resp, _ := do(t, other, "POST", a.Server.URL+"/me/sessions/"+ids[0][1]+"/delete", formType, ""); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("another user's session: %d, want 404", resp.StatusCode)
 	}
+
+	// The same as JSON: the list, and 204 for an ended session.
+	resp, body = do(t, tablet, "GET", a.Server.URL+"/me/sessions", "", "", "Accept", jsonType)
+	var list struct {
+		Items []struct {
+			ID        int64  `json:"id"`
+			Address   string `json:"address"`
+			UserAgent string `json:"user_agent"`
+		} `json:"items"`
+		Current int64 `json:"current"`
+	}
+	if err := json.Unmarshal([]byte(body), &list); err != nil || resp.StatusCode != http.StatusOK || len(list.Items) != 2 || list.Current == 0 {
+		t.Fatalf("JSON list: %d %v\n%s", resp.StatusCode, err, body)
+	}
+	laptopID := list.Items[0].ID + list.Items[1].ID - list.Current
+	if resp, _ := do(t, tablet, "POST", fmt.Sprintf("%s/me/sessions/%d/delete", a.Server.URL, laptopID), formType, "", "Accept", jsonType); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("JSON delete: %d", resp.StatusCode)
+	}
+	assertSignedOut(t, a, laptop, "the laptop after the tablet ended its session")
+	laptop = a.client(t, u)
 
 	resp, _ = do(t, laptop, "POST", a.Server.URL+"/me/sessions/delete-all", formType, "")
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/login" {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/securecookie"
 
+	"github.com/rolodex/rolodex/store"
 	"github.com/rolodex/rolodex/views"
 )
 
@@ -126,7 +127,29 @@ func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, views.SessionsPage(h.page(r, "Sessions"), list, currentSession(r.Context()).ID), nil)
+	current := currentSession(r.Context()).ID
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, sessionList{Items: list, Current: current})
+		return
+	}
+	h.render(w, r, http.StatusOK, views.SessionsPage(h.page(r, "Sessions"), list, current), nil)
+}
+
+// sessionList is GET /me/sessions as JSON: the sessions and the id of the
+// one asking.
+type sessionList struct {
+	Items   []store.Session `json:"items"`
+	Current int64           `json:"current"`
+}
+
+// ended answers a request that ended sessions: 204 to JSON, otherwise a
+// redirect to target.
+func ended(w http.ResponseWriter, r *http.Request, target string) {
+	if wantsJSON(r) {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	redirect(w, r, target)
 }
 
 // endSession ends one of the user's sessions; ending the current one is
@@ -138,7 +161,7 @@ func (h *Handler) endSession(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
-		redirect(w, r, "/login")
+		ended(w, r, "/login")
 		return
 	}
 	if err == nil {
@@ -148,8 +171,10 @@ func (h *Handler) endSession(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.flash(w, r, "Session ended.")
-	redirect(w, r, "/me/sessions")
+	if !wantsJSON(r) {
+		h.flash(w, r, "Session ended.")
+	}
+	ended(w, r, "/me/sessions")
 }
 
 // endSessions is "Sign out everywhere": it ends every session of the user,
@@ -164,5 +189,5 @@ func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	redirect(w, r, "/login")
+	ended(w, r, "/login")
 }
