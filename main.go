@@ -13,9 +13,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -31,6 +33,10 @@ import (
 	"github.com/rolodex/rolodex/search"
 	"github.com/rolodex/rolodex/store"
 )
+
+// defaultMemoryLimit is the Go memory limit of `rolodex serve` unless
+// GOMEMLIMIT is set.
+const defaultMemoryLimit = 512 << 20
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
@@ -67,6 +73,7 @@ type config struct {
 	AdminPassword string
 	LogFormat     string
 	SecureCookie  bool
+	Proxies       []netip.Prefix // reverse proxies whose X-Forwarded-For is believed
 	Demo          bool
 
 	ImportMaxBytes  int64  // largest upload the server takes
@@ -96,6 +103,7 @@ func parseConfig(cmd string, args []string, out io.Writer, getenv func(string) s
 	fs.StringVar(&cfg.AdminPassword, "admin-password", env("ROLODEX_ADMIN_PASSWORD", ""), "first admin's password; empty generates one (ROLODEX_ADMIN_PASSWORD)")
 	fs.StringVar(&cfg.LogFormat, "log", env("ROLODEX_LOG", "text"), "log format: text or json (ROLODEX_LOG)")
 	fs.BoolVar(&cfg.SecureCookie, "secure-cookie", env("ROLODEX_SECURE_COOKIE", "") == "true", "mark the session cookie Secure, when served over TLS (ROLODEX_SECURE_COOKIE=true)")
+	proxies := fs.String("trusted-proxies", env("ROLODEX_TRUSTED_PROXIES", ""), "reverse proxies, comma-separated addresses or prefixes (10.0.0.0/8), whose X-Forwarded-For names the client (ROLODEX_TRUSTED_PROXIES)")
 	if cmd == "serve" {
 		fs.BoolVar(&cfg.Demo, "demo", false, "load the demo workspace first when the database has no companies")
 	}
@@ -128,10 +136,35 @@ func parseConfig(cmd string, args []string, out io.Writer, getenv func(string) s
 		return nil, fmt.Errorf("-data: %w", err)
 	}
 	cfg.Data = abs
+	if cfg.Proxies, err = parsePrefixes(*proxies); err != nil {
+		return nil, fmt.Errorf("-trusted-proxies: %w", err)
+	}
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		return nil, fmt.Errorf("-log must be text or json, not %q", cfg.LogFormat)
 	}
 	return cfg, nil
+}
+
+// parsePrefixes reads a comma-separated list of addresses and prefixes; an
+// address is a prefix of its full length.
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a prefix", f)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 func run(ctx context.Context, args []string, out io.Writer, getenv func(string) string) error {
@@ -196,6 +229,11 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	}
 	if getenv("GOGC") == "" {
 		defer proc.TuneGC()()
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		// A soft cap: past it the collector works harder rather than let
+		// the heap, which TuneGC lets grow, take the machine.
+		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 	return a.serve(ctx, cfg)
 }
@@ -327,6 +365,7 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 	importer := &imports.Importer{Store: a.store, Log: a.log, Dir: filepath.Join(cfg.Data, "imports"), Workers: cfg.ImportWorkers, BatchRows: cfg.ImportBatchRows}
 	h := handlers.New(a.store, a.index, sess, a.log)
 	h.Imports = handlers.Imports{Dir: importer.Dir, MaxBytes: cfg.ImportMaxBytes, Wake: importer.Wake}
+	h.Proxies = cfg.Proxies
 	srv := newHTTPServer(h.Routes(), a.log, serverTimeouts)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

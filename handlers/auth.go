@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -19,9 +22,11 @@ import (
 	"github.com/rolodex/rolodex/views"
 )
 
+// The session cookie lives as long as a session can (store.SessionLifetime);
+// SQLite decides whether the session it names still does.
 const (
 	sessionName   = "rolodex"
-	sessionMaxAge = 30 * 24 * 3600
+	sessionMaxAge = int(store.SessionLifetime / time.Second)
 )
 
 // NewSessionStore returns a cookie session store whose keys live in
@@ -58,17 +63,18 @@ func NewSessionStore(dataDir string, secure bool) (*sessions.CookieStore, error)
 	return st, nil
 }
 
-// loadUser puts the signed-in user, if any, and the pending flash message
-// in the request context.
+// loadUser puts the signed-in user and their session, if any, and the
+// pending flash message in the request context. The session is looked up
+// in SQLite on every request, so one that was ended stops working at once.
 func (h *Handler) loadUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := h.Sessions.Get(r, sessionName) // a bad cookie is a new session
 		ctx := r.Context()
-		if uid, ok := sess.Values["uid"].(int64); ok {
-			u, err := h.Store.UserByID(ctx, uid)
+		if token, ok := sess.Values["sid"].(string); ok {
+			current, u, err := h.Store.SessionUser(ctx, token)
 			switch {
 			case err == nil:
-				ctx = context.WithValue(ctx, userKey, u)
+				ctx = context.WithValue(context.WithValue(ctx, userKey, u), sessionKey{}, current)
 				if info, ok := ctx.Value(infoKey).(*reqInfo); ok {
 					info.user = u.ID
 				}
@@ -85,6 +91,51 @@ func (h *Handler) loadUser(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+type sessionKey struct{}
+
+// currentSession returns the session the request was signed in with.
+func currentSession(ctx context.Context) *store.Session {
+	x, _ := ctx.Value(sessionKey{}).(*store.Session)
+	return x
+}
+
+// clientAddress is the address a request came from: the connection's
+// peer, unless that is one of h.Proxies; then the last X-Forwarded-For
+// address that is not one of them (proxies append the address they saw, so
+// anything before it may be the client's own invention). The sign-in
+// throttle counts by this address.
+func (h *Handler) clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !h.proxy(peer) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if !h.proxy(a) {
+			return a.Unmap().String()
+		}
+	}
+	return host
+}
+
+func (h *Handler) proxy(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range h.Proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // requireUser lets signed-in users through; others get 401 (API) or the
@@ -142,14 +193,17 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := formOf(r, "email", "next")
-	u, err := h.Store.Authenticate(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"))
+	u, err := h.Store.Authenticate(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"), h.clientAddress(r))
 	if err != nil {
 		code := store.ErrorCode(err)
-		if code != store.EInvalid && code != store.EThrottled {
+		if code != store.EInvalid && code != store.EThrottled && code != store.EForbidden && code != store.EBusy {
 			h.fail(w, r, err)
 			return
 		}
 		h.Log.Info("sign-in refused", "email", f.Values["email"], "reason", code)
+		if code == store.EBusy {
+			w.Header().Set("Retry-After", "5")
+		}
 		f.Message = store.ErrorMessage(err)
 		if wantsJSON(r) {
 			writeJSON(w, status(code), apiError{Error: f.Message})
@@ -158,10 +212,20 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, status(code), views.LoginPage(h.page(r, "Sign in"), f), nil)
 		return
 	}
-	// A new session at sign-in: nothing from before carries over.
-	sess, _ := h.Sessions.New(r, sessionName)
-	sess.Values = map[any]any{"uid": u.ID, "at": time.Now().Unix()}
-	if err := sess.Save(r, w); err != nil {
+	// A new session at sign-in: the one the browser had, if any, ends, and
+	// nothing from it carries over.
+	if old, ok := h.cookieSession(r).Values["sid"].(string); ok {
+		if err := h.Store.EndSessionToken(r.Context(), old); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	token, err := h.Store.CreateSession(r.Context(), u.ID, h.clientAddress(r), r.UserAgent())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := h.setSessionCookie(w, r, token); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -174,11 +238,43 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, safeNext(f.Values["next"]))
 }
 
-func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+// cookieSession returns the request's cookie session; a bad cookie is a
+// new, empty one.
+func (h *Handler) cookieSession(r *http.Request) *sessions.Session {
 	sess, _ := h.Sessions.Get(r, sessionName)
+	return sess
+}
+
+// setSessionCookie gives the browser a cookie carrying token alone. Sign-in
+// uses it, and so does a password change after store.RotateSessions. It
+// rewrites the request's own session object, so a flash message added
+// after it goes into the same cookie rather than one with the old token.
+func (h *Handler) setSessionCookie(w http.ResponseWriter, r *http.Request, token string) error {
+	sess := h.cookieSession(r)
+	sess.Values = map[any]any{"sid": token}
+	return sess.Save(r, w)
+}
+
+// signOut ends the request's session, if any, and leaves the browser a
+// cookie with flash alone (none when flash is empty).
+func (h *Handler) signOut(w http.ResponseWriter, r *http.Request, flash string) error {
+	sess := h.cookieSession(r)
+	if token, ok := sess.Values["sid"].(string); ok {
+		if err := h.Store.EndSessionToken(r.Context(), token); err != nil {
+			return err
+		}
+	}
 	sess.Values = map[any]any{}
-	sess.Options.MaxAge = -1
-	if err := sess.Save(r, w); err != nil {
+	if flash != "" {
+		sess.Values["flash"] = flash
+	} else {
+		sess.Options.MaxAge = -1
+	}
+	return sess.Save(r, w)
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	if err := h.signOut(w, r, ""); err != nil {
 		h.fail(w, r, err)
 		return
 	}

@@ -114,6 +114,12 @@ func TestAuthorization(t *testing.T) {
 		{"GET /admin/users/{id}/candidates", "GET", fixed(fmt.Sprintf("/admin/users/%d/candidates?q=ac", target.ID)), "", "", page(403, 403, 200)},
 		{"POST /admin/users/{id}/clients", "POST", fixed(fmt.Sprintf("/admin/users/%d/clients", target.ID)), formType, "company_id=" + A, page(403, 403, 303)},
 		{"POST /admin/users/{id}/clients/{cid}/delete", "POST", fixed(fmt.Sprintf("/admin/users/%d/clients/%s/delete", target.ID, A)), formType, "", page(403, 403, 303)},
+		{"POST /admin/users/{id}/deactivate", "POST", fixed(fmt.Sprintf("/admin/users/%d/deactivate", target.ID)), formType, "", page(403, 403, 303)},
+		{"POST /admin/users/{id}/reactivate", "POST", fixed(fmt.Sprintf("/admin/users/%d/reactivate", target.ID)), formType, "", page(403, 403, 303)},
+		// Sessions are their user's own: another's answers 404, even to an admin.
+		{"GET /me/sessions", "GET", fixed("/me/sessions"), "", "", page(200, 200, 200)},
+		{"POST /me/sessions/{id}/delete", "POST", func() string { return fmt.Sprintf("/me/sessions/%d/delete", targetSession(t, a, target)) }, formType, "", page(404, 404, 404)},
+		{"POST /me/sessions/delete-all", "POST", fixed("/me/sessions/delete-all"), formType, "", page(303, 303, 303)},
 		{"GET /api/v1/companies", "GET", fixed("/api/v1/companies"), "", "", api(200, 200, 200)},
 		{"POST /api/v1/companies", "POST", fixed("/api/v1/companies"), jsonType, `{"name":"Api Co"}`, api(201, 201, 201)},
 		{"GET /api/v1/companies/{id}", "GET", fixed("/api/v1/companies/" + A), "", "", api(404, 200, 200)},
@@ -214,9 +220,10 @@ func TestAuthorization(t *testing.T) {
 		{"staff with client", a.client(t, with), func(w want) int { return w.with }},
 		{"admin", a.client(t, adm), func(w want) int { return w.admin }},
 	}
+	signsOut := map[string]bool{"POST /logout": true, "POST /me/sessions/delete-all": true}
 	for _, c := range cases {
 		for _, cl := range clients {
-			if c.pattern == "POST /logout" {
+			if signsOut[c.pattern] {
 				continue // would sign the shared client out; run last below
 			}
 			t.Run(c.method+" "+c.pattern+" as "+cl.name, func(t *testing.T) {
@@ -240,7 +247,11 @@ func TestAuthorization(t *testing.T) {
 		}
 	}
 	for _, cl := range clients {
-		resp, _ := do(t, cl.c, "POST", a.Server.URL+"/logout", formType, "")
+		resp, _ := do(t, cl.c, "POST", a.Server.URL+"/me/sessions/delete-all", formType, "")
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/login") {
+			t.Errorf("sign out everywhere as %s: %d to %q", cl.name, resp.StatusCode, loc)
+		}
+		resp, _ = do(t, cl.c, "POST", a.Server.URL+"/logout", formType, "")
 		if resp.StatusCode != http.StatusSeeOther {
 			t.Errorf("logout as %s: %d", cl.name, resp.StatusCode)
 		}
@@ -249,4 +260,18 @@ func TestAuthorization(t *testing.T) {
 			t.Errorf("after logout %s still reaches /companies: %d %s", cl.name, resp.StatusCode, loc)
 		}
 	}
+}
+
+// targetSession starts a session of u and returns its id.
+func targetSession(t *testing.T, a *testApp, u *store.User) int64 {
+	t.Helper()
+	token, err := a.Store.CreateSession(t.Context(), u.ID, "192.0.2.1", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _, err := a.Store.SessionUser(t.Context(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x.ID
 }

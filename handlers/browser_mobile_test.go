@@ -41,7 +41,7 @@ func emulate(width, height int64, scheme string) chromedp.Action[chromedp.Void] 
 
 // signIn clears the browser's cookies and signs in as u (nobody when u is
 // nil).
-func signIn(t *testing.T, ctx context.Context, base string, u *store.User) {
+func browserSignIn(t *testing.T, ctx context.Context, base string, u *store.User) {
 	t.Helper()
 	err := chromedp.Do(ctx,
 		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
@@ -209,7 +209,7 @@ func TestBrowserMobile(t *testing.T) {
 
 	t.Run("anonymous", func(t *testing.T) {
 		ctx := browser(t)
-		signIn(t, ctx, base, nil)
+		browserSignIn(t, ctx, base, nil)
 		visit(t, ctx, "anonymous-login", "/login")
 		visit(t, ctx, "anonymous-not-found", "/no/such/page")
 	})
@@ -217,7 +217,7 @@ func TestBrowserMobile(t *testing.T) {
 		who := string(u.Role)
 		t.Run(who, func(t *testing.T) {
 			ctx := browser(t)
-			signIn(t, ctx, base, u)
+			browserSignIn(t, ctx, base, u)
 			for _, p := range pages {
 				if !p.adminOnly || u.IsAdmin() {
 					visit(t, ctx, who+"-"+p.name, p.path)
@@ -229,7 +229,7 @@ func TestBrowserMobile(t *testing.T) {
 	// As the admin (five entries), the menu is folded at phone width: the
 	// links show only once it is opened, fit the screen, and work.
 	ctx := browser(t)
-	signIn(t, ctx, base, adm)
+	browserSignIn(t, ctx, base, adm)
 	err := chromedp.Do(ctx,
 		emulate(phoneWidth, phoneHeight, "light"),
 		chromedp.Navigate(base+"/companies"),
@@ -302,7 +302,7 @@ func TestBrowserPagerShowsListTop(t *testing.T) {
 	}
 	adm := a.User(t, "admin@example.com", store.RoleAdmin)
 	ctx := browser(t)
-	signIn(t, ctx, a.Server.URL, adm)
+	browserSignIn(t, ctx, a.Server.URL, adm)
 	err := chromedp.Do(ctx,
 		emulate(phoneWidth, phoneHeight, "light"),
 		chromedp.Navigate(a.Server.URL+"/companies"),

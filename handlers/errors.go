@@ -23,6 +23,8 @@ func status(code string) int {
 		return http.StatusForbidden
 	case store.EThrottled:
 		return http.StatusTooManyRequests
+	case store.EBusy:
+		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}

@@ -4,6 +4,7 @@ package handlers
 
 import (
 	"log/slog"
+	"net/netip"
 
 	"github.com/gorilla/sessions"
 
@@ -18,6 +19,10 @@ type Handler struct {
 	Sessions sessions.Store
 	Log      *slog.Logger
 	Imports  Imports // bulk CSV uploads (imports.go)
+
+	// Proxies are the reverse proxies whose X-Forwarded-For is believed
+	// (clientAddress).
+	Proxies []netip.Prefix
 
 	patterns []string // filled by Routes
 }

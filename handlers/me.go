@@ -81,6 +81,16 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Log.Info("password changed", "user", u.ID)
-	h.flash(w, r, "Password changed.")
+	// Whoever else held a session of this user is out; this browser goes
+	// on under a new token.
+	token, err := h.Store.RotateSessions(r.Context(), u.ID, currentSession(r.Context()).ID)
+	if err == nil {
+		err = h.setSessionCookie(w, r, token)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.flash(w, r, "Password changed. You were signed out everywhere else.")
 	redirect(w, r, "/me")
 }

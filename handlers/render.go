@@ -5,8 +5,11 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
+	"strings"
 	"sync"
+	"unicode"
 
 	"github.com/a-h/templ"
 
@@ -138,11 +141,29 @@ func flashFrom(ctx context.Context) string {
 	return s
 }
 
-// safeNext keeps a post-login redirect on this site.
+// safeNext returns next, a redirect target taken from the request, in the
+// form http.Redirect will send it if that is a path of this site, and
+// "/companies" otherwise. The check is of the cleaned form: "/.\evil.example"
+// passed a check of its first characters, then went out cleaned as
+// "/\evil.example", which browsers follow to //evil.example. Backslashes
+// and control characters (browsers drop tabs and newlines) are refused
+// anywhere.
 func safeNext(next string) string {
-	u, err := url.Parse(next)
-	if next == "" || err != nil || u.IsAbs() || u.Host != "" || len(next) < 1 || next[0] != '/' || (len(next) > 1 && (next[1] == '/' || next[1] == '\\')) {
-		return "/companies"
+	const home = "/companies"
+	if next == "" || next[0] != '/' || strings.ContainsFunc(next, func(c rune) bool { return c == '\\' || unicode.IsControl(c) }) {
+		return home
 	}
-	return next
+	p, query, hasQuery := strings.Cut(next, "?")
+	target := path.Clean(p)
+	if strings.HasSuffix(p, "/") && !strings.HasSuffix(target, "/") {
+		target += "/"
+	}
+	if hasQuery {
+		target += "?" + query
+	}
+	u, err := url.Parse(target)
+	if err != nil || strings.HasPrefix(target, "//") || u.Scheme != "" || u.Host != "" || u.Opaque != "" {
+		return home
+	}
+	return target
 }

@@ -57,6 +57,9 @@ func (h *Handler) Routes() http.Handler {
 	page("GET /me", h.showMe)
 	page("POST /me", h.updateMe)
 	page("POST /me/password", h.changePassword)
+	page("GET /me/sessions", h.listSessions)
+	page("POST /me/sessions/{id}/delete", h.endSession)
+	page("POST /me/sessions/delete-all", h.endSessions)
 
 	admin("GET /admin/users", h.listUsers)
 	admin("POST /admin/users", h.createUser)
@@ -64,6 +67,8 @@ func (h *Handler) Routes() http.Handler {
 	admin("GET /admin/users/{id}/candidates", h.clientCandidates)
 	admin("POST /admin/users/{id}/clients", h.addClient)
 	admin("POST /admin/users/{id}/clients/{cid}/delete", h.removeClient)
+	admin("POST /admin/users/{id}/deactivate", h.setActive(false))
+	admin("POST /admin/users/{id}/reactivate", h.setActive(true))
 	admin("GET /admin/imports", h.listImports)
 	admin("POST /admin/imports", h.uploadImport)
 	admin("GET /admin/imports/{id}", h.showImport)

@@ -5,16 +5,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/gorilla/securecookie"
 
 	"github.com/rolodex/rolodex/cache"
+	"github.com/rolodex/rolodex/store"
+	"github.com/rolodex/rolodex/views"
 )
 
 // sessionSerializer writes session values as a flat JSON object. Rolodex
-// keeps only string keys with int64 or string values (uid, at, flash).
+// keeps only string keys with int64 or string values (sid, flash).
 // gob, gorilla's default, compiles a decoder for every cookie it reads:
 // about a tenth of a company page's cost. Cookies written as gob before
 // this serializer existed are still read, so nobody is signed out.
@@ -76,7 +79,9 @@ func (sessionSerializer) Deserialize(src []byte, dst any) error {
 }
 
 // cachedCodec remembers the values of session cookies it has verified and
-// decrypted. A signed-in user sends the same cookie with every request, and
+// decrypted. The values name a session; whether it is still live is asked
+// of SQLite on every request (loadUser), so this cache cannot keep an
+// ended session working. A signed-in user sends the same cookie with every request, and
 // checking its MAC, decrypting and parsing it was a tenth of a company
 // page. The key is the whole cookie as sent, so only a cookie that decoded
 // once is ever answered from memory, and an entry lives cookieMemory at
@@ -113,4 +118,77 @@ func (c *cachedCodec) Decode(name, value string, dst any) error {
 	}
 	c.decoded.Put(key, decodedCookie{at: time.Now(), vals: maps.Clone(*vals)})
 	return nil
+}
+
+// listSessions shows the signed-in user's sessions, each with a button
+// that ends it, and "Sign out everywhere" (GET /me/sessions).
+func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request) {
+	list, err := h.Store.Sessions(r.Context(), userFrom(r.Context()).ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	current := currentSession(r.Context()).ID
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, sessionList{Items: list, Current: current})
+		return
+	}
+	h.render(w, r, http.StatusOK, views.SessionsPage(h.page(r, "Sessions"), list, current), nil)
+}
+
+// sessionList is GET /me/sessions as JSON: the sessions and the id of the
+// one asking.
+type sessionList struct {
+	Items   []store.Session `json:"items"`
+	Current int64           `json:"current"`
+}
+
+// ended answers a request that ended sessions: 204 to JSON, otherwise a
+// redirect to target.
+func ended(w http.ResponseWriter, r *http.Request, target string) {
+	if wantsJSON(r) {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	redirect(w, r, target)
+}
+
+// endSession ends one of the user's sessions; ending the current one is
+// signing out.
+func (h *Handler) endSession(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err == nil && id == currentSession(r.Context()).ID {
+		if err := h.signOut(w, r, ""); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		ended(w, r, "/login")
+		return
+	}
+	if err == nil {
+		err = h.Store.EndSession(r.Context(), userFrom(r.Context()).ID, id)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if !wantsJSON(r) {
+		h.flash(w, r, "Session ended.")
+	}
+	ended(w, r, "/me/sessions")
+}
+
+// endSessions is "Sign out everywhere": it ends every session of the user,
+// this one included, so that whoever holds any of them, however they got
+// it, is out; the user signs in again here.
+func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request) {
+	if err := h.Store.EndSessions(r.Context(), userFrom(r.Context()).ID); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := h.signOut(w, r, "Signed out everywhere. Sign in again to continue."); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ended(w, r, "/login")
 }

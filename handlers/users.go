@@ -159,3 +159,35 @@ func (h *Handler) removeClient(w http.ResponseWriter, r *http.Request) {
 	h.flash(w, r, "Client removed.")
 	redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10))
 }
+
+// setActive deactivates the {id} user, which ends their sessions at once,
+// or reactivates them.
+func (h *Handler) setActive(active bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		u, ok := h.targetUser(w, r)
+		if !ok {
+			return
+		}
+		err := h.Store.SetUserActive(r.Context(), userFrom(r.Context()), u.ID, active)
+		if invalid(err) {
+			clients, cerr := h.Store.UserClients(r.Context(), u.WorkspaceID, u.ID)
+			if cerr != nil {
+				h.fail(w, r, cerr)
+				return
+			}
+			h.render(w, r, http.StatusUnprocessableEntity, views.UserPage(h.page(r, u.Name), u, clients, withErr(views.Form{}, err)), nil)
+			return
+		}
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		msg := "User reactivated."
+		if !active {
+			msg = "User deactivated and signed out everywhere."
+			h.Log.Info("user deactivated", "user", u.ID, "by", userFrom(r.Context()).ID)
+		}
+		h.flash(w, r, msg)
+		redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10))
+	}
+}

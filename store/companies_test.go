@@ -141,20 +141,20 @@ func TestSignInThrottle(t *testing.T) {
 	ctx := context.Background()
 	u := env.User(t, "lee@example.com", store.RoleStaff)
 	for i := 0; i < 5; i++ {
-		if _, err := env.Store.Authenticate(ctx, u.Email, "wrong password"); store.ErrorCode(err) != store.EInvalid {
+		if _, err := env.Store.Authenticate(ctx, u.Email, "wrong password", "192.0.2.1"); store.ErrorCode(err) != store.EInvalid {
 			t.Fatalf("attempt %d: %v, want invalid", i, err)
 		}
 	}
 	// Locked now, even with the right password.
-	if _, err := env.Store.Authenticate(ctx, u.Email, storetest.Password); store.ErrorCode(err) != store.EThrottled {
+	if _, err := env.Store.Authenticate(ctx, u.Email, storetest.Password, "192.0.2.1"); store.ErrorCode(err) != store.EThrottled {
 		t.Fatalf("after 5 failures: %v, want throttled", err)
 	}
 	// Another account is unaffected.
 	v := env.User(t, "sam@example.com", store.RoleStaff)
-	if _, err := env.Store.Authenticate(ctx, v.Email, storetest.Password); err != nil {
+	if _, err := env.Store.Authenticate(ctx, v.Email, storetest.Password, "192.0.2.1"); err != nil {
 		t.Fatalf("other account: %v", err)
 	}
-	if _, err := env.Store.Authenticate(ctx, "nobody@example.com", "x"); store.ErrorCode(err) != store.EInvalid {
+	if _, err := env.Store.Authenticate(ctx, "nobody@example.com", "x", "192.0.2.1"); store.ErrorCode(err) != store.EInvalid {
 		t.Fatalf("unknown e-mail: %v", err)
 	}
 }

@@ -32,8 +32,8 @@ type Store struct {
 	rdb *redis.Client
 	log *slog.Logger
 	rebuildState
-	guard redisGuard
-	users userCache
+	guard          redisGuard
+	attemptsPruned atomic.Int64 // unix ms of the last pruneAttempts
 
 	meetings MeetingIndex // set by UseMeetingIndex
 

@@ -3,12 +3,14 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/mail"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -34,7 +36,10 @@ type User struct {
 	Name        string `json:"name"`
 	Role        string `json:"role"`
 	CreatedAt   int64  `json:"created_at"`
-	Clients     int    `json:"clients"` // filled by ListUsers
+	// DeactivatedAt is when an admin deactivated the user (unix ms), 0 while
+	// active. A deactivated user keeps their history but cannot sign in.
+	DeactivatedAt int64 `json:"deactivated_at,omitempty"`
+	Clients       int   `json:"clients"` // filled by ListUsers
 	// TimeZone is an IANA name, "" until chosen (pages then show UTC); see
 	// Location. Left out of JSON so that the API's answers stay as they were.
 	TimeZone string `json:"-"`
@@ -99,7 +104,11 @@ func (s *Store) CreateUser(ctx context.Context, ws int64, in UserInput) (*User, 
 	if err := in.normalize(); err != nil {
 		return nil, err
 	}
-	hash, err := hashPassword(in.Password)
+	var hash string
+	err := withHashSlot(ctx, func() (err error) {
+		hash, err = hashPassword(in.Password)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -122,63 +131,25 @@ func (s *Store) CreateUser(ctx context.Context, ws int64, in UserInput) (*User, 
 	return u, nil
 }
 
-const userCols = `id, workspace_id, email, name, role, created_at, time_zone`
+const userCols = `id, workspace_id, email, name, role, created_at, deactivated_at, time_zone`
+
+// userFields are the destinations of userCols' columns in u.
+func userFields(u *User) []any {
+	return []any{&u.ID, &u.WorkspaceID, &u.Email, &u.Name, &u.Role, &u.CreatedAt, &u.DeactivatedAt, &u.TimeZone}
+}
 
 func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	u := &User{}
-	err := row.Scan(&u.ID, &u.WorkspaceID, &u.Email, &u.Name, &u.Role, &u.CreatedAt, &u.TimeZone)
+	err := row.Scan(userFields(u)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, Errorf(ENotFound, "User not found.")
 	}
 	return u, err
 }
 
-// UserByID returns a user by id. Every request loads its signed-in user
-// this way, so users are remembered for a while (userCache).
+// UserByID returns a user by id.
 func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
-	if u, ok := s.users.get(id); ok {
-		return u, nil
-	}
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
-	if err == nil {
-		s.users.put(u)
-	}
-	return u, err
-}
-
-// userCache remembers users by id for userTTL. Users edit their own row
-// (name, e-mail, time zone: UpdateProfile, SetTimeZoneIfUnset), and each
-// such write deletes the entry (forget), so this process shows the change
-// at once. Another process sharing the database, or an edit made to the
-// users table by hand, shows within userTTL. The login throttle's columns
-// and the password hash are not part of User, so writing them needs no
-// forget. It holds at most one entry per user.
-type userCache struct{ m sync.Map } // user id → cachedUser
-
-type cachedUser struct {
-	u     User
-	until time.Time
-}
-
-const userTTL = time.Minute
-
-// get returns a copy, so no caller can change what others are given.
-func (c *userCache) get(id int64) (*User, bool) {
-	v, ok := c.m.Load(id)
-	if !ok {
-		return nil, false
-	}
-	e := v.(*cachedUser)
-	if time.Now().After(e.until) {
-		c.m.CompareAndDelete(id, v)
-		return nil, false
-	}
-	u := e.u
-	return &u, true
-}
-
-func (c *userCache) put(u *User) {
-	c.m.Store(u.ID, &cachedUser{u: *u, until: time.Now().Add(userTTL)})
+	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
 }
 
 // WorkspaceUser returns a user of workspace ws.
@@ -195,7 +166,7 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 
 // ListUsers returns the users of ws with their client counts.
 func (s *Store) ListUsers(ctx context.Context, ws int64) ([]User, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.workspace_id, u.email, u.name, u.role, u.created_at,
+	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.workspace_id, u.email, u.name, u.role, u.created_at, u.deactivated_at, u.time_zone,
 		(SELECT count(*) FROM user_clients uc WHERE uc.user_id = u.id)
 		FROM users u WHERE u.workspace_id = ? ORDER BY u.name COLLATE NOCASE, u.id`, ws)
 	if err != nil {
@@ -205,7 +176,7 @@ func (s *Store) ListUsers(ctx context.Context, ws int64) ([]User, error) {
 	var users []User
 	for rows.Next() {
 		var u User
-		if err := rows.Scan(&u.ID, &u.WorkspaceID, &u.Email, &u.Name, &u.Role, &u.CreatedAt, &u.Clients); err != nil {
+		if err := rows.Scan(append(userFields(&u), &u.Clients)...); err != nil {
 			return nil, err
 		}
 		users = append(users, u)
@@ -213,60 +184,199 @@ func (s *Store) ListUsers(ctx context.Context, ws int64) ([]User, error) {
 	return users, rows.Err()
 }
 
-// Sign-in throttling: after maxFailures wrong passwords in a row the
-// account is locked for a period that doubles with each further failure.
+// SetUserActive deactivates user id of by's workspace, which ends their
+// sessions at once, or reactivates them. by is the admin doing it, who
+// cannot deactivate themself (nobody would be left to undo it).
+func (s *Store) SetUserActive(ctx context.Context, by *User, id int64, active bool) error {
+	if !by.IsAdmin() {
+		return Errorf(EForbidden, "Only admins can deactivate users.")
+	}
+	if !active && id == by.ID {
+		return Errorf(EInvalid, "You cannot deactivate yourself.")
+	}
+	return s.tx(ctx, func(tx *Tx) error {
+		at := int64(0)
+		if !active {
+			at = now()
+		}
+		res, err := tx.Exec(`UPDATE users SET deactivated_at = CASE WHEN ? = 0 THEN 0 WHEN deactivated_at = 0 THEN ? ELSE deactivated_at END
+			WHERE id = ? AND workspace_id = ?`, at, at, id, by.WorkspaceID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return Errorf(ENotFound, "User not found.")
+		}
+		if active {
+			return nil
+		}
+		_, err = tx.Exec(`DELETE FROM sessions WHERE user_id = ?`, id)
+		return err
+	})
+}
+
+// Sign-in throttling. Every attempt is counted before its password is
+// checked, by one statement that returns the new counts, so attempts sent
+// in parallel cannot all read the same count. An e-mail address gets
+// pairAttempts per window from one source address, and accountAttempts
+// from everywhere together: someone elsewhere cannot lock the owner out
+// without trying far more often than a person would. Addresses without an
+// account are counted and answered the same way, so the answers do not
+// tell which addresses have one.
 const (
-	maxFailures = 5
-	baseLock    = 30 * time.Second
-	maxLock     = 15 * time.Minute
+	pairAttempts    = 5
+	accountAttempts = 100
+	attemptWindow   = 15 * time.Minute
 )
 
-// ErrThrottled is the code of a sign-in refused because of throttling.
+// EThrottled is the code of a sign-in refused because of throttling.
 const EThrottled = "throttled"
+
+// EBusy is the code of a request refused because the server is at
+// capacity for it; the client should try again shortly.
+const EBusy = "busy"
 
 // dummyHash is checked against when the e-mail is unknown, so that the
 // answer takes as long as for a known one.
 var dummyHash, _ = hashPassword("rolodex-dummy-password")
 
-// Authenticate checks an e-mail and password.
-func (s *Store) Authenticate(ctx context.Context, email, password string) (*User, error) {
+// Authenticate checks an e-mail and password sent from source (the
+// client's address).
+func (s *Store) Authenticate(ctx context.Context, email, password, source string) (*User, error) {
 	email = strings.TrimSpace(email)
-	var hash string
-	var failed int
-	var lockedUntil int64
-	u := &User{}
-	err := s.r.QueryRowContext(ctx, `SELECT `+userCols+`, password_hash, failed_logins, locked_until FROM users WHERE email = ?`, email).
-		Scan(&u.ID, &u.WorkspaceID, &u.Email, &u.Name, &u.Role, &u.CreatedAt, &u.TimeZone, &hash, &failed, &lockedUntil)
-	bad := Errorf(EInvalid, "Wrong e-mail address or password.")
-	if errors.Is(err, sql.ErrNoRows) {
-		checkPassword(dummyHash, password)
-		return nil, bad
+	if err := s.countAttempt(ctx, email, source); err != nil {
+		return nil, err
 	}
+	var hash string
+	u := &User{}
+	err := s.r.QueryRowContext(ctx, `SELECT `+userCols+`, password_hash FROM users WHERE email = ?`, email).
+		Scan(append(userFields(u), &hash)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		u, hash = nil, dummyHash
+	} else if err != nil {
+		return nil, err
+	}
+	var ok bool
+	if err := withHashSlot(ctx, func() error {
+		ok = checkPassword(hash, password)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if !ok || u == nil {
+		return nil, Errorf(EInvalid, "Wrong e-mail address or password.")
+	}
+	if u.DeactivatedAt != 0 {
+		return nil, Errorf(EForbidden, "This account is deactivated. Ask an admin of your workspace to reactivate it.")
+	}
+	// The pair starts afresh; the account keeps its count but for this
+	// attempt, so its owner signing in does not reset an attack elsewhere.
+	err = s.tx(ctx, func(tx *Tx) error {
+		if _, err := tx.Exec(`DELETE FROM login_attempts WHERE key = ?`, attemptKey(email, source)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(`UPDATE login_attempts SET attempts = attempts - 1 WHERE key = ?`, attemptKey(email))
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	if t := now(); lockedUntil > t {
-		wait := time.Duration(lockedUntil-t) * time.Millisecond
-		return nil, Errorf(EThrottled, "Too many failed sign-ins. Try again in %s.", wait.Round(time.Second))
-	}
-	if !checkPassword(hash, password) {
-		failed++
-		var until int64
-		if failed >= maxFailures {
-			lock := baseLock << min(failed-maxFailures, 10)
-			until = now() + min(lock, maxLock).Milliseconds()
-		}
-		if _, err := s.w.ExecContext(ctx, `UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?`, failed, until, u.ID); err != nil {
-			return nil, err
-		}
-		return nil, bad
-	}
-	if failed > 0 {
-		if _, err := s.w.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = ?`, u.ID); err != nil {
-			return nil, err
-		}
-	}
 	return u, nil
+}
+
+// countAttempt counts a sign-in attempt for email from source and refuses
+// it when either count is past its limit.
+func (s *Store) countAttempt(ctx context.Context, email, source string) error {
+	t := now()
+	stale := t - attemptWindow.Milliseconds()
+	pair, account := attemptKey(email, source), attemptKey(email)
+	rows, err := s.w.QueryContext(ctx, `INSERT INTO login_attempts (key, attempts, window_start) VALUES (?, 1, ?), (?, 1, ?)
+		ON CONFLICT (key) DO UPDATE SET
+			attempts = CASE WHEN window_start < ? THEN 1 ELSE attempts + 1 END,
+			window_start = CASE WHEN window_start < ? THEN excluded.window_start ELSE window_start END
+		RETURNING key, attempts, window_start`, pair, t, account, t, stale, stale)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var until int64
+	for rows.Next() {
+		var key []byte
+		var n, start int64
+		if err := rows.Scan(&key, &n, &start); err != nil {
+			return err
+		}
+		limit := int64(accountAttempts)
+		if string(key) == string(pair) {
+			limit = pairAttempts
+		}
+		if n > limit {
+			until = max(until, start+attemptWindow.Milliseconds())
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	s.pruneAttempts(ctx, t)
+	if until > 0 {
+		minutes := (until - t + time.Minute.Milliseconds() - 1) / time.Minute.Milliseconds()
+		if minutes <= 1 {
+			return Errorf(EThrottled, "Too many failed sign-ins. Try again in a minute.")
+		}
+		return Errorf(EThrottled, "Too many failed sign-ins. Try again in %d minutes.", minutes)
+	}
+	return nil
+}
+
+// attemptKey names a login_attempts row. The e-mail address is folded to
+// lower case, as the users table compares it; a hash keeps the table's
+// keys short and the addresses people mistyped out of it.
+func attemptKey(parts ...string) []byte {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(strings.ToLower(p)))
+		h.Write([]byte{0})
+	}
+	return h.Sum(nil)
+}
+
+// pruneAttempts deletes the rows of windows that have ended, at most once
+// a minute: the table holds at most what one window of attempts can add,
+// and the hashes' concurrency limit bounds how fast that is.
+func (s *Store) pruneAttempts(ctx context.Context, t int64) {
+	last := s.attemptsPruned.Load()
+	if t-last < time.Minute.Milliseconds() || !s.attemptsPruned.CompareAndSwap(last, t) {
+		return
+	}
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM login_attempts WHERE window_start < ?`, t-attemptWindow.Milliseconds()); err != nil {
+		s.log.Warn("prune sign-in attempts", "err", err)
+	}
+}
+
+// hashSlots bounds the argon2id hashes running at once. Each holds
+// argonMemory (19 MiB) for its whole run, so a hundred sign-ins at once
+// took 2 GB; one per CPU keeps the CPUs busy, and more would only share
+// them.
+var hashSlots = make(chan struct{}, runtime.NumCPU())
+
+// hashWait is how long a hash waits for a slot before the request is
+// refused as busy.
+const hashWait = 3 * time.Second
+
+// withHashSlot runs fn, which hashes a password, once a slot is free.
+func withHashSlot(ctx context.Context, fn func() error) error {
+	timer := time.NewTimer(hashWait)
+	defer timer.Stop()
+	select {
+	case hashSlots <- struct{}{}:
+	case <-timer.C:
+		return Errorf(EBusy, "The server is busy. Try again in a few seconds.")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-hashSlots }()
+	return fn()
 }
 
 // argon2id parameters: OWASP's minimum recommendation (19 MiB, 2 passes).
@@ -307,9 +417,6 @@ func checkPassword(encoded, password string) bool {
 	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
-
-// forget drops id's entry, after a write to the user's row.
-func (c *userCache) forget(id int64) { c.m.Delete(id) }
 
 // Zone returns the location of an IANA time zone name ("Europe/London").
 // The empty name and "Local" (the server's zone, which means nothing to a
@@ -352,12 +459,9 @@ func (s *Store) SetTimeZoneIfUnset(ctx context.Context, id int64, zone string) e
 	if _, ok := Zone(zone); !ok {
 		return Errorf(EInvalid, "Unknown time zone %q.", zone)
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE users SET time_zone = ? WHERE id = ? AND time_zone = ''`, zone, id)
+	_, err := s.w.ExecContext(ctx, `UPDATE users SET time_zone = ? WHERE id = ? AND time_zone = ''`, zone, id)
 	if err != nil {
 		return err
-	}
-	if n, _ := res.RowsAffected(); n > 0 {
-		s.users.forget(id)
 	}
 	return nil
 }
@@ -393,12 +497,12 @@ func (s *Store) UpdateProfile(ctx context.Context, id int64, in ProfileInput) (*
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil, Errorf(ENotFound, "User not found.")
 	}
-	s.users.forget(id)
 	return s.UserByID(ctx, id)
 }
 
 // ChangePassword sets user id's password to next when current is their
-// password now. Signed-in sessions are left as they are.
+// password now. The caller ends the user's other sessions
+// (RotateSessions). Both hashes wait for a slot like a sign-in's.
 func (s *Store) ChangePassword(ctx context.Context, id int64, current, next string) error {
 	var hash string
 	err := s.r.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, id).Scan(&hash)
@@ -409,7 +513,11 @@ func (s *Store) ChangePassword(ctx context.Context, id int64, current, next stri
 		return err
 	}
 	p := Problems{}
-	if !checkPassword(hash, current) {
+	var ok bool
+	if err := withHashSlot(ctx, func() error { ok = checkPassword(hash, current); return nil }); err != nil {
+		return err
+	}
+	if !ok {
 		p.Add("current_password", "That is not your current password.")
 	}
 	if n := len([]rune(next)); n < 10 || n > 200 {
@@ -418,7 +526,7 @@ func (s *Store) ChangePassword(ctx context.Context, id int64, current, next stri
 	if err := p.Err(); err != nil {
 		return err
 	}
-	if hash, err = hashPassword(next); err != nil {
+	if err := withHashSlot(ctx, func() (err error) { hash, err = hashPassword(next); return err }); err != nil {
 		return err
 	}
 	_, err = s.w.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, id)
