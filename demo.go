@@ -116,7 +116,7 @@ func loadDemo(ctx context.Context, st *store.Store, out io.Writer) error {
 	admin := &store.User{WorkspaceID: store.DefaultWorkspace, Role: store.RoleAdmin}
 	staff := []struct{ email, name string }{{"alice@example.com", "Alice Archer"}, {"bob@example.com", "Bob Baker"}, {"carol@example.com", "Carol Chen"}}
 	for i, s := range staff {
-		u, err := st.CreateUser(ctx, store.DefaultWorkspace, store.UserInput{Email: s.email, Name: s.name, Password: demoPassword, Role: store.RoleStaff})
+		u, err := st.CreateWorkspaceUser(ctx, store.DefaultWorkspace, store.UserInput{Email: s.email, Name: s.name, Password: demoPassword, Role: store.RoleStaff})
 		if store.ErrorCode(err) == store.EConflict {
 			continue
 		}

@@ -453,7 +453,7 @@ func ensureAdmin(ctx context.Context, st *store.Store, cfg *config, out io.Write
 		}
 		pw = base64.RawURLEncoding.EncodeToString(b)
 	}
-	if _, err := st.CreateUser(ctx, store.DefaultWorkspace, store.UserInput{Email: cfg.AdminEmail, Name: "Admin", Password: pw, Role: store.RoleAdmin}); err != nil {
+	if _, err := st.CreateWorkspaceUser(ctx, store.DefaultWorkspace, store.UserInput{Email: cfg.AdminEmail, Name: "Admin", Password: pw, Role: store.RoleAdmin}); err != nil {
 		return fmt.Errorf("create first admin: %w", err)
 	}
 	if generated {

@@ -161,7 +161,7 @@ func (h *Handler) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	u, err := h.Store.CreateUser(r.Context(), userFrom(r.Context()).WorkspaceID, in)
+	u, err := h.Store.CreateUser(r.Context(), userFrom(r.Context()), in)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -374,7 +374,7 @@ func TestDeactivateUser(t *testing.T) {
 
 func userID(t *testing.T, a *testApp, email string) int64 {
 	t.Helper()
-	users, err := a.Store.ListUsers(t.Context(), store.DefaultWorkspace)
+	users, err := a.Store.ListUsers(t.Context(), admin())
 	if err != nil {
 		t.Fatal(err)
 	}

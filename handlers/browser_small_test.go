@@ -83,7 +83,7 @@ func TestBrowserAddedNoteHighlighted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	notes, _, err := a.Store.CompanyTimeline(bg, co, store.TimelineQuery{Types: []string{store.TypeNote}})
+	notes, _, err := a.Store.Timeline(bg, admin(), co.ID, store.TimelineQuery{Types: []string{store.TypeNote}})
 	if err != nil || len(notes) != 2 || notes[0].Note.Title != "Called Lee" {
 		t.Fatalf("stored notes %+v (%v)", notes, err)
 	}
@@ -177,7 +177,7 @@ func TestAddedItemAnswers(t *testing.T) {
 	} {
 		t.Run(tc.typ, func(t *testing.T) {
 			resp, _ := do(t, c, "POST", base+"/"+tc.typ+"s", formType, tc.body)
-			items, _, err := a.Store.CompanyTimeline(context.Background(), co, store.TimelineQuery{Types: []string{tc.typ}})
+			items, _, err := a.Store.Timeline(context.Background(), admin(), co.ID, store.TimelineQuery{Types: []string{tc.typ}})
 			if err != nil || len(items) != 1 {
 				t.Fatalf("status %d; %d %ss stored (%v)", resp.StatusCode, len(items), tc.typ, err)
 			}
@@ -187,7 +187,7 @@ func TestAddedItemAnswers(t *testing.T) {
 			}
 
 			resp, body := do(t, c, "POST", base+"/"+tc.typ+"s", formType, tc.body, "HX-Request", "true")
-			items, _, err = a.Store.CompanyTimeline(context.Background(), co, store.TimelineQuery{Types: []string{tc.typ}})
+			items, _, err = a.Store.Timeline(context.Background(), admin(), co.ID, store.TimelineQuery{Types: []string{tc.typ}})
 			if err != nil || len(items) != 2 {
 				t.Fatalf("status %d; %d %ss stored (%v)", resp.StatusCode, len(items), tc.typ, err)
 			}
@@ -258,7 +258,7 @@ func TestAssignClientTwice(t *testing.T) {
 	if resp.StatusCode != 422 || !strings.Contains(page, "Acme is already one of this user&#39;s clients.") {
 		t.Errorf("second assignment: status %d, want 422 saying so: %.3000s", resp.StatusCode, page)
 	}
-	clients, err := a.Store.UserClients(context.Background(), staff.WorkspaceID, staff.ID)
+	clients, err := a.Store.UserClients(context.Background(), admin(), staff.ID)
 	if err != nil || len(clients) != 1 {
 		t.Errorf("the user has %d clients (%v), want 1", len(clients), err)
 	}

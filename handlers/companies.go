@@ -77,41 +77,47 @@ func (h *Handler) company(w http.ResponseWriter, r *http.Request) (*store.Compan
 	return nil, false
 }
 
-// timelineFor reads the timeline page that r asks for.
-func (h *Handler) timelineFor(r *http.Request, c *store.Company) (views.Timeline, error) {
+// timelineFor reads company id, if r's user may see it, with the timeline
+// page that r asks for.
+func (h *Handler) timelineFor(r *http.Request, id int64) (views.Timeline, error) {
 	q := r.URL.Query()
 	typ := q.Get("type")
 	var types []string
 	if typ != "" {
 		types = []string{typ}
 	}
-	items, next, err := h.Store.CompanyTimeline(r.Context(), c, store.TimelineQuery{Types: types, Cursor: q.Get("cursor")})
+	c, items, next, err := h.Store.CompanyTimeline(r.Context(), userFrom(r.Context()), id, store.TimelineQuery{Types: types, Cursor: q.Get("cursor")})
 	return views.Timeline{Company: c, Items: items, Next: next, Type: typ}, err
 }
 
+// companyTimeline is timelineFor the {id} company of r; it answers the
+// error itself.
+func (h *Handler) companyTimeline(w http.ResponseWriter, r *http.Request) (views.Timeline, bool) {
+	id, err := pathID(r, "id")
+	var tl views.Timeline
+	if err == nil {
+		if tl, err = h.timelineFor(r, id); err == nil {
+			return tl, true
+		}
+	}
+	h.fail(w, r, err)
+	return tl, false
+}
+
 func (h *Handler) showCompany(w http.ResponseWriter, r *http.Request) {
-	c, ok := h.company(w, r)
+	tl, ok := h.companyTimeline(w, r)
 	if !ok {
 		return
 	}
-	tl, err := h.timelineFor(r, c)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
+	c := tl.Company
 	h.render(w, r, http.StatusOK, views.CompanyPage(h.page(r, c.Name), c, tl, views.ItemForms{}), views.TimelineSection(tl))
 }
 
 // timeline answers the timeline fragment: a filter change swaps the whole
 // section, "load more" (a cursor) appends the next items.
 func (h *Handler) timeline(w http.ResponseWriter, r *http.Request) {
-	c, ok := h.company(w, r)
+	tl, ok := h.companyTimeline(w, r)
 	if !ok {
-		return
-	}
-	tl, err := h.timelineFor(r, c)
-	if err != nil {
-		h.fail(w, r, err)
 		return
 	}
 	if r.URL.Query().Get("cursor") != "" {

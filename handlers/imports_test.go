@@ -198,7 +198,7 @@ func TestBulkActionOtherAccount(t *testing.T) {
 	if _, err := db.Exec(`INSERT INTO workspaces (id, name, created_at) VALUES (2, 'Other', 0)`); err != nil {
 		t.Fatal(err)
 	}
-	other, err := a.Store.CreateUser(context.Background(), 2, store.UserInput{Email: "other@example.com", Name: "Other", Password: storetest.Password, Role: store.RoleAdmin})
+	other, err := a.Store.CreateWorkspaceUser(context.Background(), 2, store.UserInput{Email: "other@example.com", Name: "Other", Password: storetest.Password, Role: store.RoleAdmin})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -117,7 +117,7 @@ func (h *Handler) added(w http.ResponseWriter, r *http.Request, c *store.Company
 	case err != nil:
 		h.fail(w, r, err)
 	case isHTMX(r):
-		tl, err := h.timelineFor(r, c)
+		tl, err := h.timelineFor(r, c.ID)
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -158,7 +158,7 @@ func (h *Handler) itemForms(r *http.Request, open string) (views.ItemForms, erro
 		return forms, nil
 	}
 	var err error
-	forms.MeetingTypes, err = h.Store.MeetingTypes(r.Context(), userFrom(r.Context()).WorkspaceID)
+	forms.MeetingTypes, err = h.Store.MeetingTypes(r.Context(), userFrom(r.Context()))
 	return forms, err
 }
 
@@ -187,7 +187,7 @@ func (h *Handler) renderForms(w http.ResponseWriter, r *http.Request, status int
 		h.render(w, r, status, forms.OpenForm(c), nil)
 		return
 	}
-	tl, err := h.timelineFor(r, c)
+	tl, err := h.timelineFor(r, c.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -263,7 +263,7 @@ func (h *Handler) meetingList(ctx context.Context, u *store.User, q store.Meetin
 // messages beside them.
 func (h *Handler) listMeetings(w http.ResponseWriter, r *http.Request) {
 	u := userFrom(r.Context())
-	types, err := h.Store.MeetingTypes(r.Context(), u.WorkspaceID)
+	types, err := h.Store.MeetingTypes(r.Context(), u)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -349,7 +349,7 @@ func (h *Handler) meetingEditPage(w http.ResponseWriter, r *http.Request, st int
 		h.fail(w, r, err)
 		return
 	}
-	types, err := h.Store.MeetingTypes(r.Context(), u.WorkspaceID)
+	types, err := h.Store.MeetingTypes(r.Context(), u)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -431,7 +431,7 @@ func (h *Handler) deleteMeeting(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) meetingTypesPage(w http.ResponseWriter, r *http.Request, st int, f views.Form) {
-	types, err := h.Store.MeetingTypes(r.Context(), userFrom(r.Context()).WorkspaceID)
+	types, err := h.Store.MeetingTypes(r.Context(), userFrom(r.Context()))
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -14,7 +14,7 @@ import (
 var userFields = []string{"email", "name", "role"}
 
 func (h *Handler) usersPage(w http.ResponseWriter, r *http.Request, st int, f views.Form) {
-	users, err := h.Store.ListUsers(r.Context(), userFrom(r.Context()).WorkspaceID)
+	users, err := h.Store.ListUsers(r.Context(), userFrom(r.Context()))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -32,7 +32,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := formOf(r, userFields...)
-	u, err := h.Store.CreateUser(r.Context(), userFrom(r.Context()).WorkspaceID, store.UserInput{
+	u, err := h.Store.CreateUser(r.Context(), userFrom(r.Context()), store.UserInput{
 		Email: f.Values["email"], Name: f.Values["name"], Password: r.PostFormValue("password"), Role: f.Values["role"]})
 	if invalid(err) {
 		h.usersPage(w, r, http.StatusUnprocessableEntity, withErr(f, err))
@@ -51,7 +51,7 @@ func (h *Handler) targetUser(w http.ResponseWriter, r *http.Request) (*store.Use
 	id, err := pathID(r, "id")
 	if err == nil {
 		var u *store.User
-		if u, err = h.Store.WorkspaceUser(r.Context(), userFrom(r.Context()).WorkspaceID, id); err == nil {
+		if u, err = h.Store.WorkspaceUser(r.Context(), userFrom(r.Context()), id); err == nil {
 			return u, true
 		}
 	}
@@ -70,7 +70,7 @@ func (h *Handler) showUser(w http.ResponseWriter, r *http.Request) {
 // userPage answers u's page with status; f.Message reports a failed
 // assignment.
 func (h *Handler) userPage(w http.ResponseWriter, r *http.Request, status int, u *store.User, f views.Form) {
-	clients, err := h.Store.UserClients(r.Context(), u.WorkspaceID, u.ID)
+	clients, err := h.Store.UserClients(r.Context(), userFrom(r.Context()), u.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -170,12 +170,7 @@ func (h *Handler) setActive(active bool) http.HandlerFunc {
 		}
 		err := h.Store.SetUserActive(r.Context(), userFrom(r.Context()), u.ID, active)
 		if invalid(err) {
-			clients, cerr := h.Store.UserClients(r.Context(), u.WorkspaceID, u.ID)
-			if cerr != nil {
-				h.fail(w, r, cerr)
-				return
-			}
-			h.render(w, r, http.StatusUnprocessableEntity, views.UserPage(h.page(r, u.Name), u, clients, withErr(views.Form{}, err)), nil)
+			h.userPage(w, r, http.StatusUnprocessableEntity, u, withErr(views.Form{}, err))
 			return
 		}
 		if err != nil {

@@ -103,8 +103,13 @@ func (s *Store) checkStaff(ctx context.Context, q querier, ws, userID int64) err
 	return nil
 }
 
-// UserClients returns the companies assigned to a user, by name.
-func (s *Store) UserClients(ctx context.Context, ws, userID int64) ([]Company, error) {
+// UserClients returns the companies assigned to a user of the admin's
+// workspace, by name.
+func (s *Store) UserClients(ctx context.Context, admin *User, userID int64) ([]Company, error) {
+	if !admin.IsAdmin() {
+		return nil, errNotAdminUsers
+	}
+	ws := admin.WorkspaceID
 	rows, err := s.r.QueryContext(ctx, `SELECT `+companyCols+` FROM user_clients uc JOIN companies c ON c.id = uc.company_id
 		WHERE uc.user_id = ? AND c.workspace_id = ? ORDER BY c.name COLLATE NOCASE, c.id`, userID, ws)
 	if err != nil {
@@ -120,9 +125,4 @@ func (s *Store) UserClients(ctx context.Context, ws, userID int64) ([]Company, e
 		out = append(out, c)
 	}
 	return out, rows.Err()
-}
-
-// CompanyUsers returns the staff users assigned to a company.
-func (s *Store) CompanyUsers(ctx context.Context, companyID int64) ([]int64, error) {
-	return queryColumn[int64](ctx, s.r, `SELECT user_id FROM user_clients WHERE company_id = ? ORDER BY user_id`, companyID)
 }

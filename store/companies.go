@@ -79,6 +79,18 @@ func visible(u *User, c string) (string, []any) {
 		[]any{u.WorkspaceID, u.ID}
 }
 
+// staffClients is visible in join form, for a staff user's reads that
+// start from their assignments rather than filter companies: the FROM
+// clause (assignments uc, then companies c: CROSS JOIN fixes that loop
+// order for SQLite's planner) and its condition, whose arguments
+// staffClientsArgs gives.
+const (
+	staffClientsFrom = `user_clients uc CROSS JOIN companies c ON c.id = uc.company_id`
+	staffClientsCond = `uc.user_id = ? AND c.workspace_id = ?`
+)
+
+func staffClientsArgs(u *User) []any { return []any{u.ID, u.WorkspaceID} }
+
 const companyCols = `c.id, c.workspace_id, c.name, c.street, c.town, c.state, c.zip, c.website, c.description, c.created_at, c.updated_at`
 
 func scanCompany(row interface{ Scan(...any) error }, c *Company) error {
@@ -275,12 +287,11 @@ func (s *Store) ListCompanies(ctx context.Context, u *User, q CompanyQuery) (*Co
 	}
 	// For staff the query starts from their assignments: a few thousand
 	// rows to sort beat walking a million-row name index in search of
-	// them. CROSS JOIN fixes that loop order for SQLite's planner.
+	// them.
 	from := `companies c`
 	cond, args := visible(u, "c")
 	if !u.IsAdmin() {
-		from = `user_clients uc CROSS JOIN companies c ON c.id = uc.company_id`
-		cond, args = `uc.user_id = ? AND c.workspace_id = ?`, []any{u.ID, u.WorkspaceID}
+		from, cond, args = staffClientsFrom, staffClientsCond, staffClientsArgs(u)
 	}
 	// Reading backwards flips the order; the page is reversed afterwards.
 	desc := q.Desc != cur.Back

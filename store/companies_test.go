@@ -180,8 +180,8 @@ func TestValidation(t *testing.T) {
 		{"note title", second(env.Store.AddNote(ctx, admin, c.ID, store.NoteInput{Title: " "})), "title"},
 		{"contact empty", second(env.Store.AddContact(ctx, admin, c.ID, store.ContactInput{})), "name"},
 		{"contact email", second(env.Store.AddContact(ctx, admin, c.ID, store.ContactInput{Name: "x", Email: "not-an-email"})), "email"},
-		{"user password", second(env.Store.CreateUser(ctx, 1, store.UserInput{Email: "a@b.co", Name: "A", Password: "short"})), "password"},
-		{"user role", second(env.Store.CreateUser(ctx, 1, store.UserInput{Email: "a@b.co", Name: "A", Password: "long enough pw", Role: "root"})), "role"},
+		{"user password", second(env.Store.CreateWorkspaceUser(ctx, 1, store.UserInput{Email: "a@b.co", Name: "A", Password: "short"})), "password"},
+		{"user role", second(env.Store.CreateWorkspaceUser(ctx, 1, store.UserInput{Email: "a@b.co", Name: "A", Password: "long enough pw", Role: "root"})), "role"},
 	}
 	for _, tc := range cases {
 		if store.ErrorCode(tc.err) != store.EInvalid || store.ErrorFields(tc.err)[tc.field] == "" {

@@ -106,10 +106,10 @@ func scanMeeting(row interface{ Scan(...any) error }, m *Meeting) error {
 
 var errMeetingNotFound = Errorf(ENotFound, "Meeting not found.")
 
-// MeetingTypes returns the meeting types of workspace ws in the order they
-// were added.
-func (s *Store) MeetingTypes(ctx context.Context, ws int64) ([]string, error) {
-	return meetingTypes(ctx, s.r, ws)
+// MeetingTypes returns the meeting types of u's workspace in the order
+// they were added.
+func (s *Store) MeetingTypes(ctx context.Context, u *User) ([]string, error) {
+	return meetingTypes(ctx, s.r, u.WorkspaceID)
 }
 
 func meetingTypes(ctx context.Context, q querier, ws int64) ([]string, error) {
@@ -346,7 +346,7 @@ const meetingCountCap = 1000
 
 // PrepareMeetingQuery checks q for u and resolves its defaults.
 func (s *Store) PrepareMeetingQuery(ctx context.Context, u *User, q MeetingQuery) (*PreparedMeetingQuery, error) {
-	all, err := s.MeetingTypes(ctx, u.WorkspaceID)
+	all, err := s.MeetingTypes(ctx, u)
 	if err != nil {
 		return nil, err
 	}
@@ -555,8 +555,7 @@ func (s *Store) listMeetingsSQL(ctx context.Context, u *User, q *PreparedMeeting
 	// visible (cost: a page divided by their share of the workspace, each
 	// row a table lookup). The cheaper way is taken; admins always walk.
 	// A staff user's count always comes from their clients.
-	const byClientFrom = ` FROM user_clients ucd CROSS JOIN companies c CROSS JOIN meetings m
-		WHERE ucd.user_id = ? AND c.id = ucd.company_id AND m.company_id = c.id AND `
+	const byClientFrom = ` FROM ` + staffClientsFrom + ` CROSS JOIN meetings m ON m.company_id = c.id WHERE ` + staffClientsCond + ` AND `
 	byClient := false
 	countFrom, countArgs := ` FROM meetings m JOIN companies c ON c.id = m.company_id WHERE m.workspace_id = ? AND `, []any{q.WS}
 	if !u.IsAdmin() {
@@ -567,7 +566,7 @@ func (s *Store) listMeetingsSQL(ctx context.Context, u *User, q *PreparedMeeting
 		}
 		walk := float64(len(q.TypeIn)*len(q.StatusIn)*(q.Limit+1)) * companies / max(clients, 1)
 		byClient = clients*meetings/companies <= 4*walk
-		countFrom, countArgs = byClientFrom, []any{u.ID}
+		countFrom, countArgs = byClientFrom, staffClientsArgs(u)
 	}
 	res := &MeetingPage{Items: []Meeting{}}
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1`+countFrom+cond+in+` LIMIT ?)`,
@@ -582,7 +581,7 @@ func (s *Store) listMeetingsSQL(ctx context.Context, u *User, q *PreparedMeeting
 	if byClient {
 		// Sort the ids in the index, then fetch the page's rows only.
 		query = `SELECT ` + meetingColsM + ` FROM meetings m WHERE m.id IN (SELECT m.id` + byClientFrom + page + in + order + ` LIMIT ?)` + order
-		qargs = concat([]any{u.ID}, pageArgs, inArgs, []any{q.Limit + 1})
+		qargs = concat(staffClientsArgs(u), pageArgs, inArgs, []any{q.Limit + 1})
 	} else {
 		// One arm per type and status, each read in index order from the
 		// cursor and cut at a page; SQLite merges them.

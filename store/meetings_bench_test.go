@@ -139,7 +139,7 @@ func genMeetings(tb testing.TB, n, c int) *benchData {
 	if err := env.Store.SetUserClients(ctx, d.admin, d.u20000.ID, companies[:min(20000, c)]); err != nil {
 		tb.Fatal(err)
 	}
-	types, _ := env.Store.MeetingTypes(ctx, store.DefaultWorkspace)
+	types, _ := env.Store.MeetingTypes(ctx, &store.User{WorkspaceID: store.DefaultWorkspace})
 	r := rand.New(rand.NewPCG(1, 2))
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
 	d.meetings = make([]store.Meeting, n)

@@ -213,7 +213,7 @@ func TestMeetingsListMatchesSQL(t *testing.T) {
 		u := env.User(t, fmt.Sprintf("staff%d@example.com", i), store.RoleStaff)
 		users, staff = append(users, u), append(staff, u)
 	}
-	types, err := st.MeetingTypes(ctx, store.DefaultWorkspace)
+	types, err := st.MeetingTypes(ctx, &store.User{WorkspaceID: store.DefaultWorkspace})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,7 +455,7 @@ func newMeetingFixture(t *testing.T) *meetingFixture {
 	f.alice = env.User(t, "alice@example.com", store.RoleStaff)
 	f.bob = env.User(t, "bob@example.com", store.RoleStaff)
 	f.users = []*store.User{f.admin, f.alice, f.bob}
-	types, _ := env.Store.MeetingTypes(ctx, store.DefaultWorkspace)
+	types, _ := env.Store.MeetingTypes(ctx, &store.User{WorkspaceID: store.DefaultWorkspace})
 	f.md = newModel(types)
 	var err error
 	for _, p := range []**store.Company{&f.a, &f.b, &f.c} {
@@ -625,7 +625,7 @@ func TestMeetingCRUD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	types, err := st.MeetingTypes(ctx, store.DefaultWorkspace)
+	types, err := st.MeetingTypes(ctx, &store.User{WorkspaceID: store.DefaultWorkspace})
 	if err != nil || !reflect.DeepEqual(types, []string{"email", "sms", "call", "video", "in-person"}) {
 		t.Fatalf("types %v, %v", types, err)
 	}

@@ -140,3 +140,9 @@ func (s *Store) ReadMeetingSnapshot(ctx context.Context, ws int64, f MeetingSnap
 		FROM users u JOIN user_clients uc ON uc.user_id = u.id JOIN meetings m ON m.company_id = uc.company_id
 		WHERE u.workspace_id = ? AND u.role = ?`, ws, RoleStaff)
 }
+
+// CreateWorkspaceUser adds a user to workspace ws with no admin behind it:
+// the first admin of an install, the demo, tests.
+func (s *Store) CreateWorkspaceUser(ctx context.Context, ws int64, in UserInput) (*User, error) {
+	return s.createUser(ctx, ws, in)
+}

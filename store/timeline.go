@@ -175,17 +175,22 @@ func cursorShape(cur *timelineCursor) int {
 // Timeline returns a page of a company's items, newest first, in one
 // query (timelineQueries): a page costs the same however far back it is.
 func (s *Store) Timeline(ctx context.Context, u *User, companyID int64, q TimelineQuery) ([]TimelineItem, string, error) {
-	c, err := s.Company(ctx, u, companyID)
-	if err != nil {
-		return nil, "", err
-	}
-	return s.CompanyTimeline(ctx, c, q)
+	_, items, next, err := s.CompanyTimeline(ctx, u, companyID, q)
+	return items, next, err
 }
 
-// CompanyTimeline is Timeline for a company the caller has already loaded
-// through a read that applied client security (Company), so that a page
-// showing both does not check twice.
-func (s *Store) CompanyTimeline(ctx context.Context, c *Company, q TimelineQuery) ([]TimelineItem, string, error) {
+// CompanyTimeline is Timeline with the company itself, for a page that
+// shows both: client security is checked once, here.
+func (s *Store) CompanyTimeline(ctx context.Context, u *User, companyID int64, q TimelineQuery) (*Company, []TimelineItem, string, error) {
+	c, err := s.Company(ctx, u, companyID)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	items, next, err := s.companyTimeline(ctx, c, q)
+	return c, items, next, err
+}
+
+func (s *Store) companyTimeline(ctx context.Context, c *Company, q TimelineQuery) ([]TimelineItem, string, error) {
 	companyID := c.ID
 	p := Problems{}
 	if checkLimit(p, &q.Limit, 20, 100); len(p) > 0 {

@@ -99,8 +99,17 @@ func checkLen(p Problems, field, value string, min, max int) {
 	checkText(p, field, value)
 }
 
-// CreateUser adds a user to workspace ws.
-func (s *Store) CreateUser(ctx context.Context, ws int64, in UserInput) (*User, error) {
+// CreateUser adds a user to the admin's workspace.
+func (s *Store) CreateUser(ctx context.Context, admin *User, in UserInput) (*User, error) {
+	if !admin.IsAdmin() {
+		return nil, errNotAdminUsers
+	}
+	return s.createUser(ctx, admin.WorkspaceID, in)
+}
+
+var errNotAdminUsers = Errorf(EForbidden, "Only an admin can manage users.")
+
+func (s *Store) createUser(ctx context.Context, ws int64, in UserInput) (*User, error) {
 	if err := in.normalize(); err != nil {
 		return nil, err
 	}
@@ -152,9 +161,13 @@ func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
 	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
 }
 
-// WorkspaceUser returns a user of workspace ws.
-func (s *Store) WorkspaceUser(ctx context.Context, ws, id int64) (*User, error) {
-	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ? AND workspace_id = ?`, id, ws))
+// WorkspaceUser returns user id of the admin's workspace; another
+// workspace's user is ENotFound.
+func (s *Store) WorkspaceUser(ctx context.Context, admin *User, id int64) (*User, error) {
+	if !admin.IsAdmin() {
+		return nil, errNotAdminUsers
+	}
+	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ? AND workspace_id = ?`, id, admin.WorkspaceID))
 }
 
 // CountUsers returns the number of users (zero on a fresh install).
@@ -164,8 +177,13 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// ListUsers returns the users of ws with their client counts.
-func (s *Store) ListUsers(ctx context.Context, ws int64) ([]User, error) {
+// ListUsers returns the users of the admin's workspace with their client
+// counts.
+func (s *Store) ListUsers(ctx context.Context, admin *User) ([]User, error) {
+	if !admin.IsAdmin() {
+		return nil, errNotAdminUsers
+	}
+	ws := admin.WorkspaceID
 	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.workspace_id, u.email, u.name, u.role, u.created_at, u.deactivated_at, u.time_zone,
 		(SELECT count(*) FROM user_clients uc WHERE uc.user_id = u.id)
 		FROM users u WHERE u.workspace_id = ? ORDER BY u.name COLLATE NOCASE, u.id`, ws)

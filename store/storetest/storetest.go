@@ -58,7 +58,7 @@ func Open(t testing.TB) *Env {
 // User creates a user with a fixed test password.
 func (e *Env) User(t testing.TB, email, role string) *store.User {
 	t.Helper()
-	u, err := e.Store.CreateUser(context.Background(), store.DefaultWorkspace, store.UserInput{Email: email, Name: email, Password: Password, Role: role})
+	u, err := e.Store.CreateWorkspaceUser(context.Background(), store.DefaultWorkspace, store.UserInput{Email: email, Name: email, Password: Password, Role: role})
 	if err != nil {
 		t.Fatal(err)
 	}
