@@ -25,6 +25,7 @@ import (
 
 	"github.com/rolodex/rolodex/handlers"
 	"github.com/rolodex/rolodex/jobs"
+	"github.com/rolodex/rolodex/rooms"
 	"github.com/rolodex/rolodex/search"
 	"github.com/rolodex/rolodex/store"
 )
@@ -318,6 +319,9 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 	importer := &jobs.Importer{Store: a.store, Log: a.log, Dir: filepath.Join(cfg.Data, "imports"), Workers: cfg.ImportWorkers, BatchRows: cfg.ImportBatchRows}
 	h := handlers.New(a.store, a.index, sess, a.log)
 	h.Imports = handlers.Imports{Dir: importer.Dir, MaxBytes: cfg.ImportMaxBytes, Wake: importer.Wake}
+	h.Rooms = rooms.New(a.store, a.log, rooms.DefaultConfig)
+	h.Rooms.Start()
+	defer h.Rooms.Stop()
 	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           h.Routes(),
@@ -325,6 +329,8 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
+	// Room streams never finish by themselves; shutting down ends them.
+	srv.RegisterOnShutdown(h.Rooms.Stop)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorilla/sessions"
 
+	"github.com/rolodex/rolodex/rooms"
 	"github.com/rolodex/rolodex/search"
 	"github.com/rolodex/rolodex/store"
 )
@@ -18,6 +19,7 @@ type Handler struct {
 	Sessions sessions.Store
 	Log      *slog.Logger
 	Imports  Imports // bulk CSV uploads (imports.go)
+	Rooms    *rooms.Hub
 
 	patterns []string // filled by Routes
 }

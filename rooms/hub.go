@@ -63,8 +63,10 @@ type Hub struct {
 	feeds map[int64]*feed // by meeting id
 	ps    *redis.PubSub
 
-	stop context.CancelFunc
-	wg   sync.WaitGroup
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+	done     chan struct{} // closed by Stop: streams end
 	wake chan struct{} // the scheduler's timer: a due time may have moved
 }
 
@@ -76,7 +78,7 @@ func New(st *store.Store, log *slog.Logger, cfg Config) *Hub {
 	b := make([]byte, 6)
 	rand.Read(b)
 	return &Hub{st: st, rdb: st.Redis(), log: log, cfg: cfg, id: hex.EncodeToString(b),
-		conns: map[*Conn]struct{}{}, feeds: map[int64]*feed{}, wake: make(chan struct{}, 1)}
+		conns: map[*Conn]struct{}{}, feeds: map[int64]*feed{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 // Redis keys (docs/ARCHITECTURE.md lists them).
@@ -104,9 +106,19 @@ func (h *Hub) run(ctx context.Context, fn func(ctx context.Context)) {
 	}()
 }
 
-// Stop ends the hub's loops. This process's connections get the grace
-// period, as if each had closed, so the others sweep them soon.
+// Done is closed when the hub stops: the streams it serves end then, so
+// that a server shutting down is not held by them.
+func (h *Hub) Done() <-chan struct{} { return h.done }
+
+// Stop ends the hub's loops and streams. This process's connections get
+// the grace period, as if each had closed, so the others sweep them soon.
+// Later calls do nothing.
 func (h *Hub) Stop() {
+	h.stopOnce.Do(h.stopNow)
+}
+
+func (h *Hub) stopNow() {
+	close(h.done)
 	h.mu.Lock()
 	var conns []*Conn
 	for c := range h.conns {

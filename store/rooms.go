@@ -323,19 +323,40 @@ func (s *Store) EndRoom(ctx context.Context, u *User, meetingID int64) (*Room, e
 	})
 }
 
+// EnterRoom is Room for those who may be in it: a restricted room is
+// EForbidden to a viewer of the client who is not in its audience.
+func (s *Store) EnterRoom(ctx context.Context, u *User, meetingID int64) (*Room, error) {
+	r, err := s.Room(ctx, u, meetingID)
+	if err != nil {
+		return nil, err
+	}
+	return r, mayEnter(ctx, s.r, u, r)
+}
+
+// mayEnter lets in the organiser and admins, anyone who may see the
+// client when the room is public, and its audience when it is restricted.
+func mayEnter(ctx context.Context, q querier, u *User, r *Room) error {
+	if r.Access != AccessAudience || r.CanManage {
+		return nil
+	}
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM room_audience WHERE meeting_id = ? AND email = ?`, r.MeetingID, u.Email).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return Errorf(EForbidden, "This room is restricted to the people the organiser invited.")
+	}
+	return nil
+}
+
 // JoinRoom puts u in an open room: any viewer of the client when it is
-// public, only the organiser and the audience when it is restricted.
+// public, only the organiser, admins and the audience when it is
+// restricted (mayEnter).
 // Joining again changes nothing; joined reports whether u was new.
 func (s *Store) JoinRoom(ctx context.Context, u *User, meetingID int64) (joined bool, err error) {
 	_, err = s.onRoom(ctx, u, meetingID, func(tx *Tx, r *Room) error {
-		if r.Access == AccessAudience && !(r.OwnerID != nil && *r.OwnerID == u.ID) {
-			var n int
-			if err := tx.QueryRow(`SELECT count(*) FROM room_audience WHERE meeting_id = ? AND email = ?`, meetingID, u.Email).Scan(&n); err != nil {
-				return err
-			}
-			if n == 0 {
-				return Errorf(EForbidden, "This room is restricted to the people the organiser invited.")
-			}
+		if err := mayEnter(ctx, tx, u, r); err != nil {
+			return err
 		}
 		if r.State != RoomOpen {
 			return errRoomNotOpen
@@ -455,6 +476,9 @@ type MessageQuery struct {
 	UserID int64  // only this person's messages; 0 for everyone's
 	Cursor string // from a previous page's Next
 	Limit  int    // default 50, at most 200
+	// UpTo, when set, leaves out messages after this id: a page rendered
+	// at a stream position shows nothing the stream will send again.
+	UpTo int64
 }
 
 // MessagePage is a page of chat, oldest first. Pages go back in time: the
@@ -470,7 +494,11 @@ type messageCursor struct {
 
 // RoomMessages returns a page of the chat of a meeting u may see.
 func (s *Store) RoomMessages(ctx context.Context, u *User, meetingID int64, q MessageQuery) (*MessagePage, error) {
-	if _, err := s.room(ctx, s.r, u, meetingID); err != nil {
+	r, err := s.room(ctx, s.r, u, meetingID)
+	if err != nil {
+		return nil, err
+	}
+	if err := mayEnter(ctx, s.r, u, r); err != nil {
 		return nil, err
 	}
 	if q.Limit <= 0 {
@@ -478,6 +506,9 @@ func (s *Store) RoomMessages(ctx context.Context, u *User, meetingID int64, q Me
 	}
 	q.Limit = min(q.Limit, 200)
 	before := int64(1<<63 - 1)
+	if q.UpTo > 0 {
+		before = q.UpTo + 1
+	}
 	if q.Cursor != "" {
 		var c messageCursor
 		if err := decodeCursor(q.Cursor, &c); err != nil {
@@ -758,4 +789,11 @@ func (s *Store) RoomLastIDs(ctx context.Context, meetingID int64) (msg, event in
 	err = s.r.QueryRowContext(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM room_messages WHERE meeting_id = ?),
 		(SELECT coalesce(max(id), 0) FROM room_events WHERE meeting_id = ?)`, meetingID, meetingID).Scan(&msg, &event)
 	return msg, event, err
+}
+
+// RoomMessageCount counts a room's messages, for the summary when it ends.
+func (s *Store) RoomMessageCount(ctx context.Context, meetingID int64) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM room_messages WHERE meeting_id = ?`, meetingID).Scan(&n)
+	return n, err
 }
