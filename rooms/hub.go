@@ -67,7 +67,7 @@ type Hub struct {
 	wg       sync.WaitGroup
 	stopOnce sync.Once
 	done     chan struct{} // closed by Stop: streams end
-	wake chan struct{} // the scheduler's timer: a due time may have moved
+	wake     chan struct{} // the scheduler's timer: a due time may have moved
 }
 
 // New returns a hub; Start runs it.
