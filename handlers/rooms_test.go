@@ -11,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/rolodex/rolodex/rooms"
 	"github.com/rolodex/rolodex/store"
+	"github.com/rolodex/rolodex/store/storetest"
 )
 
 // roomsConfig is the hub's timing in handler tests: a closed page leaves
@@ -423,5 +426,74 @@ func TestRoomStreamResume(t *testing.T) {
 		if n != 1 {
 			t.Errorf("message %s arrived %d times", id, n)
 		}
+	}
+}
+
+// TestBrowserRoomLive: two people in one room in real Chromium, each in
+// their own browser context. A message typed by one appears for the
+// other without a reload; closing one's page takes them off the other's
+// list within 5 s.
+func TestBrowserRoomLive(t *testing.T) {
+	f := newRoomFixture(t)
+	bg := context.Background()
+	if _, err := f.a.Store.OpenRoom(bg, f.alice, f.meeting.ID); err != nil {
+		t.Fatal(err)
+	}
+	roomURL := fmt.Sprintf("%s/meetings/%d/room", f.a.Server.URL, f.meeting.ID)
+	enter := func(ctx context.Context, u *store.User) {
+		t.Helper()
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(roomURL),
+			chromedp.WaitVisible(`input[name="email"]`),
+			chromedp.SendKeys(`input[name="email"]`, u.Email),
+			chromedp.SendKeys(`input[name="password"]`, storetest.Password),
+			chromedp.Submit(`input[name="password"]`),
+			chromedp.WaitVisible(fmt.Sprintf(`#participants li[data-user="%d"]`, u.ID)),
+		)
+		if err != nil {
+			t.Fatalf("%s enters the room: %v", u.Email, err)
+		}
+	}
+	aliceCtx := browser(t)
+	enter(aliceCtx, f.alice)
+	bobCtx, closeBob := chromedp.NewContext(aliceCtx, chromedp.WithNewBrowserContext())
+	defer closeBob()
+	enter(bobCtx, f.bob)
+	bobHere := fmt.Sprintf(`#participants li[data-user="%d"]`, f.bob.ID)
+	if err := chromedp.Do(aliceCtx, chromedp.WaitVisible(bobHere)); err != nil {
+		t.Fatalf("alice does not see bob arrive: %v", err)
+	}
+	err := chromedp.Do(bobCtx,
+		chromedp.SendKeys(`#chat-body`, "Hello from Bob, see https://example.com/deck"),
+		chromedp.Click(`#chat-form button[type="submit"]`),
+	)
+	if err != nil {
+		t.Fatalf("bob sends: %v", err)
+	}
+	if _, err := chromedp.Run(aliceCtx, chromedp.Poll[bool](
+		`document.querySelector('#chat-list').innerText.includes('Hello from Bob') && !!document.querySelector('#chat-list a[href="https://example.com/deck"]')`,
+		chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		html, _ := chromedp.Run(aliceCtx, chromedp.OuterHTML(`#chat-list`))
+		t.Fatalf("bob's message did not reach alice: %v\n%s", err, html)
+	}
+	screenshot(t, aliceCtx, "room-alice")
+	// Bob's own page has it too, once, and the box is empty again.
+	n, err := chromedp.Run(bobCtx, chromedp.Poll[int](
+		`document.querySelectorAll('#chat-list li.message').length === 1 && document.querySelector('#chat-body').value === '' ? 1 : 0`,
+		chromedp.WithPollingTimeout(5*time.Second)))
+	if err != nil || n != 1 {
+		t.Fatalf("bob's page after sending: %d %v", n, err)
+	}
+	closed := time.Now()
+	closeBob()
+	if _, err := chromedp.Run(aliceCtx, chromedp.Poll[bool](`!document.querySelector('`+bobHere+`')`,
+		chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		t.Fatalf("bob still listed 5 s after closing his page: %v", err)
+	}
+	t.Logf("bob gone from alice's list %s after closing his page", time.Since(closed).Round(time.Millisecond))
+	if _, err := chromedp.Run(aliceCtx, chromedp.Poll[bool](
+		`document.querySelector('#events-list').innerText.includes('was disconnected')`,
+		chromedp.WithPollingTimeout(2*time.Second))); err != nil {
+		t.Fatalf("the organiser's events log lacks the leave: %v", err)
 	}
 }
