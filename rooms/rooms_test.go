@@ -234,3 +234,90 @@ func TestScheduleOpensAndClosesOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestFanOutAcrossHubs: a message written through one process reaches a
+// stream of another by the pub/sub wake-up, well before that process's
+// own refresh would have found it.
+func TestFanOutAcrossHubs(t *testing.T) {
+	env := storetest.Open(t)
+	ctx := context.Background()
+	alice := env.User(t, "alice@example.com", store.RoleStaff)
+	m := meeting(t, env, alice, time.Now().Add(-time.Minute), nil)
+	if _, err := env.Store.OpenRoom(ctx, alice, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Store.JoinRoom(ctx, alice, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	slow := testConfig
+	slow.Refresh = time.Hour
+	h1 := New(env.Store, nil, slow)
+	h1.Start()
+	defer h1.Stop()
+	h2 := New(secondStore(t, env), nil, slow)
+	h2.Start()
+	defer h2.Stop()
+	sub, err := h2.Subscribe(ctx, store.DefaultWorkspace, m.ID, Position{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	seen := 0
+	read := func() {
+		items, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			if it.Message != nil {
+				seen++
+			}
+		}
+	}
+	read()                             // the history: opened, joined
+	time.Sleep(100 * time.Millisecond) // the subscription reaches Redis
+	for i := 0; i < 3; i++ {
+		if _, err := env.Store.PostMessage(ctx, alice, m.ID, "hello"); err != nil {
+			t.Fatal(err)
+		}
+		h1.Changed(ctx, store.DefaultWorkspace, m.ID)
+		select {
+		case <-sub.Wait():
+		case <-time.After(2 * time.Second):
+			t.Fatalf("message %d: no wake-up from the other process", i)
+		}
+		read()
+	}
+	if seen != 3 {
+		t.Fatalf("saw %d messages, want 3", seen)
+	}
+}
+
+// TestPresenceSurvivesFlush: after Redis loses everything, connected
+// participants are not reaped; their process writes them back.
+func TestPresenceSurvivesFlush(t *testing.T) {
+	env := storetest.Open(t)
+	ctx := context.Background()
+	alice := env.User(t, "alice@example.com", store.RoleStaff)
+	m := meeting(t, env, alice, time.Now().Add(-time.Minute), nil)
+	if _, err := env.Store.OpenRoom(ctx, alice, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Store.JoinRoom(ctx, alice, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	h := startHub(t, env.Store)
+	defer h.Stop()
+	h.Connect(ctx, store.DefaultWorkspace, m.ID, alice.ID)
+	time.Sleep(testConfig.ConnTTL)
+	if err := env.Redis.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * testConfig.ConnTTL)
+	if p, _ := env.Store.RoomParticipants(ctx, m.ID); len(p) != 1 {
+		t.Fatalf("alice reaped after a flush while connected: %+v", p)
+	}
+	if n, _ := env.Redis.ZCard(ctx, connsKey(store.DefaultWorkspace, m.ID)).Result(); n != 1 {
+		t.Fatalf("connection not written back: %d", n)
+	}
+}
