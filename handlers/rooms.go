@@ -365,27 +365,24 @@ func (h *Handler) roomPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	room, err := h.Store.EnterRoom(ctx, u, id)
-	if store.ErrorCode(err) == store.EForbidden {
-		err = store.Errorf(store.EForbidden, "This room is restricted to the people its organiser invited. %s", h.organiser(ctx, room))
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	q, err := messageQuery(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	// The page shows the room as of one stream position, and the stream
-	// starts there: nothing is missed or shown twice in between.
+	// starts there: nothing is missed or shown twice in between. (The
+	// ids say nothing to a viewer who may not see the room.)
 	msg, ev, err := h.Store.RoomLastIDs(ctx, id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if room, err = h.Store.EnterRoom(ctx, u, id); err != nil {
+	room, err := h.Store.EnterRoom(ctx, u, id)
+	if store.ErrorCode(err) == store.EForbidden {
+		err = store.Errorf(store.EForbidden, "This room is restricted to the people its organiser invited. %s", h.organiser(ctx, room))
+	}
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}

@@ -140,6 +140,9 @@ func TestRoomAPI(t *testing.T) {
 	if st, body := f.call(t, f.carol, "POST", f.path("/join"), "", nil); st != 403 || !strings.Contains(body, "restricted") {
 		t.Fatalf("join by a viewer outside the audience: %d %s, want 403", st, body)
 	}
+	if resp, body := do(t, f.clients[f.carol], "GET", fmt.Sprintf("%s/meetings/%d/room", f.a.Server.URL, f.meeting.ID), "", ""); resp.StatusCode != 403 || !strings.Contains(body, "restricted") || !strings.Contains(body, f.alice.Email) {
+		t.Fatalf("room page for a viewer outside the audience: %d, want 403 naming the organiser\n%.500s", resp.StatusCode, body)
+	}
 	if st, _ := f.call(t, f.dave, "POST", f.path("/join"), "", nil); st != 404 {
 		t.Fatalf("join by a user who cannot see the client: %d, want 404", st)
 	}

@@ -74,6 +74,8 @@ func (h *Hub) Subscribe(ctx context.Context, ws, meetingID int64, after Position
 	if isNew {
 		f = &feed{h: h, ws: ws, room: meetingID, subs: map[*Sub]struct{}{}}
 		h.feeds[meetingID] = f
+		// No read until the feed knows where it starts.
+		f.poller.Lock()
 	}
 	s := &Sub{f: f, pos: after, wake: make(chan struct{}, 1)}
 	f.mu.Lock()
@@ -84,13 +86,16 @@ func (h *Hub) Subscribe(ctx context.Context, ws, meetingID int64, after Position
 		// Start from now: nothing before it is in the ring, so a stream
 		// behind reads SQLite.
 		m, e, err := h.st.RoomLastIDs(ctx, meetingID)
+		if err == nil {
+			f.mu.Lock()
+			f.start, f.last = Position{m, e}, Position{m, e}
+			f.mu.Unlock()
+		}
+		f.poller.Unlock()
 		if err != nil {
 			s.Close()
 			return nil, err
 		}
-		f.mu.Lock()
-		f.start, f.last = Position{m, e}, Position{m, e}
-		f.mu.Unlock()
 		if err := h.ps.Subscribe(ctx, channel(ws, meetingID)); err != nil {
 			h.log.Warn("rooms: subscribe failed; the stream catches up at each refresh", "room", meetingID, "err", err)
 		}

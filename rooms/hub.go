@@ -187,11 +187,27 @@ func (h *Hub) Visit(ctx context.Context, ws, meetingID, userID int64) {
 
 func (h *Hub) present(ctx context.Context, ws, meetingID int64, member string, ttl time.Duration) {
 	exp := time.Now().Add(ttl).UnixMilli()
-	if err := h.rdb.ZAdd(ctx, connsKey(ws, meetingID), redis.Z{Score: float64(exp), Member: member}).Err(); err != nil {
+	_, err := h.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		key := connsKey(ws, meetingID)
+		p.ZAdd(ctx, key, redis.Z{Score: float64(exp), Member: member})
+		h.keep(ctx, p, key)
+		return nil
+	})
+	if err != nil {
 		// The next refresh writes it again; meanwhile the sweep holds
 		// off (see reap).
 		h.log.Warn("rooms: presence not recorded", "room", meetingID, "err", err)
 	}
+}
+
+// keep makes a room's connection set outlive its longest-lived member
+// but not much more, so that the set of a room viewed before it opened,
+// and never reaped, goes by itself. NX gives the new set an expiry, GT
+// lets a later write only lengthen it.
+func (h *Hub) keep(ctx context.Context, p redis.Pipeliner, key string) {
+	life := max(h.cfg.ConnTTL, h.cfg.APITTL) + time.Second
+	p.ExpireNX(ctx, key, life)
+	p.ExpireGT(ctx, key, life)
 }
 
 // refresh renews this process's connections.
@@ -217,7 +233,9 @@ func (h *Hub) refresh(ctx context.Context) {
 		exp := float64(time.Now().Add(h.cfg.ConnTTL).UnixMilli())
 		_, err := h.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, c := range conns {
-				p.ZAdd(ctx, connsKey(c.ws, c.room), redis.Z{Score: exp, Member: c.member})
+				key := connsKey(c.ws, c.room)
+				p.ZAdd(ctx, key, redis.Z{Score: exp, Member: c.member})
+				h.keep(ctx, p, key)
 			}
 			return nil
 		})
