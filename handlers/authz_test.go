@@ -200,6 +200,7 @@ func TestAuthorization(t *testing.T) {
 		tc{"POST /meetings/{id}/room/extend", "POST", room("", store.RoomOpen, false, "/extend"), formType, "minutes=15", page(404, 403, 303)},
 		tc{"POST /meetings/{id}/room/end", "POST", room("", store.RoomOpen, true, "/end"), formType, "", page(404, 403, 303)},
 		tc{"POST /meetings/{id}/room/participants/{uid}/remove", "POST", room("", store.RoomOpen, true, fmt.Sprintf("/participants/%d/remove", with.ID)), formType, "", page(404, 403, 303)},
+		tc{"POST /meetings/{id}/room/settings", "POST", room("", store.RoomScheduled, false, "/settings"), formType, "access=audience&audience=with%40example.com", page(404, 403, 303)},
 		tc{"GET /api/v1/rooms", "GET", fixed("/api/v1/rooms"), "", "", api(200, 200, 200)},
 		tc{"GET /api/v1/meetings/{id}/room", "GET", room("/api/v1", store.RoomOpen, false, ""), "", "", api(404, 200, 200)},
 		tc{"PUT /api/v1/meetings/{id}/room", "PUT", room("/api/v1", store.RoomScheduled, false, ""), jsonType, `{"access":"audience","audience":["with@example.com"]}`, api(404, 403, 200)},

@@ -404,6 +404,9 @@ func (h *Handler) roomPage(w http.ResponseWriter, r *http.Request) {
 			v.FilterName = other.Name
 		}
 	}
+	if room.CanManage {
+		v.Settings = views.RoomSettingsValues(room)
+	}
 	// Joined: in the room now, or about to be (the page joins as it
 	// loads), so the chat box is there.
 	v.Joined = room.State == store.RoomOpen
@@ -418,6 +421,35 @@ func (h *Handler) roomPage(w http.ResponseWriter, r *http.Request) {
 	p := h.page(r, room.Subject)
 	p.Live = true
 	h.render(w, r, http.StatusOK, views.RoomPage(p, v), nil)
+}
+
+// roomSettings saves the settings form: access, the audience (one
+// address a line, or separated by commas) and the video link.
+func (h *Handler) roomSettings(w http.ResponseWriter, r *http.Request) {
+	u, id, err := roomID(r)
+	if err == nil {
+		err = parseForm(r)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	f := formOf(r, "access", "audience", "video_url")
+	in := store.RoomInput{Access: f.Values["access"], VideoURL: f.Values["video_url"],
+		Audience: strings.FieldsFunc(f.Values["audience"], func(c rune) bool { return c == '\n' || c == '\r' || c == ',' || c == ';' })}
+	room, err := h.Store.SetRoom(r.Context(), u, id, in)
+	switch {
+	case invalid(err):
+		h.render(w, r, http.StatusUnprocessableEntity, views.RoomSettingsForm(id, withErr(f, err)), nil)
+	case err != nil:
+		h.fail(w, r, err)
+	case isHTMX(r):
+		saved := views.RoomSettingsValues(room)
+		saved.Values["saved"] = "1"
+		h.render(w, r, http.StatusOK, views.RoomSettingsForm(id, saved), nil)
+	default:
+		h.roomDone(w, r, u, id)
+	}
 }
 
 func (h *Handler) organiser(ctx context.Context, room *store.Room) string {

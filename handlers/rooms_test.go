@@ -500,3 +500,25 @@ func TestBrowserRoomLive(t *testing.T) {
 		t.Fatalf("the organiser's events log lacks the leave: %v", err)
 	}
 }
+
+// TestRoomSettingsForm: the organiser restricts the room from its page; a
+// bad address is a 422 beside the field.
+func TestRoomSettingsForm(t *testing.T) {
+	f := newRoomFixture(t)
+	url := fmt.Sprintf("%s/meetings/%d/room/settings", f.a.Server.URL, f.meeting.ID)
+	resp, body := do(t, f.clients[f.alice], "POST", url, formType, "access=audience&audience=bob%40example.com%0Anot-an-address&video_url=https%3A%2F%2Fmeet.example%2Fx", "HX-Request", "true")
+	if resp.StatusCode != 422 || !strings.Contains(body, `id="room-audience-error"`) || !strings.Contains(body, "not-an-address") {
+		t.Fatalf("bad address: %d\n%s", resp.StatusCode, body)
+	}
+	resp, body = do(t, f.clients[f.alice], "POST", url, formType, "access=audience&audience=bob%40example.com%0Acarol%40example.com&video_url=https%3A%2F%2Fmeet.example%2Fx", "HX-Request", "true")
+	if resp.StatusCode != 200 || !strings.Contains(body, "Saved.") {
+		t.Fatalf("good settings: %d\n%s", resp.StatusCode, body)
+	}
+	var room roomJSON
+	if f.call(t, f.alice, "GET", f.path(""), "", &room); room.Access != "audience" || strings.Join(room.Audience, ",") != "bob@example.com,carol@example.com" {
+		t.Fatalf("saved room: %+v", room)
+	}
+	if resp, _ := do(t, f.clients[f.bob], "POST", url, formType, "access=public"); resp.StatusCode != 403 {
+		t.Fatalf("settings by a non-organiser: %d", resp.StatusCode)
+	}
+}

@@ -60,6 +60,7 @@ func (h *Handler) Routes() http.Handler {
 	page("POST /meetings/{id}/room/extend", h.extendRoom)
 	page("POST /meetings/{id}/room/end", h.endRoom)
 	page("POST /meetings/{id}/room/participants/{uid}/remove", h.removeParticipant)
+	page("POST /meetings/{id}/room/settings", h.roomSettings)
 
 	admin("GET /admin/users", h.listUsers)
 	admin("POST /admin/users", h.createUser)

@@ -3,6 +3,7 @@ package views
 import (
 	"net/url"
 	"regexp"
+	"strings"
 
 	"github.com/rolodex/rolodex/store"
 )
@@ -17,7 +18,20 @@ type RoomView struct {
 	Filter      int64             // only this user's messages; 0 for all
 	FilterName  string
 	After       string // the stream position the page was rendered at
-	Form        Form
+	Form        Form   // the chat box
+	Settings    Form   // access, audience, video_url (RoomSettingsValues)
+}
+
+// RoomSettingsValues fills the settings form from the room.
+func RoomSettingsValues(r *store.Room) Form {
+	return Form{Values: map[string]string{"access": r.Access, "audience": strings.Join(r.Audience, "\n"), "video_url": r.VideoURL}}
+}
+
+func roomSettingsFields(f Form) []field {
+	return withFocus([]field{
+		{form: "room", name: "audience", label: "E-mail addresses, one a line", rows: 3, hint: "Used when access is “only these people”."},
+		{form: "room", name: "video_url", label: "Video call link", typ: "url", placeholder: "https://"},
+	}, f)
 }
 
 func roomPath(meetingID int64) string { return meetingPath(meetingID) + "/room" }
