@@ -407,9 +407,6 @@ func (h *Handler) roomPage(w http.ResponseWriter, r *http.Request) {
 	if room.CanManage {
 		v.Settings = views.RoomSettingsValues(room)
 	}
-	// Joined: in the room now, or about to be (the page joins as it
-	// loads), so the chat box is there.
-	v.Joined = room.State == store.RoomOpen
 	if room.CanManage {
 		events, err := h.Store.RoomEvents(ctx, u, id, "", 500)
 		if err != nil {
@@ -577,7 +574,8 @@ func (h *Handler) roomStream(w http.ResponseWriter, r *http.Request) {
 
 // streamItem writes the SSE events of one item: a message; or an event,
 // which updates the events log (for those who manage the room), the list
-// of who is here, and the room's state when it opened or ended.
+// of who is here, and the room's state and chat box when it opened or
+// ended.
 func (h *Handler) streamItem(ctx context.Context, buf *bytes.Buffer, room *store.Room, u *store.User, it rooms.Item) error {
 	id := it.After.String()
 	if it.Message != nil {
@@ -598,6 +596,12 @@ func (h *Handler) streamItem(ctx context.Context, buf *bytes.Buffer, room *store
 			return err
 		}
 		if err := sseEvent(ctx, buf, id, "state", views.RoomState(now)); err != nil {
+			return err
+		}
+		if err := sseEvent(ctx, buf, id, "chatbox", views.ChatForm(room.MeetingID, views.Form{})); err != nil {
+			return err
+		}
+		if err := h.streamControls(ctx, buf, id, now); err != nil {
 			return err
 		}
 	}
@@ -625,7 +629,21 @@ func (h *Handler) streamEnded(ctx context.Context, buf *bytes.Buffer, id string,
 	if err := sseEvent(ctx, buf, id, "participants", views.RoomParticipants(room, nil)); err != nil {
 		return err
 	}
+	if err := sseEvent(ctx, buf, id, "chatbox", templ.NopComponent); err != nil {
+		return err
+	}
+	if err := h.streamControls(ctx, buf, id, room); err != nil {
+		return err
+	}
 	return sseEvent(ctx, buf, id, "ended", views.RoomEnded(room, count))
+}
+
+// streamControls sends the organiser's buttons for the room's new state.
+func (h *Handler) streamControls(ctx context.Context, buf *bytes.Buffer, id string, room *store.Room) error {
+	if !room.CanManage {
+		return nil
+	}
+	return sseEvent(ctx, buf, id, "controls", views.RoomControls(room))
 }
 
 // sseEvent renders c as one SSE event: each line of the HTML is a data

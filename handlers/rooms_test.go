@@ -499,6 +499,17 @@ func TestBrowserRoomLive(t *testing.T) {
 		chromedp.WithPollingTimeout(2*time.Second))); err != nil {
 		t.Fatalf("the organiser's events log lacks the leave: %v", err)
 	}
+	// Ended by an admin elsewhere: alice's page says so, without a chat box.
+	if st, _ := f.call(t, f.root, "POST", f.path("/end"), "", nil); st != 200 {
+		t.Fatalf("end: %d", st)
+	}
+	if _, err := chromedp.Run(aliceCtx, chromedp.Poll[bool](
+		`document.querySelector('#room-ended').innerText.includes('This meeting has ended') && !document.querySelector('#chat-form') && document.querySelector('#participants').innerText.includes('Nobody') && !document.querySelector('#room-controls').innerText.includes('End for everyone')`,
+		chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		html, _ := chromedp.Run(aliceCtx, chromedp.OuterHTML(`#room`))
+		t.Fatalf("alice's page after the end: %v\n%.2000s", err, html)
+	}
+	screenshot(t, aliceCtx, "room-ended")
 }
 
 // TestRoomSettingsForm: the organiser restricts the room from its page; a

@@ -14,7 +14,6 @@ type RoomView struct {
 	CompanyName string
 	Messages    *store.MessagePage
 	Events      []store.RoomEvent // for those who manage the room
-	Joined      bool              // the viewer is a participant
 	Filter      int64             // only this user's messages; 0 for all
 	FilterName  string
 	After       string // the stream position the page was rendered at
