@@ -533,3 +533,34 @@ func TestRoomSettingsForm(t *testing.T) {
 		t.Fatalf("settings by a non-organiser: %d", resp.StatusCode)
 	}
 }
+
+// TestBrowserRoomOpensWhileWaiting: a page open before the room opens
+// joins when it opens, and gets its chat box, without a reload.
+func TestBrowserRoomOpensWhileWaiting(t *testing.T) {
+	f := newRoomFixture(t)
+	ctx := browser(t)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(fmt.Sprintf("%s/meetings/%d/room", f.a.Server.URL, f.meeting.ID)),
+		chromedp.WaitVisible(`input[name="email"]`),
+		chromedp.SendKeys(`input[name="email"]`, f.bob.Email),
+		chromedp.SendKeys(`input[name="password"]`, storetest.Password),
+		chromedp.Submit(`input[name="password"]`),
+		chromedp.WaitVisible(`#room-state`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#chat-form').length`)); err != nil || n != 0 {
+		t.Fatalf("chat box before the room opens: %d %v", n, err)
+	}
+	time.Sleep(300 * time.Millisecond) // the stream connects
+	if st, _ := f.call(t, f.alice, "POST", f.path("/open"), "", nil); st != 200 {
+		t.Fatalf("open: %d", st)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](
+		fmt.Sprintf(`!!document.querySelector('#chat-form') && !!document.querySelector('#participants li[data-user="%d"]')`, f.bob.ID),
+		chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		html, _ := chromedp.Run(ctx, chromedp.OuterHTML(`#room`))
+		t.Fatalf("bob's page after the room opened: %v\n%.2000s", err, html)
+	}
+}
