@@ -194,8 +194,8 @@ func (h *Hub) present(ctx context.Context, ws, meetingID int64, member string, t
 		return nil
 	})
 	if err != nil {
-		// The next refresh writes it again; meanwhile the sweep holds
-		// off (see reap).
+		// A stream's connection is written again at the next refresh;
+		// a sweep needs Redis too, so nobody is reaped meanwhile.
 		h.log.Warn("rooms: presence not recorded", "room", meetingID, "err", err)
 	}
 }

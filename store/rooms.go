@@ -396,13 +396,6 @@ func (s *Store) RemoveParticipant(ctx context.Context, u *User, meetingID, userI
 	return s.LeaveRoomAs(ctx, meetingID, userID, ReasonRemoved)
 }
 
-// IsParticipant reports whether user userID is in the room now.
-func (s *Store) IsParticipant(ctx context.Context, meetingID, userID int64) (bool, error) {
-	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM room_participants WHERE meeting_id = ? AND user_id = ?`, meetingID, userID).Scan(&n)
-	return n > 0, err
-}
-
 // CheckMessage normalizes a chat message: line ends become \n; it must
 // hold something, at most maxMessageRunes characters, and no control
 // characters but tab and newline.
@@ -610,9 +603,10 @@ func (s *Store) LiveRooms(ctx context.Context, u *User) ([]LiveRoom, error) {
 	return out, nil
 }
 
-// The rest of this file is for package rooms: reads and writes without a
-// viewer, for the scheduler, the presence sweeper and the fan-out, which
-// act for the system. A user-facing path checks its viewer first.
+// The rest of this file reads and writes without a viewer: for package
+// rooms (the scheduler, the presence sweeper and the fan-out act for the
+// system), and for a handler that has checked its viewer already with
+// one of the methods above.
 
 func logEvent(tx *Tx, meetingID int64, kind string, userID *int64, name, reason string, at int64) error {
 	_, err := tx.Exec(`INSERT INTO room_events (meeting_id, kind, user_id, name, reason, at) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -796,4 +790,11 @@ func (s *Store) RoomMessageCount(ctx context.Context, meetingID int64) (int, err
 	var n int
 	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM room_messages WHERE meeting_id = ?`, meetingID).Scan(&n)
 	return n, err
+}
+
+// IsParticipant reports whether user userID is in the room now.
+func (s *Store) IsParticipant(ctx context.Context, meetingID, userID int64) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM room_participants WHERE meeting_id = ? AND user_id = ?`, meetingID, userID).Scan(&n)
+	return n > 0, err
 }
