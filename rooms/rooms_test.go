@@ -321,3 +321,37 @@ func TestPresenceSurvivesFlush(t *testing.T) {
 		t.Fatalf("connection not written back: %d", n)
 	}
 }
+
+// TestReloadIsNoLeave: a connection closed and replaced within the grace
+// period (a page reload) logs nothing; one not replaced is a leave.
+func TestReloadIsNoLeave(t *testing.T) {
+	env := storetest.Open(t)
+	ctx := context.Background()
+	alice := env.User(t, "alice@example.com", store.RoleStaff)
+	m := meeting(t, env, alice, time.Now().Add(-time.Minute), nil)
+	if _, err := env.Store.OpenRoom(ctx, alice, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Store.JoinRoom(ctx, alice, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	h := startHub(t, env.Store)
+	defer h.Stop()
+	c := h.Connect(ctx, store.DefaultWorkspace, m.ID, alice.ID)
+	// Past the start-up window in which nobody is reaped.
+	time.Sleep(testConfig.ConnTTL + 2*testConfig.Sweep)
+	c.Close()
+	time.Sleep(testConfig.Grace / 2)
+	c = h.Connect(ctx, store.DefaultWorkspace, m.ID, alice.ID)
+	time.Sleep(2 * testConfig.ConnTTL)
+	for _, e := range events(t, env.Store, m.ID) {
+		if e.Kind == store.EventLeft {
+			t.Fatalf("a reload logged %+v", e)
+		}
+	}
+	c.Close()
+	time.Sleep(testConfig.Grace + 3*testConfig.Sweep)
+	if p, _ := env.Store.RoomParticipants(ctx, m.ID); len(p) != 0 {
+		t.Fatalf("still here after closing for good: %+v", p)
+	}
+}
