@@ -406,14 +406,17 @@ func (h *Handler) roomPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if room.CanManage {
 		v.Settings = views.RoomSettingsValues(room)
-	}
-	if room.CanManage {
 		events, err := h.Store.RoomEvents(ctx, u, id, "", 500)
 		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		v.Events = events.Items
+		// Later events come over the stream.
+		for _, e := range events.Items {
+			if e.ID <= ev {
+				v.Events = append(v.Events, e)
+			}
+		}
 	}
 	p := h.page(r, room.Subject)
 	p.Live = true
