@@ -18,8 +18,8 @@ type Handler struct {
 	Index    *search.Index
 	Sessions sessions.Store
 	Log      *slog.Logger
-	Imports  Imports // bulk CSV uploads (imports.go)
-	Rooms    *rooms.Hub
+	Imports  Imports    // bulk CSV uploads (imports.go)
+	Rooms    *rooms.Hub // live meeting rooms (rooms.go)
 
 	patterns []string // filled by Routes
 }
