@@ -30,6 +30,7 @@ import (
 	"github.com/rolodex/rolodex/meetindex"
 	"github.com/rolodex/rolodex/proc"
 	"github.com/rolodex/rolodex/redisproc"
+	"github.com/rolodex/rolodex/rooms"
 	"github.com/rolodex/rolodex/search"
 	"github.com/rolodex/rolodex/store"
 )
@@ -366,7 +367,12 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 	h := handlers.New(a.store, a.index, sess, a.log)
 	h.Imports = handlers.Imports{Dir: importer.Dir, MaxBytes: cfg.ImportMaxBytes, Wake: importer.Wake}
 	h.Proxies = cfg.Proxies
+	h.Rooms = rooms.New(a.store, a.log, rooms.DefaultConfig)
+	h.Rooms.Start()
+	defer h.Rooms.Stop()
 	srv := newHTTPServer(h.Routes(), a.log, serverTimeouts)
+	// Room streams never finish by themselves; shutting down ends them.
+	srv.RegisterOnShutdown(h.Rooms.Stop)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rolodex/rolodex/handlers"
 	"github.com/rolodex/rolodex/jobs"
+	"github.com/rolodex/rolodex/rooms"
 	"github.com/rolodex/rolodex/search"
 	"github.com/rolodex/rolodex/store"
 	"github.com/rolodex/rolodex/store/storetest"
@@ -45,8 +46,11 @@ func newTestApp(t testing.TB) *testApp {
 	log := slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, nil))
 	h := handlers.New(env.Store, idx, sess, log)
 	h.Imports = handlers.Imports{Dir: filepath.Join(env.Dir, "imports"), MaxBytes: 1 << 20}
+	h.Rooms = rooms.New(env.Store, log, roomsConfig)
+	h.Rooms.Start()
 	srv := httptest.NewServer(h.Routes())
 	t.Cleanup(srv.Close)
+	t.Cleanup(h.Rooms.Stop) // first: its streams end, so srv.Close need not wait
 	return &testApp{Env: env, Index: idx, Handler: h, Server: srv, Log: logs}
 }
 

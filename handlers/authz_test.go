@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rolodex/rolodex/static"
 	"github.com/rolodex/rolodex/store"
@@ -164,6 +165,64 @@ func TestAuthorization(t *testing.T) {
 		tc{"GET /api/v1/meetings/{id}", "GET", apiMeeting, "", "", api(404, 200, 200)},
 		tc{"PUT /api/v1/meetings/{id}", "PUT", apiMeeting, jsonType, `{"type":"email","subject":"Hi","starts_at":1772373600000}`, api(404, 200, 200)},
 		tc{"DELETE /api/v1/meetings/{id}", "DELETE", apiMeeting, "", "", api(404, 204, 204)},
+	)
+
+	// Live rooms. Each case gets its own meeting, starting in an hour (so
+	// the scheduler leaves it alone), organised by nobody: only admins
+	// manage it. state is the room's state; joined puts "with" and the
+	// admin in it.
+	newRoom := func(state string, joined bool) int64 {
+		m, err := a.Store.CreateMeeting(ctx, admin(), acme.ID, store.MeetingInput{Type: "call", Subject: "r", StartsAt: time.Now().Add(time.Hour).UnixMilli()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if state != store.RoomScheduled {
+			if _, err := a.Store.OpenRoom(ctx, admin(), m.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if joined {
+			for _, u := range []*store.User{with, adm} {
+				if _, err := a.Store.JoinRoom(ctx, u, m.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if state == store.RoomEnded {
+			if _, err := a.Store.EndRoom(ctx, admin(), m.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return m.ID
+	}
+	room := func(prefix, state string, joined bool, suffix string) func() string {
+		return func() string { return fmt.Sprintf("%s/meetings/%d/room%s", prefix, newRoom(state, joined), suffix) }
+	}
+	closes := fmt.Sprint(time.Now().Add(3 * time.Hour).UnixMilli())
+	cases = append(cases,
+		tc{"GET /meetings/{id}/room", "GET", room("", store.RoomOpen, false, ""), "", "", page(404, 200, 200)},
+		// An ended room's stream says so and closes.
+		tc{"GET /meetings/{id}/room/stream", "GET", room("", store.RoomEnded, false, "/stream"), "", "", page(404, 200, 200)},
+		tc{"GET /meetings/{id}/room/messages", "GET", room("", store.RoomOpen, false, "/messages"), "", "", page(404, 200, 200)},
+		tc{"POST /meetings/{id}/room/messages", "POST", room("", store.RoomOpen, true, "/messages"), formType, "body=hi", page(404, 303, 303)},
+		tc{"POST /meetings/{id}/room/join", "POST", room("", store.RoomOpen, false, "/join"), formType, "", page(404, 303, 303)},
+		tc{"POST /meetings/{id}/room/leave", "POST", room("", store.RoomOpen, true, "/leave"), formType, "", page(404, 303, 303)},
+		tc{"POST /meetings/{id}/room/open", "POST", room("", store.RoomScheduled, false, "/open"), formType, "", page(404, 403, 303)},
+		tc{"POST /meetings/{id}/room/extend", "POST", room("", store.RoomOpen, false, "/extend"), formType, "minutes=15", page(404, 403, 303)},
+		tc{"POST /meetings/{id}/room/end", "POST", room("", store.RoomOpen, true, "/end"), formType, "", page(404, 403, 303)},
+		tc{"POST /meetings/{id}/room/participants/{uid}/remove", "POST", room("", store.RoomOpen, true, fmt.Sprintf("/participants/%d/remove", with.ID)), formType, "", page(404, 403, 303)},
+		tc{"POST /meetings/{id}/room/settings", "POST", room("", store.RoomScheduled, false, "/settings"), formType, "access=audience&audience=with%40example.com", page(404, 403, 303)},
+		tc{"GET /api/v1/rooms", "GET", fixed("/api/v1/rooms"), "", "", api(200, 200, 200)},
+		tc{"GET /api/v1/meetings/{id}/room", "GET", room("/api/v1", store.RoomOpen, false, ""), "", "", api(404, 200, 200)},
+		tc{"PUT /api/v1/meetings/{id}/room", "PUT", room("/api/v1", store.RoomScheduled, false, ""), jsonType, `{"access":"audience","audience":["with@example.com"]}`, api(404, 403, 200)},
+		tc{"POST /api/v1/meetings/{id}/room/open", "POST", room("/api/v1", store.RoomScheduled, false, "/open"), "", "", api(404, 403, 200)},
+		tc{"POST /api/v1/meetings/{id}/room/extend", "POST", room("/api/v1", store.RoomOpen, false, "/extend"), jsonType, `{"closes_at":` + closes + `}`, api(404, 403, 200)},
+		tc{"POST /api/v1/meetings/{id}/room/end", "POST", room("/api/v1", store.RoomOpen, true, "/end"), "", "", api(404, 403, 200)},
+		tc{"POST /api/v1/meetings/{id}/room/join", "POST", room("/api/v1", store.RoomOpen, false, "/join"), "", "", api(404, 200, 200)},
+		tc{"POST /api/v1/meetings/{id}/room/leave", "POST", room("/api/v1", store.RoomOpen, true, "/leave"), "", "", api(404, 200, 200)},
+		tc{"GET /api/v1/meetings/{id}/room/messages", "GET", room("/api/v1", store.RoomOpen, false, "/messages"), "", "", api(404, 200, 200)},
+		tc{"POST /api/v1/meetings/{id}/room/messages", "POST", room("/api/v1", store.RoomOpen, true, "/messages"), jsonType, `{"body":"hi"}`, api(404, 201, 201)},
+		tc{"GET /api/v1/meetings/{id}/room/events", "GET", room("/api/v1", store.RoomOpen, false, "/events"), "", "", api(404, 403, 200)},
 	)
 
 	// Bulk imports: admins only. Each case that changes an import gets

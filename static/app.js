@@ -13,6 +13,8 @@
       { code: "204", swap: false },
       { code: "[23]..", swap: true },
       { code: "422", swap: true },
+      // A chat message sent too fast comes back with its message too.
+      { code: "429", swap: true },
       { code: "[45]..", swap: false, error: true },
     ];
     // On a history cache miss reload the page: asking the server with

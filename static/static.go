@@ -20,7 +20,7 @@ import (
 	"time"
 )
 
-//go:embed htmx.min.js sse.js app.css app.js favicon.svg
+//go:embed htmx.min.js sse.js room.js app.css app.js favicon.svg
 var embedded embed.FS
 
 // Prefix is the URL path every asset is served under.

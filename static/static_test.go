@@ -13,7 +13,7 @@ import (
 	"testing"
 )
 
-var names = []string{"htmx.min.js", "sse.js", "app.css", "app.js", "favicon.svg"}
+var names = []string{"htmx.min.js", "sse.js", "room.js", "app.css", "app.js", "favicon.svg"}
 
 func TestPath(t *testing.T) {
 	re := regexp.MustCompile(`^/static/[0-9a-f]{8}/[a-z.]+$`)
@@ -56,6 +56,7 @@ func TestHandler(t *testing.T) {
 	types := map[string]string{
 		"htmx.min.js": "text/javascript; charset=utf-8",
 		"sse.js":      "text/javascript; charset=utf-8",
+		"room.js":     "text/javascript; charset=utf-8",
 		"app.js":      "text/javascript; charset=utf-8",
 		"app.css":     "text/css; charset=utf-8",
 		"favicon.svg": "image/svg+xml",

@@ -167,7 +167,14 @@ func (s *Store) WorkspaceUser(ctx context.Context, admin *User, id int64) (*User
 	if !admin.IsAdmin() {
 		return nil, errNotAdminUsers
 	}
-	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ? AND workspace_id = ?`, id, admin.WorkspaceID))
+	return s.Colleague(ctx, admin, id)
+}
+
+// Colleague returns user id if they work in u's workspace: anyone signed in
+// may see who organises a meeting or wrote a message. Another workspace's
+// user is ENotFound.
+func (s *Store) Colleague(ctx context.Context, u *User, id int64) (*User, error) {
+	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ? AND workspace_id = ?`, id, u.WorkspaceID))
 }
 
 // CountUsers returns the number of users (zero on a fresh install).

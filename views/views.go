@@ -26,6 +26,7 @@ type Page struct {
 	User  *store.User // nil when signed out
 	Flash string      // one-shot message shown on top
 	Query string      // current search text (kept in the search box)
+	Live  bool        // a live room: load the SSE extension and room.js
 }
 
 // Form carries submitted values and per-field errors for a form that

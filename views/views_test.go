@@ -111,8 +111,11 @@ func TestLayout(t *testing.T) {
 		out := render(t, Layout(Page{Title: "Sign in"}))
 		contains(t, out, "<!doctype html>", `<meta name="viewport"`, "<title>Sign in · Rolodex</title>",
 			static.Path("app.css"), static.Path("htmx.min.js"), static.Path("app.js"), static.Path("favicon.svg"))
-		// No page has an event stream yet: the SSE extension is not loaded.
-		lacks(t, out, `id="search-q"`, `action="/logout"`, "/admin/users", static.Path("sse.js"))
+		lacks(t, out, `id="search-q"`, `action="/logout"`, "/admin/users", static.Path("sse.js"), static.Path("room.js"))
+	})
+	t.Run("live room", func(t *testing.T) {
+		out := render(t, Layout(Page{User: staff, Live: true}))
+		contains(t, out, static.Path("sse.js"), static.Path("room.js"))
 	})
 	t.Run("staff", func(t *testing.T) {
 		out := render(t, Layout(Page{Title: "Companies", User: staff, Flash: "Saved <ok>", Query: `"><script>`}))

@@ -1,0 +1,105 @@
+package views
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/rolodex/rolodex/store"
+)
+
+// RoomView is what the room page shows.
+type RoomView struct {
+	Room        *store.Room
+	CompanyName string
+	Messages    *store.MessagePage
+	Events      []store.RoomEvent // for those who manage the room
+	Filter      int64             // only this user's messages; 0 for all
+	FilterName  string
+	After       string // the stream position the page was rendered at
+	Form        Form   // the chat box
+	Settings    Form   // access, audience, video_url (RoomSettingsValues)
+}
+
+// RoomSettingsValues fills the settings form from the room.
+func RoomSettingsValues(r *store.Room) Form {
+	return Form{Values: map[string]string{"access": r.Access, "audience": strings.Join(r.Audience, "\n"), "video_url": r.VideoURL}}
+}
+
+func roomSettingsFields(f Form) []field {
+	return withFocus([]field{
+		{form: "room", name: "audience", label: "E-mail addresses, one a line", rows: 3, hint: "Used when access is “only these people”."},
+		{form: "room", name: "video_url", label: "Video call link", typ: "url", placeholder: "https://"},
+	}, f)
+}
+
+func roomPath(meetingID int64) string { return meetingPath(meetingID) + "/room" }
+
+func (v RoomView) streamURL() string {
+	return roomPath(v.Room.MeetingID) + "/stream?after=" + url.QueryEscape(v.After)
+}
+
+func earlierQuery(cursor string, filter int64) string {
+	q := url.Values{"cursor": {cursor}}
+	if filter != 0 {
+		q.Set("user_id", id(filter))
+	}
+	return q.Encode()
+}
+
+func roomStateLabel(state string) string {
+	switch state {
+	case store.RoomOpen:
+		return "Live"
+	case store.RoomEnded:
+		return "Ended"
+	default:
+		return "Scheduled"
+	}
+}
+
+func eventText(e store.RoomEvent) string {
+	switch e.Kind {
+	case store.EventOpened:
+		return "The room opened."
+	case store.EventEnded:
+		return "The meeting ended."
+	case store.EventJoined:
+		return e.Name + " joined."
+	}
+	switch e.Reason {
+	case store.ReasonDisconnected:
+		return e.Name + " was disconnected."
+	case store.ReasonRemoved:
+		return e.Name + " was removed."
+	case store.ReasonEnded:
+		return e.Name + " left when the meeting ended."
+	}
+	return e.Name + " left."
+}
+
+type textPart struct {
+	text string
+	url  bool
+}
+
+// webAddress finds http(s) addresses in chat text; a trailing full stop,
+// comma or closing bracket is taken as punctuation, not address.
+var webAddress = regexp.MustCompile(`https?://[^\s<>"]+[^\s<>".,;:!?)\]']`)
+
+// linkify splits chat text into plain runs and web addresses.
+func linkify(s string) []textPart {
+	var out []textPart
+	last := 0
+	for _, loc := range webAddress.FindAllStringIndex(s, -1) {
+		if loc[0] > last {
+			out = append(out, textPart{text: s[last:loc[0]]})
+		}
+		out = append(out, textPart{text: s[loc[0]:loc[1]], url: true})
+		last = loc[1]
+	}
+	if last < len(s) {
+		out = append(out, textPart{text: s[last:]})
+	}
+	return out
+}
