@@ -32,8 +32,11 @@ func status(code string) int {
 
 // wantsJSON reports whether the answer to r should be JSON.
 func wantsJSON(r *http.Request) bool {
-	return strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/bulk-actions") ||
-		strings.Contains(r.Header.Get("Accept"), "application/json") && !strings.Contains(r.Header.Get("Accept"), "text/html")
+	if api, _ := r.Context().Value(jsonKey{}).(bool); api {
+		return true
+	}
+	accept := r.Header.Get("Accept")
+	return strings.Contains(accept, "application/json") && !strings.Contains(accept, "text/html")
 }
 
 // fail answers r with err: JSON for the API, an error page otherwise.
@@ -88,7 +91,7 @@ func (h *Handler) unmatched(mux *http.ServeMux) http.HandlerFunc {
 		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 			other := *r
 			other.Method = m
-			if _, pattern := mux.Handler(&other); pattern != "/" {
+			if _, pattern := mux.Handler(&other); pattern != "/" && pattern != "/api/" {
 				allow = append(allow, m)
 			}
 		}

@@ -26,19 +26,6 @@ type Imports struct {
 	Wake     func() // tells this process's import workers there is a job (may be nil)
 }
 
-// isUpload reports whether r is a CSV upload. Uploads stream to disk under
-// their own cap (Imports.MaxBytes) instead of the 1 MiB body limit.
-func isUpload(r *http.Request) bool {
-	if r.Method != http.MethodPost {
-		return false
-	}
-	switch r.URL.Path {
-	case "/admin/imports", "/bulk-actions/upload", "/api/v1/bulk-actions/upload":
-		return true
-	}
-	return false
-}
-
 // upload is a received file and the form fields sent with it.
 type upload struct {
 	path   string // a temporary file in Imports.Dir

@@ -19,8 +19,10 @@ type itemKind struct {
 	load   func(ctx context.Context, st *store.Store, u *store.User, id int64) (companyID int64, v map[string]string, err error)
 }
 
-var itemKinds = []itemKind{
-	{
+// The item kinds the company page adds and edits alike; routes.go names
+// each one on its routes' lines.
+var (
+	noteKind = itemKind{
 		path: "notes", typ: store.TypeNote, fields: []string{"title", "body"},
 		add: func(ctx context.Context, st *store.Store, u *store.User, cid int64, v map[string]string) (any, error) {
 			return st.AddNote(ctx, u, cid, store.NoteInput{Title: v["title"], Body: v["body"]})
@@ -36,8 +38,8 @@ var itemKinds = []itemKind{
 			}
 			return n.CompanyID, map[string]string{"title": n.Title, "body": n.Body}, nil
 		},
-	},
-	{
+	}
+	contactKind = itemKind{
 		path: "contacts", typ: store.TypeContact, fields: []string{"name", "email", "phone", "title"},
 		add: func(ctx context.Context, st *store.Store, u *store.User, cid int64, v map[string]string) (any, error) {
 			return st.AddContact(ctx, u, cid, contactInput(v))
@@ -53,8 +55,8 @@ var itemKinds = []itemKind{
 			}
 			return c.CompanyID, map[string]string{"name": c.Name, "email": c.Email, "phone": c.Phone, "title": c.Title}, nil
 		},
-	},
-	{
+	}
+	linkKind = itemKind{
 		path: "links", typ: store.TypeLink, fields: []string{"title", "url"},
 		add: func(ctx context.Context, st *store.Store, u *store.User, cid int64, v map[string]string) (any, error) {
 			return st.AddLink(ctx, u, cid, store.LinkInput{Title: v["title"], URL: v["url"]})
@@ -70,8 +72,8 @@ var itemKinds = []itemKind{
 			}
 			return l.CompanyID, map[string]string{"title": l.Title, "url": l.URL}, nil
 		},
-	},
-}
+	}
+)
 
 func contactInput(v map[string]string) store.ContactInput {
 	return store.ContactInput{Name: v["name"], Email: v["email"], Phone: v["phone"], Title: v["title"]}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 
@@ -12,23 +13,36 @@ import (
 // maxBody caps form and JSON bodies; larger requests get 413.
 const maxBody = 1 << 20
 
-// Routes returns the complete HTTP handler: every route, then the
-// middleware that applies to all of them.
+// Routes returns the complete HTTP handler: every route on a line of its
+// own, then the middleware that applies to all of them. How a route is
+// served is the wrapper its line starts with:
+//
+//	open      anyone (apiOpen: with JSON errors)
+//	page      signed-in users; errors as an HTML page (JSON if the client asks for it)
+//	admin     admins; likewise
+//	api       signed-in users; errors always JSON
+//	apiAdmin  admins; errors always JSON
+//	upload, apiUpload  an admin's CSV upload, which streams to disk under
+//	          its own size cap (imports.go) instead of maxBody
 func (h *Handler) Routes() http.Handler {
 	mux := &recordingMux{ServeMux: http.NewServeMux()}
+	open := func(p string, fn http.HandlerFunc) { mux.Handle(p, h.route(html, body, nil, fn)) }
+	apiOpen := func(p string, fn http.HandlerFunc) { mux.Handle(p, h.route(jsonOnly, body, nil, fn)) }
+	page := func(p string, fn http.HandlerFunc) { mux.Handle(p, h.route(html, body, h.requireUser, fn)) }
+	admin := func(p string, fn http.HandlerFunc) { mux.Handle(p, h.route(html, body, h.requireAdmin, fn)) }
+	api := func(p string, fn http.HandlerFunc) { mux.Handle(p, h.route(jsonOnly, body, h.requireUser, fn)) }
+	apiAdmin := func(p string, fn http.HandlerFunc) { mux.Handle(p, h.route(jsonOnly, body, h.requireAdmin, fn)) }
+	upload := func(p string, fn http.HandlerFunc) { mux.Handle(p, h.route(html, fileBody, h.requireAdmin, fn)) }
+	apiUpload := func(p string, fn http.HandlerFunc) { mux.Handle(p, h.route(jsonOnly, fileBody, h.requireAdmin, fn)) }
 
-	// Open to everyone.
-	mux.Handle("GET /static/", static.Handler())
-	mux.HandleFunc("GET /healthz", h.health)
-	mux.HandleFunc("GET /login", h.loginPage)
-	mux.HandleFunc("POST /login", h.login)
-	mux.HandleFunc("POST /logout", h.logout)
-	mux.Handle("GET /favicon.ico", static.Favicon())
-	mux.HandleFunc("/", h.unmatched(mux.ServeMux))
-
-	// Signed-in pages.
-	page := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, h.requireUser(fn)) }
-	admin := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, h.requireAdmin(fn)) }
+	open("GET /static/", static.Handler().ServeHTTP)
+	open("GET /favicon.ico", static.Favicon().ServeHTTP)
+	open("GET /healthz", h.health)
+	open("GET /login", h.loginPage)
+	open("POST /login", h.login)
+	open("POST /logout", h.logout)
+	open("/", h.unmatched(mux.ServeMux))
+	apiOpen("/api/", h.unmatched(mux.ServeMux))
 
 	page("GET /{$}", h.home)
 	page("GET /companies", h.listCompanies)
@@ -39,13 +53,21 @@ func (h *Handler) Routes() http.Handler {
 	page("GET /companies/{id}/edit", h.editCompany)
 	page("POST /companies/{id}", h.updateCompany)
 	page("POST /companies/{id}/delete", h.deleteCompany)
-	for _, kind := range itemKinds {
-		page("GET /companies/{id}/"+kind.path+"/new", h.newItem(kind.typ))
-		page("POST /companies/{id}/"+kind.path, h.addItem(kind))
-		page("GET /"+kind.path+"/{id}/edit", h.editItem(kind))
-		page("POST /"+kind.path+"/{id}", h.updateItem(kind))
-		page("POST /"+kind.path+"/{id}/delete", h.deleteItem(kind))
-	}
+	page("GET /companies/{id}/notes/new", h.newItem(store.TypeNote))
+	page("POST /companies/{id}/notes", h.addItem(noteKind))
+	page("GET /notes/{id}/edit", h.editItem(noteKind))
+	page("POST /notes/{id}", h.updateItem(noteKind))
+	page("POST /notes/{id}/delete", h.deleteItem(noteKind))
+	page("GET /companies/{id}/contacts/new", h.newItem(store.TypeContact))
+	page("POST /companies/{id}/contacts", h.addItem(contactKind))
+	page("GET /contacts/{id}/edit", h.editItem(contactKind))
+	page("POST /contacts/{id}", h.updateItem(contactKind))
+	page("POST /contacts/{id}/delete", h.deleteItem(contactKind))
+	page("GET /companies/{id}/links/new", h.newItem(store.TypeLink))
+	page("POST /companies/{id}/links", h.addItem(linkKind))
+	page("GET /links/{id}/edit", h.editItem(linkKind))
+	page("POST /links/{id}", h.updateItem(linkKind))
+	page("POST /links/{id}/delete", h.deleteItem(linkKind))
 	page("GET /companies/{id}/meetings/new", h.newItem(store.TypeMeeting))
 	page("POST /companies/{id}/meetings", h.addMeeting)
 	page("GET /meetings", h.listMeetings)
@@ -81,7 +103,7 @@ func (h *Handler) Routes() http.Handler {
 	admin("POST /admin/users/{id}/deactivate", h.setActive(false))
 	admin("POST /admin/users/{id}/reactivate", h.setActive(true))
 	admin("GET /admin/imports", h.listImports)
-	admin("POST /admin/imports", h.uploadImport)
+	upload("POST /admin/imports", h.uploadImport)
 	admin("GET /admin/imports/{id}", h.showImport)
 	admin("POST /admin/imports/{id}/start", h.startImport)
 	admin("POST /admin/imports/{id}/cancel", h.cancelImport)
@@ -90,17 +112,15 @@ func (h *Handler) Routes() http.Handler {
 	admin("GET /admin/meeting-types", h.listMeetingTypes)
 	admin("POST /admin/meeting-types", h.addMeetingType)
 
-	// JSON API: same session, JSON errors.
-	api := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, h.requireUser(fn)) }
 	api("GET /api/v1/companies", h.apiListCompanies)
 	api("POST /api/v1/companies", h.apiCreateCompany)
 	api("GET /api/v1/companies/{id}", h.apiGetCompany)
 	api("PUT /api/v1/companies/{id}", h.apiUpdateCompany)
 	api("DELETE /api/v1/companies/{id}", h.apiDeleteCompany)
 	api("GET /api/v1/companies/{id}/timeline", h.apiTimeline)
-	for _, kind := range itemKinds {
-		api("POST /api/v1/companies/{id}/"+kind.path, h.apiAddItem(kind))
-	}
+	api("POST /api/v1/companies/{id}/notes", h.apiAddItem(noteKind))
+	api("POST /api/v1/companies/{id}/contacts", h.apiAddItem(contactKind))
+	api("POST /api/v1/companies/{id}/links", h.apiAddItem(linkKind))
 	api("GET /api/v1/meetings", h.apiListMeetings)
 	api("POST /api/v1/companies/{id}/meetings", h.apiCreateMeeting)
 	api("GET /api/v1/meetings/{id}", h.apiGetMeeting)
@@ -118,30 +138,65 @@ func (h *Handler) Routes() http.Handler {
 	api("GET /api/v1/meetings/{id}/room/messages", h.roomMessages)
 	api("POST /api/v1/meetings/{id}/room/messages", h.postMessage)
 	api("GET /api/v1/meetings/{id}/room/events", h.apiRoomEvents)
-	mux.Handle("POST /api/v1/users", h.requireAdmin(h.apiCreateUser))
-	mux.Handle("PUT /api/v1/users/{id}/clients", h.requireAdmin(h.apiSetClients))
+	apiAdmin("POST /api/v1/users", h.apiCreateUser)
+	apiAdmin("PUT /api/v1/users/{id}/clients", h.apiSetClients)
 
-	// Bulk imports, admin only: the seed's endpoints and the same under
-	// /api/v1 (imports.go).
-	for _, prefix := range []string{"", "/api/v1"} {
-		mux.Handle("POST "+prefix+"/bulk-actions/upload", h.requireAdmin(h.apiUploadBulkAction))
-		mux.Handle("GET "+prefix+"/bulk-actions", h.requireAdmin(h.apiListBulkActions))
-		mux.Handle("GET "+prefix+"/bulk-actions/{id}", h.requireAdmin(h.apiGetBulkAction))
-		mux.Handle("GET "+prefix+"/bulk-actions-by-account/{accountId}", h.requireAdmin(h.apiBulkActionsByAccount))
-	}
-	mux.Handle("GET /api/v1/bulk-actions/{id}/errors.csv", h.requireAdmin(h.errorsCSV))
-	mux.Handle("POST /api/v1/bulk-actions/{id}/cancel", h.requireAdmin(h.apiCancelBulkAction))
+	// Bulk imports: the seed's endpoints, and the same under /api/v1
+	// (imports.go).
+	apiUpload("POST /bulk-actions/upload", h.apiUploadBulkAction)
+	apiAdmin("GET /bulk-actions", h.apiListBulkActions)
+	apiAdmin("GET /bulk-actions/{id}", h.apiGetBulkAction)
+	apiAdmin("GET /bulk-actions-by-account/{accountId}", h.apiBulkActionsByAccount)
+	apiUpload("POST /api/v1/bulk-actions/upload", h.apiUploadBulkAction)
+	apiAdmin("GET /api/v1/bulk-actions", h.apiListBulkActions)
+	apiAdmin("GET /api/v1/bulk-actions/{id}", h.apiGetBulkAction)
+	apiAdmin("GET /api/v1/bulk-actions-by-account/{accountId}", h.apiBulkActionsByAccount)
+	apiAdmin("GET /api/v1/bulk-actions/{id}/errors.csv", h.errorsCSV)
+	apiAdmin("POST /api/v1/bulk-actions/{id}/cancel", h.apiCancelBulkAction)
 
 	h.patterns = mux.patterns
 	var handler http.Handler = mux.ServeMux
-	handler = h.loadUser(handler)
-	handler = limitBody(handler)
-	handler = h.checkQuery(handler)
 	handler = http.NewCrossOriginProtection().Handler(handler)
 	handler = secureHeaders(handler)
 	handler = h.logRequests(handler)
 	return handler
 }
+
+// How a route answers errors, and what body it takes (Routes).
+type (
+	errorStyle bool
+	bodyLimit  bool
+)
+
+const (
+	html     errorStyle = false // an HTML page, or JSON if the client asks
+	jsonOnly errorStyle = true
+	body     bodyLimit  = false // at most maxBody
+	fileBody bodyLimit  = true  // an upload, capped by the upload handler
+)
+
+// route is what every route's line wraps its handler in: the body limit,
+// the query string check, the signed-in user, then who (requireUser,
+// requireAdmin, or nil for anyone).
+func (h *Handler) route(style errorStyle, limit bodyLimit, who func(http.HandlerFunc) http.Handler, fn http.HandlerFunc) http.Handler {
+	var next http.Handler = fn
+	if who != nil {
+		next = who(fn)
+	}
+	next = h.loadUser(h.checkQuery(next))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if style == jsonOnly {
+			r = r.WithContext(context.WithValue(r.Context(), jsonKey{}, true))
+		}
+		if limit == body && r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// jsonKey marks a request of an API route (route): its errors are JSON.
+type jsonKey struct{}
 
 // secureHeaders sets a strict Content-Security-Policy (no page has inline
 // script or style) and the other headers every answer should carry.
@@ -181,16 +236,6 @@ func setHeaders(h http.Header, hs []header) {
 	for _, x := range hs {
 		h[x.key] = x.value
 	}
-}
-
-func limitBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Uploads stream to disk under their own, larger cap (imports.go).
-		if r.Body != nil && !isUpload(r) {
-			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // checkQuery answers 400 to a query string that does not parse (a bad

@@ -146,3 +146,27 @@ func (s *Store) ReadMeetingSnapshot(ctx context.Context, ws int64, f MeetingSnap
 func (s *Store) CreateWorkspaceUser(ctx context.Context, ws int64, in UserInput) (*User, error) {
 	return s.createUser(ctx, ws, in)
 }
+
+// CreateWorkspace adds a workspace (another account on the same install)
+// with the default meeting types, as migrations gave the first one, and
+// returns its id.
+func (s *Store) CreateWorkspace(ctx context.Context, name string) (int64, error) {
+	var id int64
+	err := s.tx(ctx, func(tx *Tx) error {
+		t := now()
+		res, err := tx.Exec(`INSERT INTO workspaces (name, created_at) VALUES (?, ?)`, name, t)
+		if err != nil {
+			return err
+		}
+		if id, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		for _, typ := range []string{"email", "sms", "call", "video", "in-person"} { // 002_meetings.sql's
+			if _, err := tx.Exec(`INSERT INTO meeting_types (workspace_id, name, created_at) VALUES (?, ?, ?)`, id, typ, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return id, err
+}
