@@ -190,7 +190,7 @@ func TestBrowserMobile(t *testing.T) {
 				if scheme == "dark" && os.Getenv("ROLODEX_SCREENSHOTS") == "" {
 					continue // only a screenshot would see it
 				}
-				if err := chromedp.Do(ctx, emulate(width, height, scheme), chromedp.Navigate(base+path), chromedp.WaitReady(`main`)); err != nil {
+				if err := chromedp.Do(ctx, emulate(width, height, scheme), chromedp.Navigate(base+path), chromedp.WaitReady(chromedp.CSS("main"))); err != nil {
 					t.Fatalf("open %s: %v", path, err)
 				}
 				if scheme == "light" {

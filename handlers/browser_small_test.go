@@ -322,7 +322,7 @@ func TestBrowserNoEmoji(t *testing.T) {
 	ctx := chromiumAs(t, a, adm)
 	found := func(path string) {
 		t.Helper()
-		err := chromedp.Do(ctx, chromedp.Navigate(a.Server.URL+path), chromedp.WaitVisible(`main`))
+		err := chromedp.Do(ctx, chromedp.Navigate(a.Server.URL+path), chromedp.WaitVisible(chromedp.CSS("main")))
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}

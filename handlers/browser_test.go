@@ -241,6 +241,16 @@ func TestBrowserTimeZone(t *testing.T) {
 		chromedp.WaitVisible(`#meeting-form input[name="subject"]`),
 		chromedp.SendKeys(`#meeting-form input[name="subject"]`, "Lunch"),
 		chromedp.SetValue(`#meeting-starts_at`, "2026-07-01T14:00"),
+	)
+	if err != nil {
+		t.Fatalf("open the meeting form: %v", err)
+	}
+	// The form says which zone it reads times in (it closes once saved).
+	label, err := chromedp.Run(ctx, chromedp.Text(`label[for="meeting-starts_at"]`))
+	if err != nil || !strings.Contains(label, "Europe/London") {
+		t.Errorf("start label %q (%v) does not name the zone", label, err)
+	}
+	err = chromedp.Do(ctx,
 		chromedp.Click(`#meeting-form button[type="submit"]`),
 		chromedp.WaitVisible(`#timeline .meeting-line`),
 	)
@@ -251,10 +261,6 @@ func TestBrowserTimeZone(t *testing.T) {
 	line, err := chromedp.Run(ctx, chromedp.Text(`#timeline .meeting-line`))
 	if err != nil || !strings.Contains(line, "Wed, Jul 1, 2026 14:00 Europe/London") {
 		t.Fatalf("meeting line %q (%v), want 14:00 Europe/London", line, err)
-	}
-	label, err := chromedp.Run(ctx, chromedp.Text(`label[for="meeting-starts_at"]`))
-	if err != nil || !strings.Contains(label, "Europe/London") {
-		t.Errorf("start label %q (%v) does not name the zone", label, err)
 	}
 
 	err = chromedp.Do(ctx,
