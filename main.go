@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/rolodex/rolodex/handlers"
 	"github.com/rolodex/rolodex/imports"
@@ -388,36 +389,50 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 			a.log.Warn("redis unavailable at start; serving from sqlite", "err", err)
 		}
 	}
+	// The server and the background jobs are one group: the first to fail
+	// (or panic) stops the others, and serve returns once all have ended.
 	// Jobs keep Redis's own timeouts, not a request's budget.
 	jobsCtx, stopJobs := context.WithCancel(store.Background(context.WithoutCancel(ctx)))
 	defer stopJobs()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		(&jobs.Relay{Store: a.store, Log: a.log}).Run(jobsCtx)
-	}()
-	importsDone := make(chan struct{})
-	go func() {
-		defer close(importsDone)
-		importer.Run(jobsCtx)
-	}()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	g, gctx := errgroup.WithContext(jobsCtx)
+	background := func(name string, run func(context.Context)) {
+		g.Go(func() (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					a.log.Error("background work panicked", "work", name, "panic", r, "stack", string(debug.Stack()))
+					err = fmt.Errorf("%s panicked: %v", name, r)
+				}
+			}()
+			run(gctx)
+			return gctx.Err()
+		})
+	}
+	background("outbox relay", (&jobs.Relay{Store: a.store, Log: a.log}).Run)
+	background("importer", importer.Run)
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
 	a.log.Info("rolodex listening", "addr", ln.Addr().String(), "version", version)
-	select {
-	case err := <-errc:
+	g.Go(func() error {
+		select {
+		case <-ctx.Done():
+		case <-gctx.Done(): // something failed
+		}
+		a.log.Info("shutting down")
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			a.log.Warn("shutdown", "err", err)
+		}
+		stopJobs()
+		return nil
+	})
+	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		return err
-	case <-ctx.Done():
 	}
-	a.log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		a.log.Warn("shutdown", "err", err)
-	}
-	stopJobs()
-	<-done
-	<-importsDone
 	return nil
 }
 
