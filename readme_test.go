@@ -39,6 +39,32 @@ func TestReadmeRun(t *testing.T) {
 		wd := filepath.Join(t.TempDir(), "fresh clone")
 		runAsReadme(t, bin, wd, nil, "./data")
 	})
+	t.Run("maintenance commands", func(t *testing.T) {
+		// demo, reindex and import take the same relative data directory.
+		wd := filepath.Join(t.TempDir(), "fresh clone")
+		if err := os.MkdirAll(wd, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		csv := filepath.Join(wd, "people.csv")
+		if err := os.WriteFile(csv, []byte("name,email,company\nLee Ward,lee@ward.example,Ward Ltd\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{
+			{"demo", "-data", "./data"},
+			{"reindex", "-data", "./data"},
+			{"import", "contacts", "people.csv", "-data", "./data"},
+		} {
+			cmd := exec.Command(bin, args...)
+			cmd.Dir = wd
+			cmd.Env = cleanEnv()
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("rolodex %s: %v\n%s", strings.Join(args, " "), err, out)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(wd, "data", "rolodex.db")); err != nil {
+			t.Errorf("database not in the data directory: %v", err)
+		}
+	})
 	t.Run("ROLODEX_DATA relative", func(t *testing.T) {
 		wd := filepath.Join(t.TempDir(), "clone")
 		runAsReadme(t, bin, wd, []string{"ROLODEX_DATA=state/rolodex"}, "")
