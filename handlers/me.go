@@ -71,7 +71,10 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := userFrom(r.Context())
-	err := h.Store.ChangePassword(r.Context(), u.ID, r.PostFormValue("current_password"), r.PostFormValue("new_password"))
+	// Whoever else held a session of this user is out; this browser goes
+	// on under a new token.
+	token, err := h.Store.ChangePassword(r.Context(), u, currentSession(r.Context()).ID, h.clientAddress(r),
+		r.PostFormValue("current_password"), r.PostFormValue("new_password"))
 	if invalid(err) {
 		h.mePage(w, r, http.StatusUnprocessableEntity, profileForm(u), withErr(views.Form{}, err))
 		return
@@ -81,13 +84,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Log.Info("password changed", "user", u.ID)
-	// Whoever else held a session of this user is out; this browser goes
-	// on under a new token.
-	token, err := h.Store.RotateSessions(r.Context(), u.ID, currentSession(r.Context()).ID)
-	if err == nil {
-		err = h.setSessionCookie(w, r, token)
-	}
-	if err != nil {
+	if err := h.setSessionCookie(w, r, token); err != nil {
 		h.fail(w, r, err)
 		return
 	}

@@ -94,9 +94,17 @@ func TestChangePassword(t *testing.T) {
 			t.Errorf("%s: a password was sent back in the page", tc.field)
 		}
 	}
+	other := a.client(t, staff) // the same user in another browser
 	resp, _ := do(t, c, "POST", pw, formType, url.Values{"current_password": {storetest.Password}, "new_password": {"a new long password"}}.Encode())
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("change: %d", resp.StatusCode)
+	}
+	// This browser goes on; the other one is signed out.
+	if resp, _ := do(t, c, "GET", a.Server.URL+"/me", "", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("this browser after the change: %d", resp.StatusCode)
+	}
+	if resp, _ := do(t, other, "GET", a.Server.URL+"/me", "", ""); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("another session of the user after the change: %d, want a redirect to sign in", resp.StatusCode)
 	}
 	signIn := func(password string) int {
 		resp, _ := do(t, a.client(t, nil), "POST", a.Server.URL+"/login", formType, url.Values{"email": {staff.Email}, "password": {password}}.Encode())
@@ -107,6 +115,15 @@ func TestChangePassword(t *testing.T) {
 	}
 	if st := signIn(storetest.Password); st != 422 {
 		t.Errorf("old password: %d, want 422", st)
+	}
+	// Guesses at the current password count like sign-in attempts.
+	last := 0
+	for range 6 {
+		resp, _ := do(t, c, "POST", pw, formType, url.Values{"current_password": {"guess"}, "new_password": {"another long password"}}.Encode())
+		last = resp.StatusCode
+	}
+	if last != http.StatusTooManyRequests {
+		t.Errorf("the sixth wrong current password: %d, want 429", last)
 	}
 }
 

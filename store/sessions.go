@@ -161,23 +161,29 @@ func (s *Store) EndSessions(ctx context.Context, userID int64) error {
 }
 
 // RotateSessions ends every session of user userID but keepID, and gives
-// that one a new token, which it returns for the cookie. A password change
-// calls it: whoever knew the old password or held a copied cookie is out.
-func (s *Store) RotateSessions(ctx context.Context, userID, keepID int64) (string, error) {
+// that one a new token, which it returns for the cookie: whoever held a
+// copied cookie is out. A password change does the same in its own
+// transaction (ChangePassword).
+func (s *Store) RotateSessions(ctx context.Context, userID, keepID int64) (token string, err error) {
+	err = s.tx(ctx, func(tx *Tx) error {
+		token, err = rotateSessions(tx, userID, keepID)
+		return err
+	})
+	return token, err
+}
+
+func rotateSessions(tx *Tx, userID, keepID int64) (string, error) {
 	token, hash, err := newToken()
 	if err != nil {
 		return "", err
 	}
-	err = s.tx(ctx, func(tx *Tx) error {
-		res, err := tx.Exec(`UPDATE sessions SET token_hash = ? WHERE id = ? AND user_id = ?`, hash, keepID, userID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return Errorf(ENotFound, "Session not found.")
-		}
-		_, err = tx.Exec(`DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keepID)
-		return err
-	})
+	res, err := tx.Exec(`UPDATE sessions SET token_hash = ? WHERE id = ? AND user_id = ?`, hash, keepID, userID)
+	if err != nil {
+		return "", err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return "", Errorf(ENotFound, "Session not found.")
+	}
+	_, err = tx.Exec(`DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keepID)
 	return token, err
 }

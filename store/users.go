@@ -525,22 +525,28 @@ func (s *Store) UpdateProfile(ctx context.Context, id int64, in ProfileInput) (*
 	return s.UserByID(ctx, id)
 }
 
-// ChangePassword sets user id's password to next when current is their
-// password now. The caller ends the user's other sessions
-// (RotateSessions). Both hashes wait for a slot like a sign-in's.
-func (s *Store) ChangePassword(ctx context.Context, id int64, current, next string) error {
+// ChangePassword sets u's password to next when current is their password
+// now, sent from source (the client's address). Guesses at current count
+// like sign-in attempts, so a stolen session cannot try passwords at will.
+// In the same transaction every other session of u ends and session keep
+// gets a new token, which it returns. Both hashes wait for a slot like a
+// sign-in's.
+func (s *Store) ChangePassword(ctx context.Context, u *User, keep int64, source, current, next string) (string, error) {
+	if err := s.countAttempt(ctx, u.Email, source); err != nil {
+		return "", err
+	}
 	var hash string
-	err := s.r.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, id).Scan(&hash)
+	err := s.r.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, u.ID).Scan(&hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Errorf(ENotFound, "User not found.")
+		return "", Errorf(ENotFound, "User not found.")
 	}
 	if err != nil {
-		return err
+		return "", err
 	}
 	p := Problems{}
 	var ok bool
 	if err := withHashSlot(ctx, func() error { ok = checkPassword(hash, current); return nil }); err != nil {
-		return err
+		return "", err
 	}
 	if !ok {
 		p.Add("current_password", "That is not your current password.")
@@ -549,11 +555,18 @@ func (s *Store) ChangePassword(ctx context.Context, id int64, current, next stri
 		p.Add("new_password", "Use 10 to 200 characters.")
 	}
 	if err := p.Err(); err != nil {
-		return err
+		return "", err
 	}
 	if err := withHashSlot(ctx, func() (err error) { hash, err = hashPassword(next); return err }); err != nil {
-		return err
+		return "", err
 	}
-	_, err = s.w.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, id)
-	return err
+	var token string
+	err = s.tx(ctx, func(tx *Tx) error {
+		if _, err := tx.Exec(`UPDATE users SET password_hash = ? WHERE id = ?`, hash, u.ID); err != nil {
+			return err
+		}
+		token, err = rotateSessions(tx, u.ID, keep)
+		return err
+	})
+	return token, err
 }
