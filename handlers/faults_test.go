@@ -128,7 +128,7 @@ func TestBadInputIs4xx(t *testing.T) {
 		t.Errorf("company form with NUL: %d", resp.StatusCode)
 	}
 
-	for _, path := range []string{"/api/v1/companies", "/api/v1/companies/" + cid + "/timeline", "/api/v1/meetings", "/api/v1/bulk-actions", "/bulk-actions"} {
+	for _, path := range []string{"/api/v1/companies", "/api/v1/companies/" + cid + "/timeline", "/api/v1/meetings", "/api/v1/bulk-actions", "/bulk-actions", "/api/v1/search"} {
 		for _, limit := range []string{"-5", "0", "abc", "100000"} {
 			resp, body := do(t, adm, "GET", a.Server.URL+path+"?limit="+limit, "", "")
 			if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `"limit":`) {

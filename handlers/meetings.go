@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -322,14 +321,11 @@ func (h *Handler) meeting(w http.ResponseWriter, r *http.Request) (*store.Meetin
 // itself is accepted, rebuilt from its parsed query, so the parameter can
 // never send anyone to another site or page.
 func listReturn(r *http.Request) string {
-	u, err := url.Parse(r.FormValue("return"))
-	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || u.User != nil || u.Path != "/meetings" {
+	back := safeNext(r.FormValue("return"))
+	if p, _, _ := strings.Cut(back, "?"); p != "/meetings" {
 		return ""
 	}
-	if q := u.Query().Encode(); q != "" {
-		return "/meetings?" + q
-	}
-	return "/meetings"
+	return back
 }
 
 // afterMeeting sends the browser back to the meetings list page it came

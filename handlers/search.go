@@ -184,7 +184,12 @@ func (h *Handler) searchResultsPage(ctx context.Context, u *store.User, text str
 
 func (h *Handler) apiSearch(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, _ := strconv.Atoi(q.Get("limit"))
+	// The index serves at most 50 a kind; 0 (no limit given) is its default.
+	limit := limitParam(q)
+	if limit < 0 || limit > 50 {
+		h.fail(w, r, &store.Error{Code: store.EInvalid, Message: "Use a limit from 1 to 50.", Fields: map[string]string{"limit": "Use a number from 1 to 50."}})
+		return
+	}
 	g, err := h.searchGroups(r.Context(), userFrom(r.Context()), q.Get("q"), q["kind"], limit)
 	if err != nil {
 		h.fail(w, r, err)

@@ -106,6 +106,11 @@ func scanMeeting(row interface{ Scan(...any) error }, m *Meeting) error {
 
 var errMeetingNotFound = Errorf(ENotFound, "Meeting not found.")
 
+// defaultMeetingTypes are a new workspace's meeting types. The first
+// workspace got them from migrations/002_meetings.sql, which, being
+// applied history, cannot read this list.
+var defaultMeetingTypes = []string{"email", "sms", "call", "video", "in-person"}
+
 // MeetingTypes returns the meeting types of u's workspace in the order
 // they were added.
 func (s *Store) MeetingTypes(ctx context.Context, u *User) ([]string, error) {

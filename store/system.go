@@ -161,7 +161,7 @@ func (s *Store) CreateWorkspace(ctx context.Context, name string) (int64, error)
 		if id, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		for _, typ := range []string{"email", "sms", "call", "video", "in-person"} { // 002_meetings.sql's
+		for _, typ := range defaultMeetingTypes {
 			if _, err := tx.Exec(`INSERT INTO meeting_types (workspace_id, name, created_at) VALUES (?, ?, ?)`, id, typ, t); err != nil {
 				return err
 			}
