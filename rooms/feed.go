@@ -50,7 +50,8 @@ type feed struct {
 	ws   int64
 	room int64
 
-	poller sync.Mutex // one SQLite read at a time
+	poller sync.Mutex    // one SQLite read at a time
+	ready  chan struct{} // closed once start is known
 
 	mu    sync.Mutex
 	start Position // the position before ring[0]
@@ -72,7 +73,7 @@ func (h *Hub) Subscribe(ctx context.Context, ws, meetingID int64, after Position
 	f := h.feeds[meetingID]
 	isNew := f == nil
 	if isNew {
-		f = &feed{h: h, ws: ws, room: meetingID, subs: map[*Sub]struct{}{}}
+		f = &feed{h: h, ws: ws, room: meetingID, subs: map[*Sub]struct{}{}, ready: make(chan struct{})}
 		h.feeds[meetingID] = f
 		// No read until the feed knows where it starts.
 		f.poller.Lock()
@@ -91,6 +92,9 @@ func (h *Hub) Subscribe(ctx context.Context, ws, meetingID int64, after Position
 			f.start, f.last = Position{m, e}, Position{m, e}
 			f.mu.Unlock()
 		}
+		// A stream that subscribed meanwhile may now read (an empty ring
+		// before start is known would look like nothing new).
+		close(f.ready)
 		f.poller.Unlock()
 		if err != nil {
 			s.Close()
@@ -126,6 +130,11 @@ func (s *Sub) Wait() <-chan struct{} { return s.wake }
 // feedBatch of each kind, and moves past them. None means nothing new.
 func (s *Sub) Next(ctx context.Context) ([]Item, error) {
 	f := s.f
+	select {
+	case <-f.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	f.mu.Lock()
 	behind := s.pos.Message < f.start.Message || s.pos.Event < f.start.Event
 	var out []Item
@@ -161,8 +170,14 @@ func (s *Sub) notify() {
 }
 
 // poll reads what the room has after the feed's position and wakes the
-// streams.
+// streams, a batch at a time until it has caught up.
 func (f *feed) poll(ctx context.Context) {
+	for f.pollOnce(ctx) {
+	}
+}
+
+// pollOnce reads one batch; more says a batch was full.
+func (f *feed) pollOnce(ctx context.Context) (more bool) {
 	f.poller.Lock()
 	defer f.poller.Unlock()
 	f.mu.Lock()
@@ -173,11 +188,11 @@ func (f *feed) poll(ctx context.Context) {
 		if ctx.Err() == nil {
 			f.h.log.Warn("rooms: feed read failed", "room", f.room, "err", err)
 		}
-		return
+		return false
 	}
 	items := merge(fd, from)
 	if len(items) == 0 {
-		return
+		return false
 	}
 	f.mu.Lock()
 	f.ring = append(f.ring, items...)
@@ -190,9 +205,7 @@ func (f *feed) poll(ctx context.Context) {
 		s.notify()
 	}
 	f.mu.Unlock()
-	if len(fd.Messages) == feedBatch || len(fd.Events) == feedBatch {
-		go f.poll(context.WithoutCancel(ctx))
-	}
+	return len(fd.Messages) == feedBatch || len(fd.Events) == feedBatch
 }
 
 // merge puts a read's messages and events in one order, by time (events

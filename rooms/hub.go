@@ -90,7 +90,9 @@ func sinceKey(ws int64) string            { return store.Key(ws, "rooms", "since
 
 // Start runs the hub's loops until Stop.
 func (h *Hub) Start() {
-	ctx, cancel := context.WithCancel(context.Background())
+	// The hub's work is a job's, not a request's: Redis's own timeouts,
+	// outside the request budget and its circuit breaker.
+	ctx, cancel := context.WithCancel(store.Background(context.Background()))
 	h.stop = cancel
 	h.ps = h.rdb.Subscribe(ctx)
 	h.run(ctx, h.schedule)
