@@ -2,8 +2,11 @@ package handlers_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"database/sql"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +135,13 @@ func TestAuthorization(t *testing.T) {
 		{"GET /me/sessions", "GET", fixed("/me/sessions"), "", "", page(200, 200, 200, 200)},
 		{"POST /me/sessions/{id}/delete", "POST", func() string { return fmt.Sprintf("/me/sessions/%d/delete", targetSession(t, a, target)) }, formType, "", page(404, 404, 404, 404)},
 		{"POST /me/sessions/delete-all", "POST", fixed("/me/sessions/delete-all"), formType, "", page(303, 303, 303, 303)},
+		// Tokens are their user's own: another's answers 404, even to an admin.
+		{"GET /me/tokens", "GET", fixed("/me/tokens"), "", "", page(200, 200, 200, 200)},
+		{"POST /me/tokens", "POST", fixed("/me/tokens"), formType, "name=&scope=read&expires_in=30", page(422, 422, 422, 422)},
+		{"POST /me/tokens/{id}/delete", "POST", func() string { return fmt.Sprintf("/me/tokens/%d/delete", targetToken(t, a, target)) }, formType, "", page(404, 404, 404, 404)},
+		{"GET /api/v1/me/tokens", "GET", fixed("/api/v1/me/tokens"), "", "", api(200, 200, 200, 200)},
+		{"POST /api/v1/me/tokens", "POST", fixed("/api/v1/me/tokens"), jsonType, `{"name":"","scope":"read"}`, api(422, 422, 422, 422)},
+		{"DELETE /api/v1/me/tokens/{id}", "DELETE", func() string { return fmt.Sprintf("/api/v1/me/tokens/%d", targetToken(t, a, target)) }, "", "", api(404, 404, 404, 404)},
 		{"GET /api/v1/companies", "GET", fixed("/api/v1/companies"), "", "", api(200, 200, 200, 200)},
 		{"POST /api/v1/companies", "POST", fixed("/api/v1/companies"), jsonType, `{"name":"Api Co"}`, api(201, 201, 201, 201)},
 		{"GET /api/v1/companies/{id}", "GET", fixed("/api/v1/companies/" + A), "", "", api(404, 200, 200, 404)},
@@ -281,16 +291,48 @@ func TestAuthorization(t *testing.T) {
 		}
 	}
 
+	// API tokens of the staff user with the client. A token counts on API
+	// routes only, as its user and no more (a read-only one only reads; none
+	// manages tokens); elsewhere it is as if it were not there. An expired
+	// or revoked token is 401 on every API route.
+	rw, ro, expired, revoked := mustToken(t, a, with, store.ScopeWrite), mustToken(t, a, with, store.ScopeRead),
+		mustToken(t, a, with, store.ScopeWrite), mustToken(t, a, with, store.ScopeWrite)
+	expireToken(t, a, expired)
+	revokeToken(t, a, with, revoked)
+	isAPI := func(c tc) bool {
+		return strings.HasPrefix(c.pattern, "/api/") || strings.Contains(c.pattern, " /api/") || strings.Contains(c.pattern, " /bulk-actions")
+	}
+	asToken := func(write bool) func(c tc) int {
+		return func(c tc) int {
+			switch {
+			case !isAPI(c):
+				return c.want.anon
+			case strings.Contains(c.pattern, "/me/tokens"), !write && c.method != "GET":
+				return 403
+			}
+			return c.want.with
+		}
+	}
+	dead := func(c tc) int {
+		if isAPI(c) {
+			return 401
+		}
+		return c.want.anon
+	}
 	clients := []struct {
 		name string
 		c    *http.Client
-		pick func(want) int
+		pick func(tc) int
 	}{
-		{"anonymous", a.client(t, nil), func(w want) int { return w.anon }},
-		{"staff without client", a.client(t, without), func(w want) int { return w.without }},
-		{"staff with client", a.client(t, with), func(w want) int { return w.with }},
-		{"admin", a.client(t, adm), func(w want) int { return w.admin }},
-		{"admin of another workspace", a.client(t, foreign), func(w want) int { return w.foreign }},
+		{"anonymous", a.client(t, nil), func(c tc) int { return c.want.anon }},
+		{"staff without client", a.client(t, without), func(c tc) int { return c.want.without }},
+		{"staff with client", a.client(t, with), func(c tc) int { return c.want.with }},
+		{"admin", a.client(t, adm), func(c tc) int { return c.want.admin }},
+		{"admin of another workspace", a.client(t, foreign), func(c tc) int { return c.want.foreign }},
+		{"read-write token", tokenClient(rw), asToken(true)},
+		{"read-only token", tokenClient(ro), asToken(false)},
+		{"expired token", tokenClient(expired), dead},
+		{"revoked token", tokenClient(revoked), dead},
 	}
 	signsOut := map[string]bool{"POST /logout": true, "POST /me/sessions/delete-all": true}
 	for _, c := range cases {
@@ -300,8 +342,14 @@ func TestAuthorization(t *testing.T) {
 			}
 			t.Run(c.method+" "+c.pattern+" as "+cl.name, func(t *testing.T) {
 				path := c.path()
-				resp, body := do(t, cl.c, c.method, a.Server.URL+path, c.ctype, c.body)
-				want := cl.pick(c.want)
+				reqBody := c.body
+				if c.pattern == "POST /login" {
+					// Each actor tries its own address: the sign-in
+					// throttle counts five tries an address.
+					reqBody = strings.Replace(reqBody, "nobody@", strings.ReplaceAll(cl.name, " ", "-")+"@", 1)
+				}
+				resp, body := do(t, cl.c, c.method, a.Server.URL+path, c.ctype, reqBody)
+				want := cl.pick(c)
 				if want == login {
 					loc := resp.Header.Get("Location")
 					if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/login") {
@@ -318,7 +366,7 @@ func TestAuthorization(t *testing.T) {
 			})
 		}
 	}
-	for _, cl := range clients {
+	for _, cl := range clients[:5] { // the cookie sessions
 		resp, _ := do(t, cl.c, "POST", a.Server.URL+"/me/sessions/delete-all", formType, "")
 		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/login") {
 			t.Errorf("sign out everywhere as %s: %d to %q", cl.name, resp.StatusCode, loc)
@@ -332,6 +380,69 @@ func TestAuthorization(t *testing.T) {
 			t.Errorf("after logout %s still reaches /companies: %d %s", cl.name, resp.StatusCode, loc)
 		}
 	}
+}
+
+// mustToken makes an API token of u that lasts a day, and returns its
+// secret.
+func mustToken(t *testing.T, a *testApp, u *store.User, scope string) string {
+	t.Helper()
+	_, secret, err := a.Store.CreateToken(t.Context(), u, store.TokenInput{Name: "t", Scope: scope, ExpiresAt: time.Now().Add(24 * time.Hour).UnixMilli()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
+}
+
+// expireToken backdates a token's expiry, as time would.
+func expireToken(t *testing.T, a *testApp, secret string) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(a.Dir, "rolodex.db")+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	h := sha256.Sum256([]byte(secret))
+	if _, err := db.Exec(`UPDATE api_tokens SET expires_at = 1 WHERE token_hash = ?`, h[:]); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func revokeToken(t *testing.T, a *testApp, u *store.User, secret string) {
+	t.Helper()
+	tok, _, err := a.Store.TokenUser(t.Context(), secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Store.RevokeToken(t.Context(), u, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// targetToken makes a token of u and returns its id.
+func targetToken(t *testing.T, a *testApp, u *store.User) int64 {
+	t.Helper()
+	tok, _, err := a.Store.TokenUser(t.Context(), mustToken(t, a, u, store.ScopeRead))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.ID
+}
+
+// tokenClient sends every request with the bearer token secret, and no
+// cookies.
+func tokenClient(secret string) *http.Client {
+	return &http.Client{
+		Transport:     bearerTransport{secret},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+type bearerTransport struct{ secret string }
+
+func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.secret)
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 // targetSession starts a session of u and returns its id.

@@ -82,6 +82,9 @@ func (h *Handler) Routes() http.Handler {
 	page("GET /me/sessions", h.listSessions)
 	page("POST /me/sessions/{id}/delete", h.endSession)
 	page("POST /me/sessions/delete-all", h.endSessions)
+	page("GET /me/tokens", h.listTokens)
+	page("POST /me/tokens", h.createToken)
+	page("POST /me/tokens/{id}/delete", h.revokeToken)
 	page("GET /meetings/{id}/room", h.roomPage)
 	page("GET /meetings/{id}/room/stream", h.roomStream)
 	page("GET /meetings/{id}/room/messages", h.roomMessages)
@@ -138,6 +141,9 @@ func (h *Handler) Routes() http.Handler {
 	api("GET /api/v1/meetings/{id}/room/messages", h.roomMessages)
 	api("POST /api/v1/meetings/{id}/room/messages", h.postMessage)
 	api("GET /api/v1/meetings/{id}/room/events", h.apiRoomEvents)
+	api("GET /api/v1/me/tokens", h.apiListTokens)
+	api("POST /api/v1/me/tokens", h.apiCreateToken)
+	api("DELETE /api/v1/me/tokens/{id}", h.revokeToken)
 	apiAdmin("POST /api/v1/users", h.apiCreateUser)
 	apiAdmin("PUT /api/v1/users/{id}/clients", h.apiSetClients)
 
@@ -156,7 +162,7 @@ func (h *Handler) Routes() http.Handler {
 
 	h.patterns = mux.patterns
 	var handler http.Handler = mux.ServeMux
-	handler = http.NewCrossOriginProtection().Handler(handler)
+	handler = crossOrigin(handler)
 	handler = secureHeaders(handler)
 	handler = h.logRequests(handler)
 	return handler
@@ -176,14 +182,16 @@ const (
 )
 
 // route is what every route's line wraps its handler in: the body limit,
-// the query string check, the signed-in user, then who (requireUser,
-// requireAdmin, or nil for anyone).
+// the query string check, the signed-in user (by session cookie, or on an
+// API route by bearer token), then who (requireUser, requireAdmin, or nil
+// for anyone).
 func (h *Handler) route(style errorStyle, limit bodyLimit, who func(http.HandlerFunc) http.Handler, fn http.HandlerFunc) http.Handler {
 	var next http.Handler = fn
 	if who != nil {
 		next = who(fn)
 	}
-	next = h.loadUser(h.checkQuery(next))
+	next = h.checkQuery(next)
+	withCookie := h.loadUser(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if style == jsonOnly {
 			r = r.WithContext(context.WithValue(r.Context(), jsonKey{}, true))
@@ -191,7 +199,27 @@ func (h *Handler) route(style errorStyle, limit bodyLimit, who func(http.Handler
 		if limit == body && r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		}
-		next.ServeHTTP(w, r)
+		if secret, ok := bearer(r); ok && style == jsonOnly {
+			h.withToken(w, r, secret, next)
+			return
+		}
+		withCookie.ServeHTTP(w, r)
+	})
+}
+
+// crossOrigin refuses cross-origin requests that a browser makes with the
+// session cookie. A request with a bearer token is let through: it is
+// signed in by the token alone (route), which another site cannot have,
+// and a browser sends no such header cross-origin without CORS, which
+// Rolodex does not grant.
+func crossOrigin(next http.Handler) http.Handler {
+	protected := http.NewCrossOriginProtection().Handler(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := bearer(r); ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		protected.ServeHTTP(w, r)
 	})
 }
 

@@ -44,7 +44,7 @@ func MePage(p Page, profile, password Form) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"narrow\"><div class=\"page-header\"><div><h1>Your profile</h1><p class=\"subtitle\">Every time in Rolodex is shown, and read from forms, in your time zone.</p></div></div><div class=\"card\"><h2>Profile</h2><form method=\"post\" action=\"/me\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"narrow\"><div class=\"page-header\"><div><h1>Your profile</h1><p class=\"subtitle\">Every time in Rolodex is shown, and read from forms, in your time zone.</p><p><a href=\"/me/sessions\">Where you are signed in</a> · <a href=\"/me/tokens\">API tokens</a></p></div></div><div class=\"card\"><h2>Profile</h2><form method=\"post\" action=\"/me\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

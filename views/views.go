@@ -680,3 +680,16 @@ func passwordFields() []field {
 			hint: "10 to 200 characters."},
 	}
 }
+
+// tokenScopes and tokenLifetimes are the choices of the new token form.
+var (
+	tokenScopes    = [][2]string{{store.ScopeRead, "Read only"}, {store.ScopeWrite, "Read and write"}}
+	tokenLifetimes = [][2]string{{"30", "30 days"}, {"90", "90 days"}, {"365", "a year"}}
+)
+
+func tokenScope(scope string) string {
+	if scope == store.ScopeWrite {
+		return "read and write"
+	}
+	return "read only"
+}
