@@ -42,12 +42,6 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 			v.MoreMeetings = week.Count - int64(len(week.Items))
 		}
 	}
-	overdue, err := h.Store.ListMeetings(ctx, u, store.MeetingQuery{Statuses: []string{store.MeetingOpen}, To: day.UnixMilli(), Desc: true, Limit: 5})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	v.Overdue, v.OverdueCount = overdue.Items, overdue.Count
 	if v.Rooms, err = h.Store.LiveRooms(ctx, u); err != nil {
 		h.fail(w, r, err)
 		return
@@ -60,10 +54,8 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	v.Activity = activity.Items
 
 	var ids []int64
-	for _, list := range [][]store.Meeting{v.Overdue, week.Items} {
-		for _, m := range list {
-			ids = append(ids, m.CompanyID)
-		}
+	for _, m := range week.Items {
+		ids = append(ids, m.CompanyID)
 	}
 	for _, lr := range v.Rooms {
 		ids = append(ids, lr.CompanyID)

@@ -47,11 +47,11 @@ func homeWorkspace(t testing.TB, a *testApp) (alice, bob, adm *store.User) {
 		must(err)
 		return m
 	}
-	meeting(acme, "Acme overdue call", store.MeetingOpen, day.Add(-14*time.Hour))
+	meeting(acme, "Acme overdue call", store.MeetingOpen, today)
 	meeting(acme, "Acme today call", store.MeetingClosed, today)
 	meeting(acme, "Acme week call", store.MeetingOpen, day.AddDate(0, 0, 3).Add(10*time.Hour))
 	meeting(beta, "Beta secret call", store.MeetingClosed, today)
-	meeting(beta, "Beta overdue call", store.MeetingOpen, day.Add(-14*time.Hour))
+	meeting(beta, "Beta overdue call", store.MeetingOpen, today)
 	for _, m := range []*store.Meeting{meeting(acme, "Acme live review", store.MeetingOpen, day.AddDate(0, 0, 2)), meeting(beta, "Beta live review", store.MeetingOpen, day.AddDate(0, 0, 2))} {
 		_, err := a.Store.OpenRoom(ctx, adm, m.ID)
 		must(err)

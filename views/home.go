@@ -18,12 +18,8 @@ type Home struct {
 	Clients bool
 	Now     int64     // unix ms; an open meeting that started before it is overdue
 	Day     time.Time // the start of today in the viewer's zone
-	// Overdue are open meetings from before today, newest first, and how
-	// many there are in all.
-	Overdue      []store.Meeting
-	OverdueCount int64
-	Today        []store.Meeting
-	Week         []store.Meeting // tomorrow to the end of the seventh day
+	Today   []store.Meeting
+	Week    []store.Meeting // tomorrow to the end of the seventh day
 	// MoreMeetings is how many of the week's meetings did not fit, -1 for
 	// an uncounted many.
 	MoreMeetings int64
@@ -44,20 +40,6 @@ func (h Home) overdue(m store.Meeting) bool {
 	return m.Status == store.MeetingOpen && m.StartsAt < h.Now
 }
 
-// meetingsURL is the meetings list from day from to day to (inclusive,
-// the viewer's zone), with extra filters.
-func (h Home) meetingsURL(from, to time.Time, extra url.Values) string {
-	q := url.Values{}
-	for k, v := range extra {
-		q[k] = v
-	}
-	if !from.IsZero() {
-		q.Set("from", from.Format(time.DateOnly))
-	}
-	q.Set("to", to.Format(time.DateOnly))
-	return "/meetings?" + q.Encode()
-}
-
 // moreMeetings is the link text to the week's meetings that did not fit.
 func (h Home) moreMeetings() string {
 	if h.MoreMeetings < 0 {
@@ -66,12 +48,10 @@ func (h Home) moreMeetings() string {
 	return plural(int(h.MoreMeetings), "more meeting") + " this week"
 }
 
-// weekURL lists every meeting of today and the coming week.
-func (h Home) weekURL() string { return h.meetingsURL(h.Day, h.Day.AddDate(0, 0, 7), nil) }
-
-// overdueURL lists every open meeting before today, the latest first.
-func (h Home) overdueURL() string {
-	return h.meetingsURL(time.Time{}, h.Day.AddDate(0, 0, -1), url.Values{"status": {store.MeetingOpen}, "order": {"desc"}})
+// weekURL lists every meeting of today and the coming week (the list's
+// dates are days in the viewer's zone, to inclusive).
+func (h Home) weekURL() string {
+	return "/meetings?" + url.Values{"from": {h.Day.Format(time.DateOnly)}, "to": {h.Day.AddDate(0, 0, 7).Format(time.DateOnly)}}.Encode()
 }
 
 // clockTime is a time of today: "14:30".
