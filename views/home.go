@@ -3,6 +3,7 @@ package views
 import (
 	"context"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/rolodex/rolodex/store"
@@ -52,6 +53,17 @@ func (h Home) moreMeetings() string {
 // dates are days in the viewer's zone, to inclusive).
 func (h Home) weekURL() string {
 	return "/meetings?" + url.Values{"from": {h.Day.Format(time.DateOnly)}, "to": {h.Day.AddDate(0, 0, 7).Format(time.DateOnly)}}.Encode()
+}
+
+// peopleIn says how many are in a live room.
+func peopleIn(n int) string {
+	switch n {
+	case 0:
+		return "Nobody in yet"
+	case 1:
+		return "1 person in"
+	}
+	return strconv.Itoa(n) + " people in"
 }
 
 // clockTime is a time of today: "14:30".
