@@ -145,32 +145,27 @@ func (s *Store) Activities(ctx context.Context, u *User, q ActivityQuery) (*Acti
 	if q.NotBy > 0 {
 		notBy, notByArgs = ` AND (a.actor_id IS NULL OR a.actor_id <> ?)`, []any{q.NotBy}
 	}
-	var query string
-	var args []any
+	page := &ActivityPage{Items: []Activity{}}
+	read := func(query string, args ...any) error {
+		page.Items = page.Items[:0]
+		return queryEach(ctx, s.r, scanActivity, func(a *Activity) error { page.Items = append(page.Items, *a); return nil }, query, args...)
+	}
+	var err error
 	switch {
 	case q.CompanyID > 0:
 		if _, err := s.company(ctx, s.r, u, q.CompanyID); err != nil {
 			return nil, err
 		}
-		query = `SELECT ` + activityCols + ` FROM activities a JOIN companies c ON c.id = a.company_id
-			WHERE a.company_id = ? AND a.id < ?` + notBy + ` ORDER BY a.id DESC LIMIT ?`
-		args = append(append([]any{q.CompanyID, before}, notByArgs...), q.Limit+1)
+		err = read(`SELECT `+activityCols+` FROM activities a JOIN companies c ON c.id = a.company_id
+			WHERE a.company_id = ? AND a.id < ?`+notBy+` ORDER BY a.id DESC LIMIT ?`,
+			concat([]any{q.CompanyID, before}, notByArgs, []any{q.Limit + 1})...)
 	case u.IsAdmin():
-		query = `SELECT ` + activityCols + ` FROM activities a LEFT JOIN companies c ON c.id = a.company_id
-			WHERE a.workspace_id = ? AND a.id < ?` + notBy + ` ORDER BY a.id DESC LIMIT ?`
-		args = append(append([]any{u.WorkspaceID, before}, notByArgs...), q.Limit+1)
+		err = read(`SELECT `+activityCols+` FROM activities a LEFT JOIN companies c ON c.id = a.company_id
+			WHERE a.workspace_id = ? AND a.id < ?`+notBy+` ORDER BY a.id DESC LIMIT ?`,
+			concat([]any{u.WorkspaceID, before}, notByArgs, []any{q.Limit + 1})...)
 	default:
-		// Client by client, each one's newest page from its index, then
-		// merged: the cost follows the user's clients and the page size,
-		// never the workspace's activity, however quiet their clients are.
-		query = `SELECT ` + activityCols + ` FROM ` + staffClientsFrom + `
-			CROSS JOIN activities a ON a.id IN (SELECT a.id FROM activities a WHERE a.company_id = uc.company_id AND a.id < ?` + notBy + ` ORDER BY a.id DESC LIMIT ?)
-			WHERE ` + staffClientsCond + ` ORDER BY a.id DESC LIMIT ?`
-		args = append(append(append([]any{before}, notByArgs...), q.Limit+1), staffClientsArgs(u)...)
-		args = append(args, q.Limit+1)
+		err = s.staffActivities(ctx, u, q, before, notBy, notByArgs, read, page)
 	}
-	page := &ActivityPage{Items: []Activity{}}
-	err := queryEach(ctx, s.r, scanActivity, func(a *Activity) error { page.Items = append(page.Items, *a); return nil }, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +174,51 @@ func (s *Store) Activities(ctx context.Context, u *User, q ActivityQuery) (*Acti
 		page.Next = encodeCursor(listCursor{ID: page.Items[q.Limit-1].ID})
 	}
 	return page, nil
+}
+
+// activityWalk is how many of the workspace's newest activities a staff
+// user's feed reads before it looks client by client instead.
+var activityWalk = 2000 // a variable for tests
+
+// staffActivities reads a page (Limit+1 rows) of the activity on a staff
+// user's clients into page through read, one of two ways. Walking the
+// workspace's activity newest first and keeping their clients' costs the
+// rows walked: cheap while their clients are a fair share of what
+// happens. Taking each client's newest page from its index and merging
+// them costs their clients times the page, however quiet those clients
+// are. A user with few clients goes client by client; the others walk up
+// to activityWalk rows, and only a walk that ends short of a page with
+// rows left unread is answered client by client.
+func (s *Store) staffActivities(ctx context.Context, u *User, q ActivityQuery, before int64, notBy string, notByArgs []any, read func(string, ...any) error, page *ActivityPage) error {
+	var clients int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM user_clients WHERE user_id = ?`, u.ID).Scan(&clients); err != nil {
+		return err
+	}
+	if clients*(q.Limit+1) > activityWalk {
+		// The walk ends at the activityWalk-th row from the cursor, or
+		// at the workspace's oldest (floor 0).
+		floor, err := queryColumn[int64](ctx, s.r, `SELECT id FROM activities WHERE workspace_id = ? AND id < ? ORDER BY id DESC LIMIT 1 OFFSET ?`,
+			u.WorkspaceID, before, activityWalk-1)
+		if err != nil {
+			return err
+		}
+		floor = append(floor, 0)
+		err = read(`SELECT `+activityCols+` FROM activities a CROSS JOIN companies c ON c.id = a.company_id
+			WHERE a.workspace_id = ? AND a.id < ? AND a.id >= ?
+			AND EXISTS (SELECT 1 FROM user_clients uc WHERE uc.user_id = ? AND uc.company_id = a.company_id)`+notBy+`
+			ORDER BY a.id DESC LIMIT ?`,
+			concat([]any{u.WorkspaceID, before, floor[0], u.ID}, notByArgs, []any{q.Limit + 1})...)
+		if err != nil || len(page.Items) > q.Limit || floor[0] == 0 {
+			return err
+		}
+	}
+	// The ids are merged first (from the covering index), and only the
+	// page's rows are read.
+	return read(`SELECT `+activityCols+` FROM activities a CROSS JOIN companies c ON c.id = a.company_id WHERE a.id IN (
+		SELECT x.id FROM `+staffClientsFrom+`
+		CROSS JOIN activities x ON x.id IN (SELECT a.id FROM activities a WHERE a.company_id = uc.company_id AND a.id < ?`+notBy+` ORDER BY a.id DESC LIMIT ?)
+		WHERE `+staffClientsCond+` ORDER BY x.id DESC LIMIT ?) ORDER BY a.id DESC`,
+		concat([]any{before}, notByArgs, []any{q.Limit + 1}, staffClientsArgs(u), []any{q.Limit + 1})...)
 }
 
 // ActivitiesByID returns the activities with the given ids that still
