@@ -145,10 +145,13 @@ func (s *Store) Activities(ctx context.Context, u *User, q ActivityQuery) (*Acti
 	if q.NotBy > 0 {
 		notBy, notByArgs = ` AND (a.actor_id IS NULL OR a.actor_id <> ?)`, []any{q.NotBy}
 	}
+	// read replaces the page's rows with the answer to query and says how
+	// many there are.
 	page := &ActivityPage{Items: []Activity{}}
-	read := func(query string, args ...any) error {
+	read := func(query string, args ...any) (int, error) {
 		page.Items = page.Items[:0]
-		return queryEach(ctx, s.r, scanActivity, func(a *Activity) error { page.Items = append(page.Items, *a); return nil }, query, args...)
+		err := queryEach(ctx, s.r, scanActivity, func(a *Activity) error { page.Items = append(page.Items, *a); return nil }, query, args...)
+		return len(page.Items), err
 	}
 	var err error
 	switch {
@@ -156,15 +159,15 @@ func (s *Store) Activities(ctx context.Context, u *User, q ActivityQuery) (*Acti
 		if _, err := s.company(ctx, s.r, u, q.CompanyID); err != nil {
 			return nil, err
 		}
-		err = read(`SELECT `+activityCols+` FROM activities a JOIN companies c ON c.id = a.company_id
+		_, err = read(`SELECT `+activityCols+` FROM activities a JOIN companies c ON c.id = a.company_id
 			WHERE a.company_id = ? AND a.id < ?`+notBy+` ORDER BY a.id DESC LIMIT ?`,
 			concat([]any{q.CompanyID, before}, notByArgs, []any{q.Limit + 1})...)
 	case u.IsAdmin():
-		err = read(`SELECT `+activityCols+` FROM activities a LEFT JOIN companies c ON c.id = a.company_id
+		_, err = read(`SELECT `+activityCols+` FROM activities a LEFT JOIN companies c ON c.id = a.company_id
 			WHERE a.workspace_id = ? AND a.id < ?`+notBy+` ORDER BY a.id DESC LIMIT ?`,
 			concat([]any{u.WorkspaceID, before}, notByArgs, []any{q.Limit + 1})...)
 	default:
-		err = s.staffActivities(ctx, u, q, before, notBy, notByArgs, read, page)
+		err = s.staffActivities(ctx, u, q, before, notBy, notByArgs, read)
 	}
 	if err != nil {
 		return nil, err
@@ -189,7 +192,7 @@ var activityWalk = 2000 // a variable for tests
 // are. A user with few clients goes client by client; the others walk up
 // to activityWalk rows, and only a walk that ends short of a page with
 // rows left unread is answered client by client.
-func (s *Store) staffActivities(ctx context.Context, u *User, q ActivityQuery, before int64, notBy string, notByArgs []any, read func(string, ...any) error, page *ActivityPage) error {
+func (s *Store) staffActivities(ctx context.Context, u *User, q ActivityQuery, before int64, notBy string, notByArgs []any, read func(string, ...any) (int, error)) error {
 	var clients int
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM user_clients WHERE user_id = ?`, u.ID).Scan(&clients); err != nil {
 		return err
@@ -203,22 +206,23 @@ func (s *Store) staffActivities(ctx context.Context, u *User, q ActivityQuery, b
 			return err
 		}
 		floor = append(floor, 0)
-		err = read(`SELECT `+activityCols+` FROM activities a CROSS JOIN companies c ON c.id = a.company_id
+		n, err := read(`SELECT `+activityCols+` FROM activities a CROSS JOIN companies c ON c.id = a.company_id
 			WHERE a.workspace_id = ? AND a.id < ? AND a.id >= ?
 			AND EXISTS (SELECT 1 FROM user_clients uc WHERE uc.user_id = ? AND uc.company_id = a.company_id)`+notBy+`
 			ORDER BY a.id DESC LIMIT ?`,
 			concat([]any{u.WorkspaceID, before, floor[0], u.ID}, notByArgs, []any{q.Limit + 1})...)
-		if err != nil || len(page.Items) > q.Limit || floor[0] == 0 {
+		if err != nil || n > q.Limit || floor[0] == 0 {
 			return err
 		}
 	}
 	// The ids are merged first (from the covering index), and only the
 	// page's rows are read.
-	return read(`SELECT `+activityCols+` FROM activities a CROSS JOIN companies c ON c.id = a.company_id WHERE a.id IN (
+	_, err := read(`SELECT `+activityCols+` FROM activities a CROSS JOIN companies c ON c.id = a.company_id WHERE a.id IN (
 		SELECT x.id FROM `+staffClientsFrom+`
 		CROSS JOIN activities x ON x.id IN (SELECT a.id FROM activities a WHERE a.company_id = uc.company_id AND a.id < ?`+notBy+` ORDER BY a.id DESC LIMIT ?)
 		WHERE `+staffClientsCond+` ORDER BY x.id DESC LIMIT ?) ORDER BY a.id DESC`,
 		concat([]any{before}, notByArgs, []any{q.Limit + 1}, staffClientsArgs(u), []any{q.Limit + 1})...)
+	return err
 }
 
 // ActivitiesByID returns the activities with the given ids that still
