@@ -115,6 +115,13 @@ func TestHomePage(t *testing.T) {
 	has("admin", whole, "The workspace today", "Recent changes in the workspace", "Acme today call", "Beta secret call",
 		"Acme live review", "Beta live review", "Beta note by bob", "Acme note by alice herself")
 	hasNot("admin", whole, "Acme pricing call") // the admin's own
+	// Times are the viewer's: the week's call (10:00 UTC) at 19:00 in Tokyo.
+	week := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 3).Add(10 * time.Hour)
+	if _, err := a.Store.UpdateProfile(context.Background(), alice.ID, store.ProfileInput{Name: alice.Name, Email: alice.Email, TimeZone: "Asia/Tokyo"}); err != nil {
+		t.Fatal(err)
+	}
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	has("alice in Tokyo", get(alice), "Asia/Tokyo", week.In(tokyo).Format("Mon Jan 2, 15:04"))
 	// Still empty for the loner, whatever the others have.
 	has("staff without clients", get(loner), "No clients are assigned to you yet")
 	hasNot("staff without clients", get(loner), "Acme", "Beta")
