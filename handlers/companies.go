@@ -15,10 +15,6 @@ func companyInput(f views.Form) store.CompanyInput {
 	return store.CompanyInput{Name: v["name"], Street: v["street"], Town: v["town"], State: v["state"], Zip: v["zip"], Website: v["website"], Description: v["description"]}
 }
 
-func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
-	http.Redirect(w, r, "/companies", http.StatusSeeOther)
-}
-
 // companyQuery reads the list's sort, order and cursor from the URL.
 func companyQuery(r *http.Request) store.CompanyQuery {
 	q := r.URL.Query()

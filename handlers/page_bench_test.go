@@ -50,6 +50,31 @@ func BenchmarkCompanyPage(b *testing.B) {
 	}
 }
 
+// BenchmarkHomePage is the server's share of the home page for a staff
+// user, as BenchmarkCompanyPage: session, user, the week's meetings,
+// overdue ones, live rooms, recent activity, company names, render.
+// `go test -bench 'HomePage|CompanyPage' ./handlers/` compares the two.
+func BenchmarkHomePage(b *testing.B) {
+	a := newTestApp(b)
+	alice, _, _ := homeWorkspace(b, a)
+	cookies := a.client(b, alice).Jar.Cookies(mustURL(a.Server.URL))
+	h := a.Handler.Routes()
+	req := httptest.NewRequest("GET", "/", nil)
+	for _, ck := range cookies {
+		req.AddCookie(ck)
+	}
+	b.ReportAllocs()
+	w := &discardWriter{h: http.Header{}}
+	for b.Loop() {
+		clear(w.h)
+		w.code = 0
+		h.ServeHTTP(w, req)
+		if w.code != http.StatusOK {
+			b.Fatalf("status %d", w.code)
+		}
+	}
+}
+
 // discardWriter is a ResponseWriter that keeps only the status: the
 // benchmark measures the server's work, not a recorder's buffer growth.
 type discardWriter struct {

@@ -131,6 +131,7 @@ func (h *Handler) Routes() http.Handler {
 	api("DELETE /api/v1/meetings/{id}", h.apiDeleteMeeting)
 	api("GET /api/v1/search", h.apiSearch)
 	api("GET /api/v1/rooms", h.apiLiveRooms)
+	api("GET /api/v1/activity", h.apiActivity)
 	api("GET /api/v1/meetings/{id}/room", h.apiRoom)
 	api("PUT /api/v1/meetings/{id}/room", h.apiSetRoom)
 	api("POST /api/v1/meetings/{id}/room/open", h.openRoom)

@@ -36,6 +36,10 @@ func (s *Store) SetUserClients(ctx context.Context, admin *User, userID int64, c
 				return &Error{Code: EInvalid, Message: "Some companies do not exist.", Fields: map[string]string{"company_ids": "Every id must name a company of this workspace."}}
 			}
 		}
+		had, err := queryColumn[int64](ctx, tx, `SELECT company_id FROM user_clients WHERE user_id = ?`, userID)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.Exec(`DELETE FROM user_clients WHERE user_id = ?`, userID); err != nil {
 			return err
 		}
@@ -47,6 +51,25 @@ func (s *Store) SetUserClients(ctx context.Context, admin *User, userID int64, c
 		for _, id := range ids {
 			if _, err := stmt.Exec(admin.WorkspaceID, userID, id); err != nil {
 				return err
+			}
+		}
+		// Each client given or taken away is an activity; one kept is not.
+		kept := map[int64]bool{}
+		for _, id := range had {
+			kept[id] = seen[id]
+		}
+		for _, id := range ids {
+			if _, ok := kept[id]; !ok {
+				if err := tx.recordAssignment(admin, userID, id, true); err != nil {
+					return err
+				}
+			}
+		}
+		for id, k := range kept {
+			if !k {
+				if err := tx.recordAssignment(admin, userID, id, false); err != nil {
+					return err
+				}
 			}
 		}
 		return tx.queue(admin.WorkspaceID, OutboxUserClients, userID)
@@ -81,11 +104,37 @@ func (s *Store) AssignClient(ctx context.Context, admin *User, userID, companyID
 				msg := c.Name + " is already one of this user's clients."
 				return &Error{Code: EConflict, Message: msg, Fields: map[string]string{"company_id": msg}}
 			}
-		} else if _, err := tx.Exec(`DELETE FROM user_clients WHERE user_id = ? AND company_id = ?`, userID, companyID); err != nil {
-			return err
+			if err := tx.recordAssignment(admin, userID, companyID, true); err != nil {
+				return err
+			}
+		} else {
+			res, err := tx.Exec(`DELETE FROM user_clients WHERE user_id = ? AND company_id = ?`, userID, companyID)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n > 0 {
+				if err := tx.recordAssignment(admin, userID, companyID, false); err != nil {
+					return err
+				}
+			}
 		}
 		return tx.queue(admin.WorkspaceID, OutboxUserClients, userID)
 	})
+}
+
+// recordAssignment records that admin gave staff user userID the client
+// companyID (or took it away).
+func (t *Tx) recordAssignment(admin *User, userID, companyID int64, assigned bool) error {
+	var user, company string
+	if err := t.QueryRow(`SELECT u.name, c.name FROM users u, companies c WHERE u.id = ? AND c.id = ?`, userID, companyID).Scan(&user, &company); err != nil {
+		return err
+	}
+	if assigned {
+		return t.record(admin, admin.WorkspaceID, companyID, ActivityClientAssigned, userID, said(admin, "assigned", company)+" to "+user)
+	}
+	return t.record(admin, admin.WorkspaceID, companyID, ActivityClientUnassigned, userID, said(admin, "took", company)+" from "+user)
 }
 
 func (s *Store) checkStaff(ctx context.Context, q querier, ws, userID int64) error {

@@ -150,6 +150,9 @@ func (s *Store) CreateCompany(ctx context.Context, u *User, in CompanyInput) (*C
 				return err
 			}
 		}
+		if err := tx.record(u, c.WorkspaceID, c.ID, ActivityCompanyCreated, c.ID, said(u, "created", c.Name)); err != nil {
+			return err
+		}
 		return tx.queue(c.WorkspaceID, OutboxCompany, c.ID)
 	})
 	if err != nil {
@@ -173,6 +176,9 @@ func (s *Store) UpdateCompany(ctx context.Context, u *User, id int64, in Company
 		c.UpdatedAt = now()
 		if _, err := tx.Exec(`UPDATE companies SET name = ?, street = ?, town = ?, state = ?, zip = ?, website = ?, description = ?, updated_at = ? WHERE id = ?`,
 			c.Name, c.Street, c.Town, c.State, c.Zip, c.Website, c.Description, c.UpdatedAt, c.ID); err != nil {
+			return err
+		}
+		if err := tx.record(u, c.WorkspaceID, c.ID, ActivityCompanyUpdated, c.ID, said(u, "edited", c.Name)); err != nil {
 			return err
 		}
 		return tx.queue(c.WorkspaceID, OutboxCompany, c.ID)
@@ -250,13 +256,17 @@ func encodeCursor(v any) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+func errBadCursor() error {
+	return &Error{Code: EInvalid, Message: "This page link is out of date.", Fields: map[string]string{"cursor": "This page link is out of date."}}
+}
+
 func decodeCursor(s string, v any) error {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err == nil {
 		err = json.Unmarshal(b, v)
 	}
 	if err != nil {
-		return &Error{Code: EInvalid, Message: "This page link is out of date.", Fields: map[string]string{"cursor": "This page link is out of date."}}
+		return errBadCursor()
 	}
 	return nil
 }

@@ -502,11 +502,28 @@ func (s *Store) HeartbeatBulkAction(ctx context.Context, id int64, worker string
 	})
 }
 
-// FinishBulkAction sets the final status (done or failed, with a message).
+// FinishBulkAction sets the final status (done or failed, with a message)
+// and records the whole import as one activity of the admin who started it.
 func (s *Store) FinishBulkAction(ctx context.Context, id int64, worker, status, message string) error {
 	return s.holds(ctx, id, worker, func(tx *Tx) error {
-		_, err := tx.Exec(`UPDATE bulk_actions SET status = ?, error = ?, finished_at = ?, worker = '' WHERE id = ?`, status, message, now(), id)
-		return err
+		if _, err := tx.Exec(`UPDATE bulk_actions SET status = ?, error = ?, finished_at = ?, worker = '' WHERE id = ?`, status, message, now(), id); err != nil {
+			return err
+		}
+		var ws, created, updated, skipped, failed int64
+		var file string
+		by := &User{}
+		if err := tx.QueryRow(`SELECT b.workspace_id, b.file_name, b.created, b.updated, b.skipped, b.failed, coalesce(u.id, 0), coalesce(u.name, '')
+			FROM bulk_actions b LEFT JOIN users u ON u.id = b.created_by WHERE b.id = ?`, id).
+			Scan(&ws, &file, &created, &updated, &skipped, &failed, &by.ID, &by.Name); err != nil {
+			return err
+		}
+		outcome := "finished"
+		if status == StatusFailed {
+			outcome = "failed"
+		}
+		summary := fmt.Sprintf("Import of “%s” by %s %s: %d created, %d updated, %d skipped, %d failed",
+			shortLabel(file), actorName(by), outcome, created, updated, skipped, failed)
+		return tx.record(by, ws, 0, ActivityImportFinished, id, summary)
 	})
 }
 

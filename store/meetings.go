@@ -195,6 +195,9 @@ func (s *Store) CreateMeeting(ctx context.Context, u *User, companyID int64, in 
 			return err
 		}
 		m.ID, _ = res.LastInsertId()
+		if err := tx.record(u, c.WorkspaceID, c.ID, ActivityMeetingCreated, m.ID, said(u, "added a meeting", m.Subject)); err != nil {
+			return err
+		}
 		return tx.queue(c.WorkspaceID, OutboxMeeting, m.ID)
 	})
 	if err != nil {
@@ -264,7 +267,18 @@ func (s *Store) editMeeting(ctx context.Context, u *User, id int64, fn func(tx *
 		if m, err = s.meeting(ctx, tx, u, id); err != nil {
 			return err
 		}
+		was := m.Status
 		if err := fn(tx, m); err != nil {
+			return err
+		}
+		kind, did := ActivityMeetingUpdated, "changed the meeting"
+		switch {
+		case was != m.Status && m.Status == MeetingClosed:
+			kind, did = ActivityMeetingClosed, "closed the meeting"
+		case was != m.Status && m.Status == MeetingOpen:
+			kind, did = ActivityMeetingReopened, "reopened the meeting"
+		}
+		if err := tx.record(u, u.WorkspaceID, m.CompanyID, kind, m.ID, said(u, did, m.Subject)); err != nil {
 			return err
 		}
 		m.UpdatedAt = max(now(), m.UpdatedAt+1)
@@ -291,6 +305,9 @@ func (s *Store) DeleteMeeting(ctx context.Context, u *User, id int64) error {
 			return err
 		}
 		if _, err := tx.Exec(`DELETE FROM meetings WHERE id = ?`, m.ID); err != nil {
+			return err
+		}
+		if err := tx.record(u, u.WorkspaceID, m.CompanyID, ActivityMeetingDeleted, m.ID, said(u, "deleted the meeting", m.Subject)); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(`UPDATE companies SET updated_at = ? WHERE id = ?`, now(), m.CompanyID); err != nil {

@@ -319,7 +319,7 @@ func (s *Store) EndRoom(ctx context.Context, u *User, meetingID int64) (*Room, e
 		}
 		t := now()
 		r.State, r.EndedAt = RoomEnded, &t
-		return endRoom(tx, meetingID, t)
+		return endRoom(tx, u, meetingID, t)
 	})
 }
 
@@ -622,7 +622,7 @@ func openRoom(tx *Tx, meetingID, at int64) error {
 }
 
 // endRoom logs every participant as having left at at, then the end.
-func endRoom(tx *Tx, meetingID, at int64) error {
+func endRoom(tx *Tx, by *User, meetingID, at int64) error {
 	if _, err := tx.Exec(`INSERT INTO room_events (meeting_id, kind, user_id, name, reason, at)
 		SELECT meeting_id, 'left', user_id, name, 'ended', ? FROM room_participants WHERE meeting_id = ? ORDER BY joined_at, user_id`, at, meetingID); err != nil {
 		return err
@@ -631,6 +631,19 @@ func endRoom(tx *Tx, meetingID, at int64) error {
 		return err
 	}
 	if _, err := tx.Exec(`UPDATE rooms SET state = 'ended', ended_at = ? WHERE meeting_id = ?`, at, meetingID); err != nil {
+		return err
+	}
+	// A room that ends was held: that is its client's activity.
+	var ws, company int64
+	var subject string
+	if err := tx.QueryRow(`SELECT workspace_id, company_id, subject FROM meetings WHERE id = ?`, meetingID).Scan(&ws, &company, &subject); err != nil {
+		return err
+	}
+	summary := said(by, "ended the room of", subject)
+	if by == nil {
+		summary = "The room of “" + shortLabel(subject) + "” closed on schedule"
+	}
+	if err := tx.record(by, ws, company, ActivityRoomHeld, meetingID, summary); err != nil {
 		return err
 	}
 	return logEvent(tx, meetingID, EventEnded, nil, "", "", at)
@@ -731,7 +744,7 @@ func (s *Store) EndRoomAt(ctx context.Context, meetingID, at int64) (ended bool,
 			return err
 		}
 		ended = true
-		return endRoom(tx, meetingID, at)
+		return endRoom(tx, nil, meetingID, at)
 	})
 	return ended, err
 }

@@ -41,6 +41,11 @@ type Store struct {
 	// index updates) after their transaction commits. Left nil, those rows
 	// stay pending.
 	Applier Applier
+
+	// ActivitySink is handed each committed activity (the notification
+	// pipeline). Left nil, activity rows are done at once: nobody is
+	// waiting for them.
+	ActivitySink ActivitySink
 }
 
 // Applier applies committed outbox rows to the search index.
@@ -294,7 +299,7 @@ func (s *Store) ApplyOutbox(ctx context.Context, items []OutboxItem) error {
 		// server's relay.
 		return nil
 	}
-	var done, rest []OutboxItem
+	var done, rest, activities []OutboxItem
 	for _, it := range items {
 		switch it.Kind {
 		case OutboxUserClients:
@@ -302,9 +307,19 @@ func (s *Store) ApplyOutbox(ctx context.Context, items []OutboxItem) error {
 				return err
 			}
 		case OutboxMeeting:
+		case OutboxActivity:
+			activities = append(activities, it)
 		default:
 			rest = append(rest, it)
 		}
+	}
+	if len(activities) > 0 {
+		if s.ActivitySink != nil {
+			if err := s.ActivitySink.ApplyActivities(ctx, activities); err != nil {
+				return err
+			}
+		}
+		done = append(done, activities...)
 	}
 	// Without an index, meeting rows wait for a process that has one; the
 	// user's meeting lists follow their clients, and a deleted company's

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -381,10 +382,11 @@ func (s *Store) AddNote(ctx context.Context, u *User, companyID int64, in NoteIn
 	err := s.onCompany(ctx, u, companyID, func(tx *Tx, c *Company) error {
 		res, err := tx.Exec(`INSERT INTO notes (workspace_id, company_id, author_id, title, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			c.WorkspaceID, c.ID, n.AuthorID, n.Title, n.Body, t, t)
-		if err == nil {
-			n.ID, _ = res.LastInsertId()
+		if err != nil {
+			return err
 		}
-		return err
+		n.ID, _ = res.LastInsertId()
+		return tx.record(u, c.WorkspaceID, c.ID, ActivityNoteCreated, n.ID, said(u, "added a note", n.Title))
 	})
 	if err != nil {
 		return nil, err
@@ -408,7 +410,7 @@ func (s *Store) UpdateNote(ctx context.Context, u *User, id int64, in NoteInput)
 	if err := in.normalize(); err != nil {
 		return nil, err
 	}
-	err := s.editItem(ctx, u, "notes", id, func(tx *Tx, ws int64) error {
+	err := s.editItem(ctx, u, TypeNote, id, false, func(tx *Tx, ws int64) error {
 		_, err := tx.Exec(`UPDATE notes SET title = ?, body = ?, updated_at = ? WHERE id = ?`, in.Title, in.Body, now(), id)
 		return err
 	})
@@ -418,15 +420,48 @@ func (s *Store) UpdateNote(ctx context.Context, u *User, id int64, in NoteInput)
 	return s.Note(ctx, u, id)
 }
 
-// editItem runs fn on item id of table after checking that u may see its
-// company, and marks the company updated.
-func (s *Store) editItem(ctx context.Context, u *User, table string, id int64, fn func(tx *Tx, ws int64) error) error {
+// editedItems is, for each item type editItem changes, its table, how an
+// activity names one, and the activity kinds of a change and a deletion.
+var editedItems = map[string]struct{ table, label, updated, deleted string }{
+	TypeNote:    {"notes", `title`, ActivityNoteUpdated, ActivityNoteDeleted},
+	TypeContact: {"contacts", `coalesce(nullif(name, ''), email)`, ActivityContactUpdated, ActivityContactDeleted},
+	TypeLink:    {"links", `coalesce(nullif(title, ''), url)`, ActivityLinkUpdated, ActivityLinkDeleted},
+}
+
+// editItem runs fn on item id of type typ (TypeNote, TypeContact or
+// TypeLink) after checking that u may see its company, records the change
+// (a deletion when deleted) as an activity, and marks the company updated.
+func (s *Store) editItem(ctx context.Context, u *User, typ string, id int64, deleted bool, fn func(tx *Tx, ws int64) error) error {
+	item, ok := editedItems[typ]
+	if !ok {
+		return Errorf(ENotFound, "Not found.")
+	}
 	return s.tx(ctx, func(tx *Tx) error {
-		cid, err := s.itemCompany(ctx, tx, u, table, id)
+		cid, err := s.itemCompany(ctx, tx, u, item.table, id)
 		if err != nil {
 			return err
 		}
+		// The summary names the item as it is after a change, as it was
+		// before a deletion.
+		var label string
+		labelOf := func() error {
+			return tx.QueryRow(`SELECT `+item.label+` FROM `+item.table+` WHERE id = ?`, id).Scan(&label)
+		}
+		if deleted {
+			if err := labelOf(); err != nil {
+				return err
+			}
+		}
 		if err := fn(tx, u.WorkspaceID); err != nil {
+			return err
+		}
+		kind, did := item.updated, "changed the "+typ
+		if deleted {
+			kind, did = item.deleted, "deleted the "+typ
+		} else if err := labelOf(); err != nil {
+			return err
+		}
+		if err := tx.record(u, u.WorkspaceID, cid, kind, id, said(u, did, label)); err != nil {
 			return err
 		}
 		_, err = tx.Exec(`UPDATE companies SET updated_at = ? WHERE id = ?`, now(), cid)
@@ -437,12 +472,8 @@ func (s *Store) editItem(ctx context.Context, u *User, table string, id int64, f
 // DeleteItem deletes a note, contact or link (typ is TypeNote, TypeContact
 // or TypeLink) that u may see.
 func (s *Store) DeleteItem(ctx context.Context, u *User, typ string, id int64) error {
-	table := map[string]string{TypeNote: "notes", TypeContact: "contacts", TypeLink: "links"}[typ]
-	if table == "" {
-		return Errorf(ENotFound, "Not found.")
-	}
-	return s.editItem(ctx, u, table, id, func(tx *Tx, ws int64) error {
-		if _, err := tx.Exec(`DELETE FROM `+table+` WHERE id = ?`, id); err != nil {
+	return s.editItem(ctx, u, typ, id, true, func(tx *Tx, ws int64) error {
+		if _, err := tx.Exec(`DELETE FROM `+editedItems[typ].table+` WHERE id = ?`, id); err != nil {
 			return err
 		}
 		if typ == TypeContact {
@@ -469,6 +500,9 @@ func (s *Store) AddContact(ctx context.Context, u *User, companyID int64, in Con
 			return err
 		}
 		c.ID, _ = res.LastInsertId()
+		if err := tx.record(u, co.WorkspaceID, co.ID, ActivityContactCreated, c.ID, said(u, "added a contact", cmp.Or(c.Name, c.Email))); err != nil {
+			return err
+		}
 		return tx.queue(co.WorkspaceID, OutboxContact, c.ID)
 	})
 	if err != nil {
@@ -492,7 +526,7 @@ func (s *Store) UpdateContact(ctx context.Context, u *User, id int64, in Contact
 	if err := in.normalize(); err != nil {
 		return nil, err
 	}
-	err := s.editItem(ctx, u, "contacts", id, func(tx *Tx, ws int64) error {
+	err := s.editItem(ctx, u, TypeContact, id, false, func(tx *Tx, ws int64) error {
 		_, err := tx.Exec(`UPDATE contacts SET name = ?, email = ?, phone = ?, title = ?, updated_at = ? WHERE id = ?`,
 			in.Name, in.Email, in.Phone, in.Title, now(), id)
 		if isUnique(err) {
@@ -519,10 +553,11 @@ func (s *Store) AddLink(ctx context.Context, u *User, companyID int64, in LinkIn
 	err := s.onCompany(ctx, u, companyID, func(tx *Tx, c *Company) error {
 		res, err := tx.Exec(`INSERT INTO links (workspace_id, company_id, title, url, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			c.WorkspaceID, c.ID, l.Title, l.URL, t, t)
-		if err == nil {
-			l.ID, _ = res.LastInsertId()
+		if err != nil {
+			return err
 		}
-		return err
+		l.ID, _ = res.LastInsertId()
+		return tx.record(u, c.WorkspaceID, c.ID, ActivityLinkCreated, l.ID, said(u, "added a link", cmp.Or(l.Title, l.URL)))
 	})
 	if err != nil {
 		return nil, err
@@ -546,7 +581,7 @@ func (s *Store) UpdateLink(ctx context.Context, u *User, id int64, in LinkInput)
 	if err := in.normalize(); err != nil {
 		return nil, err
 	}
-	err := s.editItem(ctx, u, "links", id, func(tx *Tx, ws int64) error {
+	err := s.editItem(ctx, u, TypeLink, id, false, func(tx *Tx, ws int64) error {
 		_, err := tx.Exec(`UPDATE links SET title = ?, url = ?, updated_at = ? WHERE id = ?`, in.Title, in.URL, now(), id)
 		return err
 	})

@@ -1,0 +1,99 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rolodex/rolodex/store"
+	"github.com/rolodex/rolodex/views"
+)
+
+// homeMeetings is how many of the coming week's meetings the home page
+// lists; the rest are a link to the meetings list.
+const homeMeetings = 50
+
+// home is "my day" (views.HomePage): a few indexed reads, each the same
+// one another page makes, under the viewer's client security.
+func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	u := userFrom(ctx)
+	now := time.Now().In(u.Location())
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
+	tomorrow := day.AddDate(0, 0, 1).UnixMilli()
+	v := views.Home{Admin: u.IsAdmin(), Clients: true, Now: now.UnixMilli(), Day: day}
+
+	week, err := h.Store.ListMeetings(ctx, u, store.MeetingQuery{From: day.UnixMilli(), To: day.AddDate(0, 0, 8).UnixMilli(), Limit: homeMeetings})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	for _, m := range week.Items {
+		if m.StartsAt < tomorrow {
+			v.Today = append(v.Today, m)
+		} else {
+			v.Week = append(v.Week, m)
+		}
+	}
+	if week.Next != "" {
+		v.MoreMeetings = -1 // more than the SQLite fallback counts
+		if week.Count > 0 {
+			v.MoreMeetings = week.Count - int64(len(week.Items))
+		}
+	}
+	if v.Rooms, err = h.Store.LiveRooms(ctx, u); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	activity, err := h.Store.Activities(ctx, u, store.ActivityQuery{NotBy: u.ID, Limit: 10})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v.Activity = activity.Items
+
+	var ids []int64
+	for _, m := range week.Items {
+		ids = append(ids, m.CompanyID)
+	}
+	for _, lr := range v.Rooms {
+		ids = append(ids, lr.CompanyID)
+	}
+	if v.Companies, err = h.Store.CompaniesByID(ctx, u, ids); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// A staff user with nothing at all on the page may have no clients:
+	// then every section says how to get some.
+	if !v.Admin && len(ids) == 0 && len(v.Activity) == 0 {
+		clients, err := h.Store.ClientIDs(ctx, u)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		v.Clients = len(clients) > 0
+	}
+	h.render(w, r, http.StatusOK, views.HomePage(h.page(r, "Home"), v), nil)
+}
+
+// apiActivity is GET /api/v1/activity: the activity the viewer may see,
+// newest first, on one company (company_id) or on all their clients.
+func (h *Handler) apiActivity(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	aq := store.ActivityQuery{Cursor: q.Get("cursor"), Limit: limitParam(q)}
+	if s := strings.TrimSpace(q.Get("company_id")); s != "" {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			h.fail(w, r, &store.Error{Code: store.EInvalid, Message: "company_id must be a company's id.", Fields: map[string]string{"company_id": "Give a company's id (a positive number)."}})
+			return
+		}
+		aq.CompanyID = id
+	}
+	page, err := h.Store.Activities(r.Context(), userFrom(r.Context()), aq)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}

@@ -1,0 +1,205 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rolodex/rolodex/store"
+)
+
+// homeWorkspace gives staff users alice (client Acme) and bob (client
+// Beta) a day's worth of meetings, live rooms and colleagues' changes, all
+// named after their client, and returns alice, bob and an admin.
+func homeWorkspace(t testing.TB, a *testApp) (alice, bob, adm *store.User) {
+	t.Helper()
+	ctx := context.Background()
+	alice = a.User(t, "alice@example.com", store.RoleStaff)
+	bob = a.User(t, "bob@example.com", store.RoleStaff)
+	adm = a.User(t, "admin@example.com", store.RoleAdmin)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	company := func(name string, staff *store.User) *store.Company {
+		c, err := a.Store.CreateCompany(ctx, adm, store.CompanyInput{Name: name})
+		must(err)
+		must(a.Store.AssignClient(ctx, adm, staff.ID, c.ID, true))
+		return c
+	}
+	acme, beta := company("Acme", alice), company("Beta", bob)
+	// Times of the viewers' day (UTC: they chose no zone). The one today
+	// is closed, so it is never overdue whatever the time now.
+	now := time.Now().UTC()
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	today := now.Add(-time.Minute)
+	if today.Before(day) {
+		today = day
+	}
+	meeting := func(c *store.Company, subject, status string, at time.Time) *store.Meeting {
+		m, err := a.Store.CreateMeeting(ctx, adm, c.ID, store.MeetingInput{Type: "call", Subject: subject, Status: status, StartsAt: at.UnixMilli()})
+		must(err)
+		return m
+	}
+	meeting(acme, "Acme overdue call", store.MeetingOpen, today)
+	meeting(acme, "Acme today call", store.MeetingClosed, today)
+	meeting(acme, "Acme week call", store.MeetingOpen, day.AddDate(0, 0, 3).Add(10*time.Hour))
+	meeting(beta, "Beta secret call", store.MeetingClosed, today)
+	meeting(beta, "Beta overdue call", store.MeetingOpen, today)
+	for _, m := range []*store.Meeting{meeting(acme, "Acme live review", store.MeetingOpen, day.AddDate(0, 0, 2)), meeting(beta, "Beta live review", store.MeetingOpen, day.AddDate(0, 0, 2))} {
+		_, err := a.Store.OpenRoom(ctx, adm, m.ID)
+		must(err)
+	}
+	_, err := a.Store.AddNote(ctx, adm, acme.ID, store.NoteInput{Title: "Acme pricing call"})
+	must(err)
+	_, err = a.Store.AddNote(ctx, bob, beta.ID, store.NoteInput{Title: "Beta note by bob"})
+	must(err)
+	_, err = a.Store.AddNote(ctx, alice, acme.ID, store.NoteInput{Title: "Acme note by alice herself"})
+	must(err)
+	return alice, bob, adm
+}
+
+// TestHomePage checks the home page's sections, empty and full, as staff
+// and as an admin: staff see their clients' meetings, rooms and others'
+// changes, never another client's; admins see the workspace.
+func TestHomePage(t *testing.T) {
+	a := newTestApp(t)
+	get := func(u *store.User) string {
+		t.Helper()
+		resp, body := do(t, a.client(t, u), "GET", a.Server.URL+"/", "", "")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("home as %s: %d", u.Email, resp.StatusCode)
+		}
+		return body
+	}
+	has := func(who, body string, want ...string) {
+		t.Helper()
+		for _, s := range want {
+			if !strings.Contains(body, s) {
+				t.Errorf("%s: no %q", who, s)
+			}
+		}
+	}
+	hasNot := func(who, body string, unwanted ...string) {
+		t.Helper()
+		for _, s := range unwanted {
+			if strings.Contains(body, s) {
+				t.Errorf("%s: shows %q", who, s)
+			}
+		}
+	}
+
+	// Empty: every section says what to do.
+	loner := a.User(t, "loner@example.com", store.RoleStaff)
+	empty := get(loner)
+	has("staff without clients", empty, "My day", "No clients are assigned to you yet", "No room is open", "No unread notifications")
+	emptyAdmin := get(a.User(t, "first-admin@example.com", store.RoleAdmin))
+	has("admin of an empty workspace", emptyAdmin, "The workspace today", "Nothing scheduled for today", "Nothing planned for the coming week",
+		"No room is open", "Nothing changed lately", "No unread notifications")
+	hasNot("admin of an empty workspace", emptyAdmin, "No clients are assigned")
+
+	alice, bob, adm := homeWorkspace(t, a)
+	page := get(alice)
+	has("alice", page, "Acme overdue call", "Acme today call", "Acme week call", "Acme live review", "Overdue",
+		"admin@example.com added a note “Acme pricing call”", "Recent changes on your clients")
+	hasNot("alice", page, "Beta", "Acme note by alice herself", "Nothing scheduled", "Nothing planned", "No room is open", "Nothing changed lately")
+	has("bob", get(bob), "Beta secret call", "Beta live review", "Beta overdue call")
+	hasNot("bob", get(bob), "Acme", "Beta note by bob")
+	whole := get(adm)
+	has("admin", whole, "The workspace today", "Recent changes in the workspace", "Acme today call", "Beta secret call",
+		"Acme live review", "Beta live review", "Beta note by bob", "Acme note by alice herself")
+	hasNot("admin", whole, "Acme pricing call") // the admin's own
+	// Times are the viewer's: the week's call (10:00 UTC) at 19:00 in Tokyo.
+	week := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 3).Add(10 * time.Hour)
+	if _, err := a.Store.UpdateProfile(context.Background(), alice.ID, store.ProfileInput{Name: alice.Name, Email: alice.Email, TimeZone: "Asia/Tokyo"}); err != nil {
+		t.Fatal(err)
+	}
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	has("alice in Tokyo", get(alice), "Asia/Tokyo", week.In(tokyo).Format("Mon Jan 2, 15:04"))
+	// Still empty for the loner, whatever the others have.
+	has("staff without clients", get(loner), "No clients are assigned to you yet")
+	hasNot("staff without clients", get(loner), "Acme", "Beta")
+}
+
+// TestActivityAPI pages through GET /api/v1/activity and checks that bad
+// parameters answer 422 with the field, never 500.
+func TestActivityAPI(t *testing.T) {
+	a := newTestApp(t)
+	alice, _, adm := homeWorkspace(t, a)
+	ca := a.client(t, alice)
+	type page struct {
+		Items []store.Activity `json:"items"`
+		Next  string           `json:"next_cursor"`
+	}
+	var all []store.Activity
+	url := a.Server.URL + "/api/v1/activity?limit=2"
+	for range 20 {
+		resp, body := do(t, ca, "GET", url, "", "")
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", url, resp.StatusCode, body)
+		}
+		var p page
+		if err := json.Unmarshal([]byte(body), &p); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, p.Items...)
+		if p.Next == "" {
+			break
+		}
+		url = a.Server.URL + "/api/v1/activity?limit=2&cursor=" + p.Next
+	}
+	// Acme created, assigned to alice, four meetings, two notes.
+	if len(all) != 8 {
+		t.Errorf("alice pages through %d activities, want 8", len(all))
+	}
+	for _, x := range all {
+		if x.CompanyName != "Acme" || strings.Contains(x.Summary, "Beta") {
+			t.Errorf("alice sees %+v", x)
+		}
+	}
+	var acme int64
+	if all[0].CompanyID != nil {
+		acme = *all[0].CompanyID
+	}
+	for _, c := range []struct {
+		query string
+		field string
+		code  int
+	}{
+		{"limit=0", "limit", 422},
+		{"limit=201", "limit", 422},
+		{"limit=ten", "limit", 422},
+		{"cursor=%21%21", "cursor", 422},
+		{"cursor=e30", "cursor", 422},
+		{"company_id=x", "company_id", 422},
+		{"company_id=-3", "company_id", 422},
+		{fmt.Sprintf("company_id=%d&limit=1", acme), "", 200},
+		{fmt.Sprintf("company_id=%d", acme+1), "", 404}, // Beta
+	} {
+		resp, body := do(t, ca, "GET", a.Server.URL+"/api/v1/activity?"+c.query, "", "")
+		if resp.StatusCode != c.code {
+			t.Errorf("%s: %d %s", c.query, resp.StatusCode, body)
+			continue
+		}
+		if c.field != "" {
+			var e struct {
+				Error  string            `json:"error"`
+				Fields map[string]string `json:"fields"`
+			}
+			if err := json.Unmarshal([]byte(body), &e); err != nil || e.Error == "" || e.Fields[c.field] == "" {
+				t.Errorf("%s: %s", c.query, body)
+			}
+		}
+	}
+	// The admin sees both clients' activity.
+	resp, body := do(t, a.client(t, adm), "GET", a.Server.URL+"/api/v1/activity?limit=200", "", "")
+	if resp.StatusCode != 200 || !strings.Contains(body, "Beta") || !strings.Contains(body, "Acme") {
+		t.Errorf("admin: %d %.300s", resp.StatusCode, body)
+	}
+}
