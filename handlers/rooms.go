@@ -63,7 +63,8 @@ func (h *Handler) apiRoom(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	room, err := h.Store.Room(r.Context(), u, id)
+	// Who is there and the call's link are for those who may join.
+	room, err := h.Store.EnterRoom(r.Context(), u, id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -535,6 +536,8 @@ func (h *Handler) roomStream(w http.ResponseWriter, r *http.Request) {
 	}
 	beat := time.NewTicker(streamHeartbeat)
 	defer beat.Stop()
+	recheck := time.NewTicker(streamRecheck)
+	defer recheck.Stop()
 	var buf bytes.Buffer
 	for {
 		items, err := sub.Next(ctx)
@@ -571,8 +574,29 @@ func (h *Handler) roomStream(w http.ResponseWriter, r *http.Request) {
 			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil || rc.Flush() != nil {
 				return
 			}
+		case <-recheck.C:
+			if !h.mayStillFollow(r, id) {
+				return
+			}
 		}
 	}
+}
+
+// streamRecheck is how often a room stream asks again whether its viewer
+// may follow the room: a stream makes no new requests, so signing out,
+// deactivation, losing the client or leaving the audience would otherwise
+// not reach it.
+const streamRecheck = 5 * time.Second
+
+// mayStillFollow reports whether r's session is still live and its user
+// may still enter room id.
+func (h *Handler) mayStillFollow(r *http.Request, id int64) bool {
+	token, _ := h.cookieSession(r).Values["sid"].(string)
+	_, u, err := h.Store.SessionUser(r.Context(), token)
+	if err == nil {
+		_, err = h.Store.EnterRoom(r.Context(), u, id)
+	}
+	return err == nil
 }
 
 // streamItem writes the SSE events of one item: a message; or an event,

@@ -153,8 +153,12 @@ func TestRoomAPI(t *testing.T) {
 	}
 	// Participants, and when each joined.
 	room = roomJSON{}
-	if st, _ := f.call(t, f.carol, "GET", f.path(""), "", &room); st != 200 || len(room.Participants) != 2 || room.Audience != nil {
+	if st, _ := f.call(t, f.bob, "GET", f.path(""), "", &room); st != 200 || len(room.Participants) != 2 || room.Audience != nil {
 		t.Fatalf("participants: %d %+v (the audience is the organiser's)", st, room)
+	}
+	// Who is there, and the call's link, are for those who may join.
+	if st, body := f.call(t, f.carol, "GET", f.path(""), "", nil); st != 403 {
+		t.Fatalf("the room to a viewer outside the audience: %d %s, want 403", st, body)
 	}
 	for _, p := range room.Participants {
 		if p.Name == "" || p.JoinedAt < time.Now().Add(-time.Minute).UnixMilli() || p.UserID != f.alice.ID && p.UserID != f.bob.ID {
@@ -563,4 +567,45 @@ func TestBrowserRoomOpensWhileWaiting(t *testing.T) {
 		html, _ := chromedp.Run(ctx, chromedp.OuterHTML(`#room`))
 		t.Fatalf("bob's page after the room opened: %v\n%.2000s", err, html)
 	}
+}
+
+// TestRoomStreamEndsWithAccess: a stream makes no new requests, so it asks
+// again on its own: losing the client, or the session, closes it within
+// streamRecheck.
+func TestRoomStreamEndsWithAccess(t *testing.T) {
+	f := newRoomFixture(t)
+	f.call(t, f.alice, "POST", f.path("/open"), "", nil)
+	streamURL := fmt.Sprintf("%s/meetings/%d/room/stream", f.a.Server.URL, f.meeting.ID)
+	follow := func(u *store.User) <-chan sseEvent {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", streamURL, nil)
+		resp, err := f.clients[u].Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("stream as %s: %v %v", u.Email, resp, err)
+		}
+		return readSSE(resp)
+	}
+	closes := func(who string, ch <-chan sseEvent) {
+		t.Helper()
+		timeout := time.After(15 * time.Second)
+		for {
+			select {
+			case _, ok := <-ch:
+				if !ok {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("%s's stream still open 15 s after access ended", who)
+			}
+		}
+	}
+	carol, bob := follow(f.carol), follow(f.bob)
+	// Carol loses the client; Bob signs out everywhere.
+	if err := f.a.Store.AssignClient(t.Context(), admin(), f.carol.ID, f.meeting.CompanyID, false); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := do(t, f.clients[f.bob], "POST", f.a.Server.URL+"/me/sessions/delete-all", formType, ""); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign out everywhere: %d", resp.StatusCode)
+	}
+	closes("carol", carol)
+	closes("bob", bob)
 }
