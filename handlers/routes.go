@@ -26,6 +26,13 @@ func (h *Handler) Routes() http.Handler {
 	mux.Handle("GET /favicon.ico", static.Favicon())
 	mux.HandleFunc("/", h.unmatched(mux.ServeMux))
 
+	// A room's guests: their invite link's token is their only credential (guests.go).
+	mux.HandleFunc("GET /guest/{token}", h.guestPage)
+	mux.HandleFunc("GET /guest/{token}/stream", h.guestStream)
+	mux.HandleFunc("GET /guest/{token}/messages", h.guestMessages)
+	mux.HandleFunc("POST /guest/{token}/messages", h.guestPost)
+	mux.HandleFunc("POST /guest/{token}/join", h.guestJoin)
+
 	// Signed-in pages.
 	page := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, h.requireUser(fn)) }
 	admin := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, h.requireAdmin(fn)) }
