@@ -230,9 +230,10 @@ func (h *Handler) removeParticipant(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	uid, err := pathID(r, "uid")
-	if err != nil {
-		h.fail(w, r, err)
+	// A guest's id is negative (store.GuestID).
+	uid, err := strconv.ParseInt(r.PathValue("uid"), 10, 64)
+	if err != nil || uid == 0 {
+		h.fail(w, r, notFound)
 		return
 	}
 	left, err := h.Store.RemoveParticipant(r.Context(), u, id, uid)
