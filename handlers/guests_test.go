@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -254,8 +255,19 @@ func TestGuestLinkRefused(t *testing.T) {
 		if resp, _ := do(t, g, "POST", f.link+"/join", formType, ""); resp.StatusCode != 303 {
 			t.Fatalf("join: %d", resp.StatusCode)
 		}
+		stream, err := g.Get(f.link + "/stream")
+		if err != nil || stream.StatusCode != 200 {
+			t.Fatalf("stream: %v %v", err, stream)
+		}
+		closed := make(chan struct{})
+		go func() { io.Copy(io.Discard, stream.Body); stream.Body.Close(); close(closed) }()
 		if st, _ := f.call(t, f.alice, "PUT", f.path(""), `{"access":"audience","audience":["bob@example.com"]}`, nil); st != 200 {
 			t.Fatal(st)
+		}
+		select {
+		case <-closed:
+		case <-time.After(3 * time.Second):
+			t.Error("the removed guest's stream is still open")
 		}
 		refused(t, "after removal", f.link)
 		if in, _ := f.a.Store.IsParticipant(context.Background(), f.meeting.ID, store.GuestID(f.gina.ID)); in {
