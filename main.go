@@ -368,6 +368,9 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 	h := handlers.New(a.store, a.index, sess, a.log)
 	h.Imports = handlers.Imports{Dir: importer.Dir, MaxBytes: cfg.ImportMaxBytes, Wake: importer.Wake}
 	h.Proxies = cfg.Proxies
+	if h.GuestKey, err = handlers.GuestKey(cfg.Data); err != nil {
+		return err
+	}
 	h.Rooms = rooms.New(a.store, a.log, rooms.DefaultConfig)
 	h.Rooms.Start()
 	defer h.Rooms.Stop()

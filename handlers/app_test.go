@@ -46,6 +46,9 @@ func newTestApp(t testing.TB) *testApp {
 	log := slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, nil))
 	h := handlers.New(env.Store, idx, sess, log)
 	h.Imports = handlers.Imports{Dir: filepath.Join(env.Dir, "imports"), MaxBytes: 1 << 20}
+	if h.GuestKey, err = handlers.GuestKey(env.Dir); err != nil {
+		t.Fatal(err)
+	}
 	h.Rooms = rooms.New(env.Store, log, roomsConfig)
 	h.Rooms.Start()
 	srv := httptest.NewServer(h.Routes())

@@ -290,7 +290,7 @@ func (h *Handler) logRequests(next http.Handler) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), infoKey, info))
 		defer func() {
 			if p := recover(); p != nil {
-				h.Log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", p)
+				h.Log.Error("panic", "method", r.Method, "path", loggedPath(r), "panic", p)
 				if !rec.wrote {
 					http.Error(w, "Internal error.", http.StatusInternalServerError)
 				}
@@ -303,7 +303,7 @@ func (h *Handler) logRequests(next http.Handler) http.Handler {
 			if rec.status >= 500 {
 				level = slog.LevelError
 			}
-			h.Log.Log(r.Context(), level, "http", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+			h.Log.Log(r.Context(), level, "http", "method", r.Method, "path", loggedPath(r), "status", rec.status,
 				"dur", time.Since(start).Round(time.Microsecond), "user", info.user)
 		}()
 		next.ServeHTTP(rec, r)
@@ -333,3 +333,15 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the writer (flush for SSE).
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// loggedPath is r's path as the request log writes it: a guest's invite
+// token is their only credential, so it is left out.
+func loggedPath(r *http.Request) string {
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/guest/"); ok {
+		if _, tail, found := strings.Cut(rest, "/"); found {
+			return "/guest/…/" + tail
+		}
+		return "/guest/…"
+	}
+	return r.URL.Path
+}

@@ -121,3 +121,17 @@ func TestRotateSessionCookie(t *testing.T) {
 		}
 	}
 }
+
+// TestLoggedPath: the request log never writes a guest's invite token.
+func TestLoggedPath(t *testing.T) {
+	for path, want := range map[string]string{
+		"/guest/12.bGVl.c2ln":          "/guest/…",
+		"/guest/12.bGVl.c2ln/stream":   "/guest/…/stream",
+		"/companies/7":                 "/companies/7",
+		"/guest/12.bGVl.c2ln/messages": "/guest/…/messages",
+	} {
+		if got := loggedPath(httptest.NewRequest("GET", path, nil)); got != want {
+			t.Errorf("%s logged as %s, want %s", path, got, want)
+		}
+	}
+}

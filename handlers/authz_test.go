@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -250,6 +251,53 @@ func TestAuthorization(t *testing.T) {
 		tc{"GET /api/v1/activity", "GET", fixed("/api/v1/activity?limit=201"), "", "", api(422, 422, 422, 422)},
 	)
 
+	// Guests. Each case gets a restricted room of its own with Gina, a
+	// contact of Acme, in its audience. Her invite link is the only
+	// credential of these routes, so everyone holding it gets the same
+	// answer; a link to an ended room is refused.
+	if _, err := a.Store.AddContact(ctx, admin(), acme.ID, store.ContactInput{Name: "Gina", Email: "gina@client.example"}); err != nil {
+		t.Fatal(err)
+	}
+	organiser := a.client(t, adm)
+	newGuestLink := func(state string, joined bool) string {
+		id := newRoom(store.RoomOpen, false)
+		if _, err := a.Store.SetRoom(ctx, admin(), id, store.RoomInput{Access: store.AccessAudience, Audience: []string{"gina@client.example"}}); err != nil {
+			t.Fatal(err)
+		}
+		_, body := do(t, organiser, "GET", fmt.Sprintf("%s/api/v1/meetings/%d/room", a.Server.URL, id), "", "")
+		link := regexp.MustCompile(`"invite_url":"[^"]*(/guest/[^"]+)"`).FindStringSubmatch(body)
+		if link == nil {
+			t.Fatalf("no invite link in %s", body)
+		}
+		if joined {
+			_, g, err := a.Store.GuestRoom(ctx, id, "gina@client.example")
+			if err == nil {
+				_, err = a.Store.GuestJoin(ctx, g)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if state == store.RoomEnded {
+			if _, err := a.Store.EndRoom(ctx, admin(), id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return link[1]
+	}
+	guestRoute := func(state string, joined bool, suffix string) func() string {
+		return func() string { return newGuestLink(state, joined) + suffix }
+	}
+	guestToken := strings.TrimPrefix(newGuestLink(store.RoomOpen, false), "/guest/")
+	cases = append(cases,
+		tc{"GET /guest/{token}", "GET", guestRoute(store.RoomOpen, false, ""), "", "", want{200, 200, 200, 200, 200}},
+		// TestGuestLink follows a live stream.
+		tc{"GET /guest/{token}/stream", "GET", guestRoute(store.RoomEnded, false, "/stream"), "", "", want{404, 404, 404, 404, 404}},
+		tc{"GET /guest/{token}/messages", "GET", guestRoute(store.RoomOpen, false, "/messages"), "", "", want{200, 200, 200, 200, 200}},
+		tc{"POST /guest/{token}/messages", "POST", guestRoute(store.RoomOpen, true, "/messages"), formType, "body=hi", want{303, 303, 303, 303, 303}},
+		tc{"POST /guest/{token}/join", "POST", guestRoute(store.RoomOpen, false, "/join"), formType, "", want{303, 303, 303, 303, 303}},
+	)
+
 	// Bulk imports: admins only. Each case that changes an import gets
 	// its own.
 	newImport := func(draft bool) func() int64 {
@@ -368,6 +416,26 @@ func TestAuthorization(t *testing.T) {
 				}
 			})
 		}
+	}
+	// The tenth actor, a guest: every route but the guest routes answers
+	// Gina's invite token as it answers anonymous, wherever a credential
+	// could be looked for (as a bearer token it is a bad one: 401 on the API,
+	// like an expired token).
+	guest := a.client(t, nil)
+	for _, c := range cases {
+		if signsOut[c.pattern] || strings.Contains(c.pattern, " /guest/") {
+			continue
+		}
+		t.Run(c.method+" "+c.pattern+" as guest", func(t *testing.T) {
+			path := c.path()
+			resp, body := do(t, guest, c.method, a.Server.URL+path, c.ctype, c.body, "Cookie", "rolodex="+guestToken, "Authorization", "Bearer "+guestToken)
+			loc := resp.Header.Get("Location")
+			want := dead(c)
+			if want == login && (resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/login")) ||
+				want != login && resp.StatusCode != want {
+				t.Fatalf("%s %s as a guest: %d to %q, want what anonymous gets (%d)\n%.300s", c.method, path, resp.StatusCode, loc, want, body)
+			}
+		})
 	}
 	for _, cl := range clients[:5] { // the cookie sessions
 		resp, _ := do(t, cl.c, "POST", a.Server.URL+"/me/sessions/delete-all", formType, "")

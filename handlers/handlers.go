@@ -21,6 +21,9 @@ type Handler struct {
 	Log      *slog.Logger
 	Imports  Imports    // bulk CSV uploads (imports.go)
 	Rooms    *rooms.Hub // live meeting rooms (rooms.go)
+	// GuestKey signs guest invite links (guests.go, GuestKey); without
+	// one no link works.
+	GuestKey []byte
 
 	// Proxies are the reverse proxies whose X-Forwarded-For is believed
 	// (clientAddress).

@@ -160,7 +160,15 @@ func (h *Handler) itemForms(r *http.Request, open string) (views.ItemForms, erro
 		return forms, nil
 	}
 	var err error
-	forms.MeetingTypes, err = h.Store.MeetingTypes(r.Context(), userFrom(r.Context()))
+	if forms.MeetingTypes, err = h.Store.MeetingTypes(r.Context(), userFrom(r.Context())); err != nil {
+		return forms, err
+	}
+	// The form's routes are the company's: /companies/{id}/meetings...
+	companyID, err := pathID(r, "id")
+	if err != nil {
+		return forms, err
+	}
+	forms.Room, err = h.roomChoices(r, companyID)
 	return forms, err
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -161,11 +163,14 @@ type meetingBody struct {
 	Details  string          `json:"details"`
 	StartsAt json.RawMessage `json:"starts_at"`
 	EndsAt   json.RawMessage `json:"ends_at"`
+	// Room, when present, sets the live room in the same transaction
+	// (as PUT /api/v1/meetings/{id}/room would).
+	Room *store.RoomInput `json:"room"`
 }
 
 func (b meetingBody) input() (store.MeetingInput, error) {
 	p := store.Problems{}
-	in := store.MeetingInput{Type: b.Type, Status: b.Status, Subject: b.Subject, Details: b.Details, EndsAt: jsonTime(p, "ends_at", b.EndsAt)}
+	in := store.MeetingInput{Type: b.Type, Status: b.Status, Subject: b.Subject, Details: b.Details, EndsAt: jsonTime(p, "ends_at", b.EndsAt), Room: b.Room}
 	if ms := jsonTime(p, "starts_at", b.StartsAt); ms != nil {
 		in.StartsAt = *ms
 	}
@@ -296,6 +301,7 @@ func (h *Handler) addMeeting(w http.ResponseWriter, r *http.Request) {
 	}
 	f := formOf(r, meetingFields...)
 	in, err := meetingInput(f, userFrom(r.Context()).Location())
+	in.Room = roomFormInput(r, f)
 	var m *store.Meeting
 	if err == nil {
 		m, err = h.Store.CreateMeeting(r.Context(), userFrom(r.Context()), c.ID, in)
@@ -338,7 +344,9 @@ func afterMeeting(w http.ResponseWriter, r *http.Request, m *store.Meeting) {
 	redirect(w, r, companyURL(m.CompanyID))
 }
 
-func (h *Handler) meetingEditPage(w http.ResponseWriter, r *http.Request, st int, m *store.Meeting, f views.Form) {
+// meetingEditPage renders the edit form with f; fresh says f holds the
+// meeting as stored, so the room section is filled from the room.
+func (h *Handler) meetingEditPage(w http.ResponseWriter, r *http.Request, st int, m *store.Meeting, f views.Form, fresh bool) {
 	u := userFrom(r.Context())
 	c, err := h.Store.Company(r.Context(), u, m.CompanyID)
 	if err != nil {
@@ -350,12 +358,50 @@ func (h *Handler) meetingEditPage(w http.ResponseWriter, r *http.Request, st int
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, r, st, views.MeetingEditPage(h.page(r, "Edit meeting"), c, m, types, f, listReturn(r)), nil)
+	room, err := h.Store.Room(r.Context(), u, m.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var choices *views.RoomChoices
+	if room.CanManage {
+		if choices, err = h.roomChoices(r, c.ID); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if fresh {
+			maps.Copy(f.Values, views.RoomSettingsValues(room).Values)
+		}
+	}
+	h.render(w, r, st, views.MeetingEditPage(h.page(r, "Edit meeting"), c, m, types, choices, f, listReturn(r)), nil)
+}
+
+// roomChoices is what the meeting form offers for a room's audience.
+func (h *Handler) roomChoices(r *http.Request, companyID int64) (*views.RoomChoices, error) {
+	invitees, err := h.Store.RoomInvitees(r.Context(), userFrom(r.Context()), companyID)
+	if err != nil {
+		return nil, err
+	}
+	return &views.RoomChoices{Invitees: invitees}, nil
+}
+
+// roomFormInput reads the meeting form's "Live room" section into f (the
+// audience as one address a line) and returns its settings, or nil when
+// the form had no such section: the room is then left as it is.
+func roomFormInput(r *http.Request, f views.Form) *store.RoomInput {
+	if r.PostFormValue("room") == "" {
+		return nil
+	}
+	audience := slices.Concat(r.PostForm["audience"], splitAddresses(r.PostFormValue("audience_more")))
+	in := &store.RoomInput{Access: r.PostFormValue("access"), Audience: audience, VideoURL: r.PostFormValue("video_url")}
+	f.Values["room"], f.Values["access"], f.Values["video_url"] = "1", in.Access, in.VideoURL
+	f.Values["audience"] = strings.Join(audience, "\n")
+	return in
 }
 
 func (h *Handler) editMeeting(w http.ResponseWriter, r *http.Request) {
 	if m, ok := h.meeting(w, r); ok {
-		h.meetingEditPage(w, r, http.StatusOK, m, views.FormFromMeeting(m, userFrom(r.Context()).Location()))
+		h.meetingEditPage(w, r, http.StatusOK, m, views.FormFromMeeting(m, userFrom(r.Context()).Location()), true)
 	}
 }
 
@@ -370,16 +416,21 @@ func (h *Handler) updateMeeting(w http.ResponseWriter, r *http.Request) {
 	}
 	f := formOf(r, meetingFields...)
 	in, err := meetingInput(f, userFrom(r.Context()).Location())
+	in.Room = roomFormInput(r, f)
 	if err == nil {
 		_, err = h.Store.UpdateMeeting(r.Context(), userFrom(r.Context()), m.ID, in)
 	}
 	if invalid(err) {
-		h.meetingEditPage(w, r, http.StatusUnprocessableEntity, m, withErr(f, err))
+		h.meetingEditPage(w, r, http.StatusUnprocessableEntity, m, withErr(f, err), false)
 		return
 	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
+	}
+	if in.Room != nil {
+		// Guests taken out of the room by the new audience.
+		h.Rooms.Changed(r.Context(), userFrom(r.Context()).WorkspaceID, m.ID)
 	}
 	h.flash(w, r, "Meeting saved.")
 	afterMeeting(w, r, m)

@@ -45,6 +45,7 @@ func (h *Handler) roomDone(w http.ResponseWriter, r *http.Request, u *store.User
 		h.fail(w, r, err)
 		return
 	}
+	h.inviteURLs(r, room)
 	writeJSON(w, http.StatusOK, room)
 }
 
@@ -74,6 +75,7 @@ func (h *Handler) apiRoom(w http.ResponseWriter, r *http.Request) {
 			h.Rooms.Touch(r.Context(), u.WorkspaceID, id, u.ID)
 		}
 	}
+	h.inviteURLs(r, room)
 	writeJSON(w, http.StatusOK, room)
 }
 
@@ -93,6 +95,9 @@ func (h *Handler) apiSetRoom(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	// Guests taken out of the room by the new audience.
+	h.Rooms.Changed(r.Context(), u.WorkspaceID, id)
+	h.inviteURLs(r, room)
 	writeJSON(w, http.StatusOK, room)
 }
 
@@ -226,9 +231,10 @@ func (h *Handler) removeParticipant(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	uid, err := pathID(r, "uid")
-	if err != nil {
-		h.fail(w, r, err)
+	// A guest's id is negative (store.GuestID).
+	uid, err := strconv.ParseInt(r.PathValue("uid"), 10, 64)
+	if err != nil || uid == 0 {
+		h.fail(w, r, notFound)
 		return
 	}
 	left, err := h.Store.RemoveParticipant(r.Context(), u, id, uid)
@@ -249,7 +255,7 @@ func messageQuery(r *http.Request) (store.MessageQuery, error) {
 	p := store.Problems{}
 	if s := q.Get("user_id"); s != "" {
 		id, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || id <= 0 {
+		if err != nil || id == 0 { // a guest's is negative (store.GuestID)
 			p.Add("user_id", "Give a user id.")
 		}
 		mq.UserID = id
@@ -400,12 +406,13 @@ func (h *Handler) roomPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v.CompanyName = c.Name
 	if q.UserID != 0 {
-		v.FilterName = "#" + strconv.FormatInt(q.UserID, 10)
+		v.FilterName = filterName(room.Participants, v.Messages, q.UserID)
 		if other, err := h.Store.Colleague(ctx, u, q.UserID); err == nil {
 			v.FilterName = other.Name
 		}
 	}
 	if room.CanManage {
+		h.inviteURLs(r, room)
 		v.Settings = views.RoomSettingsValues(room)
 		events, err := h.Store.RoomEvents(ctx, u, id, "", 500)
 		if err != nil {
@@ -436,21 +443,30 @@ func (h *Handler) roomSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := formOf(r, "access", "audience", "video_url")
-	in := store.RoomInput{Access: f.Values["access"], VideoURL: f.Values["video_url"],
-		Audience: strings.FieldsFunc(f.Values["audience"], func(c rune) bool { return c == '\n' || c == '\r' || c == ',' || c == ';' })}
+	in := store.RoomInput{Access: f.Values["access"], VideoURL: f.Values["video_url"], Audience: splitAddresses(f.Values["audience"])}
 	room, err := h.Store.SetRoom(r.Context(), u, id, in)
+	if err == nil {
+		h.Rooms.Changed(r.Context(), u.WorkspaceID, id)
+	}
 	switch {
 	case invalid(err):
-		h.render(w, r, http.StatusUnprocessableEntity, views.RoomSettingsForm(id, withErr(f, err)), nil)
+		h.render(w, r, http.StatusUnprocessableEntity, views.RoomSettingsForm(id, nil, withErr(f, err)), nil)
 	case err != nil:
 		h.fail(w, r, err)
 	case isHTMX(r):
 		saved := views.RoomSettingsValues(room)
 		saved.Values["saved"] = "1"
-		h.render(w, r, http.StatusOK, views.RoomSettingsForm(id, saved), nil)
+		h.inviteURLs(r, room)
+		h.render(w, r, http.StatusOK, views.RoomSettingsForm(id, room.Guests, saved), nil)
 	default:
 		h.roomDone(w, r, u, id)
 	}
+}
+
+// splitAddresses reads addresses typed one a line, or separated by commas
+// or semicolons.
+func splitAddresses(s string) []string {
+	return strings.FieldsFunc(s, func(c rune) bool { return c == '\n' || c == '\r' || c == ',' || c == ';' })
 }
 
 func (h *Handler) organiser(ctx context.Context, u *store.User, room *store.Room) string {
@@ -479,12 +495,21 @@ func (h *Handler) roomStream(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	ctx := r.Context()
-	room, err := h.Store.EnterRoom(ctx, u, id)
+	room, err := h.Store.EnterRoom(r.Context(), u, id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	h.stream(w, r, room, u.ID, func(ctx context.Context) (*store.Room, error) { return h.Store.Room(ctx, u, id) }, nil)
+}
+
+// stream follows room over SSE for participant member (a user, or a
+// guest: store.GuestID). load reads the room anew as the viewer sees it;
+// check, when set, runs before each batch is sent and ends the stream
+// when it fails (a guest whose address left the audience).
+func (h *Handler) stream(w http.ResponseWriter, r *http.Request, room *store.Room, member int64,
+	load func(context.Context) (*store.Room, error), check func(context.Context) error) {
+	ctx, id, ws := r.Context(), room.MeetingID, room.WorkspaceID
 	pos, ok := rooms.ParsePosition(r.Header.Get("Last-Event-ID"))
 	if !ok {
 		pos, ok = rooms.ParsePosition(r.URL.Query().Get("after"))
@@ -513,7 +538,7 @@ func (h *Handler) roomStream(w http.ResponseWriter, r *http.Request) {
 		// Nothing more will happen: say so, and stop the client coming
 		// back (it closes on "ended").
 		var buf bytes.Buffer
-		if err := h.streamEnded(ctx, &buf, pos.String(), u, room.MeetingID); err != nil {
+		if err := h.streamEnded(ctx, &buf, pos.String(), load); err != nil {
 			h.fail(w, r, err)
 			return
 		}
@@ -521,13 +546,13 @@ func (h *Handler) roomStream(w http.ResponseWriter, r *http.Request) {
 		w.Write(buf.Bytes())
 		return
 	}
-	sub, err := h.Rooms.Subscribe(ctx, u.WorkspaceID, id, pos)
+	sub, err := h.Rooms.Subscribe(ctx, ws, id, pos)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	defer sub.Close()
-	conn := h.Rooms.Connect(ctx, u.WorkspaceID, id, u.ID)
+	conn := h.Rooms.Connect(ctx, ws, id, member)
 	defer conn.Close()
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "retry: 2000\n\n")
@@ -547,9 +572,14 @@ func (h *Handler) roomStream(w http.ResponseWriter, r *http.Request) {
 			}
 			return
 		}
+		if check != nil && len(items) > 0 {
+			if err := check(ctx); err != nil {
+				return
+			}
+		}
 		ended := false
 		for _, it := range items {
-			if err := h.streamItem(ctx, &buf, room, u, it); err != nil {
+			if err := h.streamItem(ctx, &buf, room, load, it); err != nil {
 				h.Log.Warn("room stream render", "room", id, "err", err)
 				return
 			}
@@ -571,6 +601,9 @@ func (h *Handler) roomStream(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-sub.Wait():
 		case <-beat.C:
+			if check != nil && check(ctx) != nil {
+				return
+			}
 			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil || rc.Flush() != nil {
 				return
 			}
@@ -603,7 +636,7 @@ func (h *Handler) mayStillFollow(r *http.Request, id int64) bool {
 // which updates the events log (for those who manage the room), the list
 // of who is here, and the room's state and chat box when it opened or
 // ended.
-func (h *Handler) streamItem(ctx context.Context, buf *bytes.Buffer, room *store.Room, u *store.User, it rooms.Item) error {
+func (h *Handler) streamItem(ctx context.Context, buf *bytes.Buffer, room *store.Room, load func(context.Context) (*store.Room, error), it rooms.Item) error {
 	id := it.After.String()
 	if it.Message != nil {
 		return sseEvent(ctx, buf, id, "message", views.RoomMessageItem(*it.Message))
@@ -616,9 +649,9 @@ func (h *Handler) streamItem(ctx context.Context, buf *bytes.Buffer, room *store
 	}
 	switch e.Kind {
 	case store.EventEnded:
-		return h.streamEnded(ctx, buf, id, u, room.MeetingID)
+		return h.streamEnded(ctx, buf, id, load)
 	case store.EventOpened:
-		now, err := h.Store.Room(ctx, u, room.MeetingID)
+		now, err := load(ctx)
 		if err != nil {
 			return err
 		}
@@ -641,12 +674,12 @@ func (h *Handler) streamItem(ctx context.Context, buf *bytes.Buffer, room *store
 
 // streamEnded writes the events that close a room's page: its final
 // state, nobody here, and the summary (the client closes on "ended").
-func (h *Handler) streamEnded(ctx context.Context, buf *bytes.Buffer, id string, u *store.User, meetingID int64) error {
-	room, err := h.Store.Room(ctx, u, meetingID)
+func (h *Handler) streamEnded(ctx context.Context, buf *bytes.Buffer, id string, load func(context.Context) (*store.Room, error)) error {
+	room, err := load(ctx)
 	if err != nil {
 		return err
 	}
-	count, err := h.Store.RoomMessageCount(ctx, meetingID)
+	count, err := h.Store.RoomMessageCount(ctx, room.MeetingID)
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,14 @@ func (h *Handler) Routes() http.Handler {
 	open("/", h.unmatched(mux.ServeMux))
 	apiOpen("/api/", h.unmatched(mux.ServeMux))
 
+	// A room's guests: their invite link's token is their only credential
+	// (guests.go).
+	open("GET /guest/{token}", h.guestPage)
+	open("GET /guest/{token}/stream", h.guestStream)
+	open("GET /guest/{token}/messages", h.guestMessages)
+	open("POST /guest/{token}/messages", h.guestPost)
+	open("POST /guest/{token}/join", h.guestJoin)
+
 	page("GET /{$}", h.home)
 	page("GET /companies", h.listCompanies)
 	page("GET /companies/new", h.newCompany)

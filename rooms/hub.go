@@ -146,7 +146,7 @@ type Conn struct {
 	h      *Hub
 	ws     int64
 	room   int64
-	member string // "<user id>:<connection id>" in the room's set
+	member string // "<user id>:<connection id>" in the room's set; a guest's id is negative (store.GuestID)
 	once   sync.Once
 }
 

@@ -16,6 +16,17 @@
     }
   });
 
+  // "Copy" beside a guest's invite link.
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("[data-copy]");
+    var input = button && document.getElementById(button.getAttribute("data-copy"));
+    if (!input) return;
+    input.select();
+    if (navigator.clipboard) {
+      navigator.clipboard.writeText(input.value).then(function () { button.textContent = "Copied"; });
+    }
+  });
+
   // After a message is sent, the fresh form takes the focus back.
   document.addEventListener("htmx:afterSwap", function (e) {
     if (e.target.id === "chat-form" || e.target.closest && e.target.closest("#chat-form")) {

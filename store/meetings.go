@@ -47,6 +47,9 @@ type MeetingInput struct {
 	Details  string `json:"details"`
 	StartsAt int64  `json:"starts_at"`
 	EndsAt   *int64 `json:"ends_at"`
+	// Room, when set, saves the live room's settings in the same
+	// transaction; only the meeting's organiser or an admin may.
+	Room *RoomInput `json:"room,omitempty"`
 }
 
 // normalize checks in against the workspace's types; edit says whether an
@@ -77,6 +80,9 @@ func (in *MeetingInput) normalize(types []string, edit bool) error {
 		case *in.EndsAt < in.StartsAt:
 			p.Add("ends_at", "The meeting cannot end before it starts.")
 		}
+	}
+	if in.Room != nil {
+		in.Room.check(p)
 	}
 	return p.Err()
 }
@@ -195,6 +201,9 @@ func (s *Store) CreateMeeting(ctx context.Context, u *User, companyID int64, in 
 			return err
 		}
 		m.ID, _ = res.LastInsertId()
+		if err := setMeetingRoom(ctx, tx, u, c.WorkspaceID, m, in.Room); err != nil {
+			return err
+		}
 		if err := tx.record(u, c.WorkspaceID, c.ID, ActivityMeetingCreated, m.ID, said(u, "added a meeting", m.Subject)); err != nil {
 			return err
 		}
@@ -240,8 +249,23 @@ func (s *Store) UpdateMeeting(ctx context.Context, u *User, id int64, in Meeting
 			in.Status = m.Status
 		}
 		m.Type, m.Status, m.Subject, m.Details, m.StartsAt, m.EndsAt = in.Type, in.Status, in.Subject, in.Details, in.StartsAt, in.EndsAt
-		return nil
+		return setMeetingRoom(ctx, tx, u, u.WorkspaceID, m, in.Room)
 	})
+}
+
+// setMeetingRoom saves the room settings that came with a meeting, when
+// any did: the organiser's or an admin's to give.
+func setMeetingRoom(ctx context.Context, tx *Tx, u *User, ws int64, m *Meeting, in *RoomInput) error {
+	if in == nil {
+		return nil
+	}
+	if !u.IsAdmin() && (m.OwnerID == nil || *m.OwnerID != u.ID) {
+		return errNotOrganiser
+	}
+	if _, err := tx.Exec(`INSERT OR IGNORE INTO rooms (meeting_id, workspace_id) VALUES (?, ?)`, m.ID, ws); err != nil {
+		return err
+	}
+	return saveRoom(ctx, tx, m.ID, *in)
 }
 
 // SetMeetingStatus closes (MeetingClosed) or reopens (MeetingOpen) a

@@ -63,15 +63,19 @@ type Room struct {
 	OpenedAt     *int64        `json:"opened_at"`
 	EndedAt      *int64        `json:"ended_at"`
 	Participants []Participant `json:"participants"`
-	// Audience is shown to those who manage the room only.
+	// Audience is shown to those who manage the room only, and so are
+	// its guests: the audience's addresses that are the client's contacts.
 	Audience []string `json:"audience,omitempty"`
+	Guests   []Invite `json:"guests,omitempty"`
 	// CanManage: the viewer organises the meeting or is an admin.
 	CanManage bool `json:"-"`
 }
 
-// Participant is someone in an open room.
+// Participant is someone in an open room. A guest's UserID is minus
+// their contact id (GuestID).
 type Participant struct {
 	UserID   int64  `json:"user_id"`
+	Guest    bool   `json:"guest,omitempty"`
 	Name     string `json:"name"`
 	JoinedAt int64  `json:"joined_at"`
 }
@@ -82,6 +86,7 @@ type RoomEvent struct {
 	MeetingID int64  `json:"-"`
 	Kind      string `json:"kind"`
 	UserID    *int64 `json:"user_id"`
+	Guest     bool   `json:"guest,omitempty"`
 	Name      string `json:"name"`
 	Reason    string `json:"reason,omitempty"`
 	At        int64  `json:"at"`
@@ -92,6 +97,7 @@ type RoomMessage struct {
 	ID        int64  `json:"id"`
 	MeetingID int64  `json:"-"`
 	UserID    int64  `json:"user_id"`
+	Guest     bool   `json:"guest,omitempty"`
 	Name      string `json:"name"`
 	Body      string `json:"body"`
 	CreatedAt int64  `json:"created_at"`
@@ -145,6 +151,9 @@ func (s *Store) Room(ctx context.Context, u *User, meetingID int64) (*Room, erro
 		if r.Audience, err = queryColumn[string](ctx, s.r, `SELECT email FROM room_audience WHERE meeting_id = ? ORDER BY email`, meetingID); err != nil {
 			return nil, err
 		}
+		if r.Guests, err = invites(ctx, s.r, r); err != nil {
+			return nil, err
+		}
 	}
 	return r, nil
 }
@@ -167,9 +176,12 @@ func (s *Store) room(ctx context.Context, q querier, u *User, meetingID int64) (
 func participants(ctx context.Context, q querier, meetingID int64) ([]Participant, error) {
 	out := []Participant{}
 	err := queryEach(ctx, q, func(row interface{ Scan(...any) error }, p *Participant) error {
-		return row.Scan(&p.UserID, &p.Name, &p.JoinedAt)
+		err := row.Scan(&p.UserID, &p.Name, &p.JoinedAt)
+		p.Guest = p.UserID < 0
+		return err
 	}, func(p *Participant) error { out = append(out, *p); return nil },
-		`SELECT user_id, name, joined_at FROM room_participants WHERE meeting_id = ? ORDER BY joined_at, user_id`, meetingID)
+		`SELECT user_id, name, joined_at FROM room_participants WHERE meeting_id = ?
+		UNION ALL SELECT -contact_id, name, joined_at FROM room_guests WHERE meeting_id = ? ORDER BY 3, 1`, meetingID, meetingID)
 	return out, err
 }
 
@@ -197,6 +209,12 @@ func (s *Store) onRoom(ctx context.Context, u *User, meetingID int64, fn func(tx
 // lowercased and deduplicated.
 func (in *RoomInput) normalize() error {
 	p := Problems{}
+	in.check(p)
+	return p.Err()
+}
+
+// check is normalize adding to p, for a form that has other fields too.
+func (in *RoomInput) check(p Problems) {
 	in.Access = strings.ToLower(strings.TrimSpace(in.Access))
 	if in.Access == "" {
 		in.Access = AccessPublic
@@ -229,7 +247,6 @@ func (in *RoomInput) normalize() error {
 			p.Add("video_url", "Enter a web address starting with https://, or nothing.")
 		}
 	}
-	return p.Err()
 }
 
 // SetRoom saves a room's settings; only its organiser or an admin may.
@@ -243,22 +260,46 @@ func (s *Store) SetRoom(ctx context.Context, u *User, meetingID int64, in RoomIn
 		if !r.CanManage {
 			return errNotOrganiser
 		}
-		if _, err := tx.Exec(`UPDATE rooms SET access = ?, video_url = ? WHERE meeting_id = ?`, in.Access, in.VideoURL, meetingID); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(`DELETE FROM room_audience WHERE meeting_id = ?`, meetingID); err != nil {
-			return err
-		}
-		for _, e := range in.Audience {
-			if _, err := tx.Exec(`INSERT INTO room_audience (meeting_id, email) VALUES (?, ?)`, meetingID, e); err != nil {
-				return err
-			}
-		}
-		return nil
+		return saveRoom(ctx, tx, meetingID, in)
 	}); err != nil {
 		return nil, err
 	}
 	return s.Room(ctx, u, meetingID)
+}
+
+// saveRoom writes the checked settings of a room that has its row. A guest
+// whose address left the audience (or whose room became public: guests
+// are never "everyone who can see the client") is taken out of the room
+// at once, logged as removed.
+func saveRoom(ctx context.Context, tx *Tx, meetingID int64, in RoomInput) error {
+	if _, err := tx.Exec(`UPDATE rooms SET access = ?, video_url = ? WHERE meeting_id = ?`, in.Access, in.VideoURL, meetingID); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`DELETE FROM room_audience WHERE meeting_id = ?`, meetingID); err != nil {
+		return err
+	}
+	for _, e := range in.Audience {
+		if _, err := tx.Exec(`INSERT INTO room_audience (meeting_id, email) VALUES (?, ?)`, meetingID, e); err != nil {
+			return err
+		}
+	}
+	var gone []Participant
+	if err := queryEach(ctx, tx, func(row interface{ Scan(...any) error }, p *Participant) error {
+		return row.Scan(&p.UserID, &p.Name)
+	}, func(p *Participant) error { gone = append(gone, *p); return nil },
+		`DELETE FROM room_guests AS g WHERE meeting_id = ? AND (
+			(SELECT access FROM rooms WHERE meeting_id = g.meeting_id) <> 'audience' OR NOT EXISTS (
+			SELECT 1 FROM room_audience a JOIN contacts ct ON ct.email = a.email WHERE a.meeting_id = g.meeting_id AND ct.id = g.contact_id))
+		RETURNING -contact_id, name`, meetingID); err != nil {
+		return err
+	}
+	t := now()
+	for _, p := range gone {
+		if err := logEvent(tx, meetingID, EventLeft, &p.UserID, p.Name, ReasonRemoved, t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // OpenRoom opens a room before its time (organiser or admin). Opening an
@@ -358,22 +399,31 @@ func (s *Store) JoinRoom(ctx context.Context, u *User, meetingID int64) (joined 
 		if err := mayEnter(ctx, tx, u, r); err != nil {
 			return err
 		}
-		if r.State != RoomOpen {
-			return errRoomNotOpen
-		}
-		t := now()
-		res, err := tx.Exec(`INSERT OR IGNORE INTO room_participants (meeting_id, user_id, name, joined_at) VALUES (?, ?, ?, ?)`,
-			meetingID, u.ID, u.Name, t)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			joined = true
-			return logEvent(tx, meetingID, EventJoined, &u.ID, u.Name, "", t)
-		}
-		return nil
+		joined, err = join(tx, r, u.ID, u.Name)
+		return err
 	})
 	return joined, err
+}
+
+// join puts participant id (a user, or a guest: GuestID) in an open room
+// and logs it, unless they are in already.
+func join(tx *Tx, r *Room, id int64, name string) (joined bool, err error) {
+	if r.State != RoomOpen {
+		return false, errRoomNotOpen
+	}
+	t := now()
+	query := `INSERT OR IGNORE INTO room_participants (meeting_id, user_id, name, joined_at) VALUES (?, ?, ?, ?)`
+	if id < 0 {
+		query = `INSERT OR IGNORE INTO room_guests (meeting_id, contact_id, name, joined_at) VALUES (?, -?, ?, ?)`
+	}
+	res, err := tx.Exec(query, r.MeetingID, id, name, t)
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	return true, logEvent(tx, r.MeetingID, EventJoined, &id, name, "", t)
 }
 
 // LeaveRoom takes u out of a room; left reports whether u was in it.
@@ -429,39 +479,46 @@ func (s *Store) PostMessage(ctx context.Context, u *User, meetingID int64, body 
 	}
 	var m *RoomMessage
 	_, err = s.onRoom(ctx, u, meetingID, func(tx *Tx, r *Room) error {
-		if r.State != RoomOpen {
-			return errRoomNotOpen
-		}
-		var n int
-		if err := tx.QueryRow(`SELECT count(*) FROM room_participants WHERE meeting_id = ? AND user_id = ?`, meetingID, u.ID).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			return Errorf(EForbidden, "Join the room to post in it.")
-		}
-		t := now()
-		// The rateMessages-th latest message of u, by the author index:
-		// if it is inside the window, this one would be one too many.
-		var tenth int64
-		err := tx.QueryRow(`SELECT created_at FROM room_messages WHERE meeting_id = ? AND user_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?`,
-			meetingID, u.ID, rateMessages-1).Scan(&tenth)
-		if err == nil && tenth > t-rateWindow {
-			return &Error{Code: EThrottled, Message: "You are sending messages too fast: at most 10 in 10 seconds. Wait a moment.",
-				Fields: map[string]string{"body": "At most 10 messages in 10 seconds; wait a moment."}}
-		}
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		res, err := tx.Exec(`INSERT INTO room_messages (meeting_id, user_id, name, body, created_at) VALUES (?, ?, ?, ?, ?)`,
-			meetingID, u.ID, u.Name, body, t)
-		if err != nil {
-			return err
-		}
-		m = &RoomMessage{MeetingID: meetingID, UserID: u.ID, Name: u.Name, Body: body, CreatedAt: t}
-		m.ID, _ = res.LastInsertId()
-		return nil
+		m, err = post(ctx, tx, r, u.ID, u.Name, body)
+		return err
 	})
 	return m, err
+}
+
+// post adds a checked message of participant id (a user or a guest) to
+// an open room they are in. More than rateMessages in rateWindow is
+// EThrottled.
+func post(ctx context.Context, tx *Tx, r *Room, id int64, name, body string) (*RoomMessage, error) {
+	if r.State != RoomOpen {
+		return nil, errRoomNotOpen
+	}
+	if in, err := isParticipant(ctx, tx, r.MeetingID, id); err != nil || !in {
+		if err == nil {
+			err = Errorf(EForbidden, "Join the room to post in it.")
+		}
+		return nil, err
+	}
+	t := now()
+	// The rateMessages-th latest message of the author, by the author
+	// index: if it is inside the window, this one would be one too many.
+	var tenth int64
+	err := tx.QueryRow(`SELECT created_at FROM room_messages WHERE meeting_id = ? AND user_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?`,
+		r.MeetingID, id, rateMessages-1).Scan(&tenth)
+	if err == nil && tenth > t-rateWindow {
+		return nil, &Error{Code: EThrottled, Message: "You are sending messages too fast: at most 10 in 10 seconds. Wait a moment.",
+			Fields: map[string]string{"body": "At most 10 messages in 10 seconds; wait a moment."}}
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	res, err := tx.Exec(`INSERT INTO room_messages (meeting_id, user_id, name, body, created_at) VALUES (?, ?, ?, ?, ?)`,
+		r.MeetingID, id, name, body, t)
+	if err != nil {
+		return nil, err
+	}
+	m := &RoomMessage{MeetingID: r.MeetingID, UserID: id, Guest: id < 0, Name: name, Body: body, CreatedAt: t}
+	m.ID, _ = res.LastInsertId()
+	return m, nil
 }
 
 // MessageQuery selects a page of a room's chat.
@@ -494,6 +551,11 @@ func (s *Store) RoomMessages(ctx context.Context, u *User, meetingID int64, q Me
 	if err := mayEnter(ctx, s.r, u, r); err != nil {
 		return nil, err
 	}
+	return s.messages(ctx, meetingID, q)
+}
+
+// messages reads a page of a room's chat for a viewer already let in.
+func (s *Store) messages(ctx context.Context, meetingID int64, q MessageQuery) (*MessagePage, error) {
 	if q.Limit <= 0 {
 		q.Limit = 50
 	}
@@ -530,11 +592,15 @@ func (s *Store) RoomMessages(ctx context.Context, u *User, meetingID int64, q Me
 }
 
 func scanMessage(row interface{ Scan(...any) error }, m *RoomMessage) error {
-	return row.Scan(&m.ID, &m.MeetingID, &m.UserID, &m.Name, &m.Body, &m.CreatedAt)
+	err := row.Scan(&m.ID, &m.MeetingID, &m.UserID, &m.Name, &m.Body, &m.CreatedAt)
+	m.Guest = m.UserID < 0
+	return err
 }
 
 func scanEvent(row interface{ Scan(...any) error }, e *RoomEvent) error {
-	return row.Scan(&e.ID, &e.MeetingID, &e.Kind, &e.UserID, &e.Name, &e.Reason, &e.At)
+	err := row.Scan(&e.ID, &e.MeetingID, &e.Kind, &e.UserID, &e.Name, &e.Reason, &e.At)
+	e.Guest = e.UserID != nil && *e.UserID < 0
+	return err
 }
 
 const eventCols = `id, meeting_id, kind, user_id, name, reason, at`
@@ -624,11 +690,16 @@ func openRoom(tx *Tx, meetingID, at int64) error {
 // endRoom logs every participant as having left at at, then the end.
 func endRoom(tx *Tx, by *User, meetingID, at int64) error {
 	if _, err := tx.Exec(`INSERT INTO room_events (meeting_id, kind, user_id, name, reason, at)
-		SELECT meeting_id, 'left', user_id, name, 'ended', ? FROM room_participants WHERE meeting_id = ? ORDER BY joined_at, user_id`, at, meetingID); err != nil {
+		SELECT meeting_id, 'left', user_id, name, 'ended', ? FROM (
+			SELECT meeting_id, user_id, name, joined_at FROM room_participants WHERE meeting_id = ?
+			UNION ALL SELECT meeting_id, -contact_id, name, joined_at FROM room_guests WHERE meeting_id = ?) ORDER BY joined_at, user_id`,
+		at, meetingID, meetingID); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(`DELETE FROM room_participants WHERE meeting_id = ?`, meetingID); err != nil {
-		return err
+	for _, table := range []string{"room_participants", "room_guests"} {
+		if _, err := tx.Exec(`DELETE FROM `+table+` WHERE meeting_id = ?`, meetingID); err != nil {
+			return err
+		}
 	}
 	if _, err := tx.Exec(`UPDATE rooms SET state = 'ended', ended_at = ? WHERE meeting_id = ?`, at, meetingID); err != nil {
 		return err
@@ -649,13 +720,17 @@ func endRoom(tx *Tx, by *User, meetingID, at int64) error {
 	return logEvent(tx, meetingID, EventEnded, nil, "", "", at)
 }
 
-// LeaveRoomAs takes user userID out of a room for reason; left reports
-// whether they were in it, so that two processes seeing the same
-// departure log it once.
+// LeaveRoomAs takes participant userID (a user, or a guest: GuestID) out
+// of a room for reason; left reports whether they were in it, so that two
+// processes seeing the same departure log it once.
 func (s *Store) LeaveRoomAs(ctx context.Context, meetingID, userID int64, reason string) (left bool, err error) {
 	err = s.tx(ctx, func(tx *Tx) error {
 		var name string
-		err := tx.QueryRow(`DELETE FROM room_participants WHERE meeting_id = ? AND user_id = ? RETURNING name`, meetingID, userID).Scan(&name)
+		query := `DELETE FROM room_participants WHERE meeting_id = ? AND user_id = ? RETURNING name`
+		if userID < 0 {
+			query = `DELETE FROM room_guests WHERE meeting_id = ? AND contact_id = -? RETURNING name`
+		}
+		err := tx.QueryRow(query, meetingID, userID).Scan(&name)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -805,9 +880,18 @@ func (s *Store) RoomMessageCount(ctx context.Context, meetingID int64) (int, err
 	return n, err
 }
 
-// IsParticipant reports whether user userID is in the room now.
+// IsParticipant reports whether user userID (or a guest: GuestID) is in
+// the room now.
 func (s *Store) IsParticipant(ctx context.Context, meetingID, userID int64) (bool, error) {
+	return isParticipant(ctx, s.r, meetingID, userID)
+}
+
+func isParticipant(ctx context.Context, q querier, meetingID, id int64) (bool, error) {
+	query := `SELECT count(*) FROM room_participants WHERE meeting_id = ? AND user_id = ?`
+	if id < 0 {
+		query = `SELECT count(*) FROM room_guests WHERE meeting_id = ? AND contact_id = -?`
+	}
 	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM room_participants WHERE meeting_id = ? AND user_id = ?`, meetingID, userID).Scan(&n)
+	err := q.QueryRowContext(ctx, query, meetingID, id).Scan(&n)
 	return n > 0, err
 }

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"context"
 	"net/url"
 	"regexp"
 	"strings"
@@ -35,8 +36,27 @@ func roomSettingsFields(f Form) []field {
 
 func roomPath(meetingID int64) string { return meetingPath(meetingID) + "/room" }
 
-func (v RoomView) streamURL() string {
-	return roomPath(v.Room.MeetingID) + "/stream?after=" + url.QueryEscape(v.After)
+func (v RoomView) streamURL(ctx context.Context) string {
+	return roomBase(ctx, v.Room.MeetingID) + "/stream?after=" + url.QueryEscape(v.After)
+}
+
+type guestBaseKey struct{}
+
+// WithGuest marks ctx as rendering a guest's room page: its links and
+// forms go to base (/guest/{token}), not /meetings/{id}/room, and it
+// leaves out every link into the rest of Rolodex.
+func WithGuest(ctx context.Context, base string) context.Context {
+	return context.WithValue(ctx, guestBaseKey{}, base)
+}
+
+func isGuest(ctx context.Context) bool { _, ok := ctx.Value(guestBaseKey{}).(string); return ok }
+
+// roomBase is where the room's page and its routes are for this viewer.
+func roomBase(ctx context.Context, meetingID int64) string {
+	if base, ok := ctx.Value(guestBaseKey{}).(string); ok {
+		return base
+	}
+	return roomPath(meetingID)
 }
 
 func earlierQuery(cursor string, filter int64) string {
@@ -102,4 +122,48 @@ func linkify(s string) []textPart {
 		out = append(out, textPart{text: s[last:]})
 	}
 	return out
+}
+
+// RoomChoices is what the meeting form's "Live room" section offers: the
+// addresses that may be picked for the audience. A nil *RoomChoices
+// leaves the section out (the viewer does not organise the meeting).
+type RoomChoices struct {
+	Invitees []store.Invitee
+}
+
+// roomPick is one checkbox of the section.
+type roomPick struct {
+	store.Invitee
+	Checked bool
+}
+
+// roomSection splits the form's audience (Values["audience"], one address
+// a line) into the invitees' checkboxes and the typed rest, which comes
+// back in the returned form as audience_more, with the audience's error.
+func roomSection(f Form, c *RoomChoices) ([]roomPick, Form) {
+	chosen := map[string]bool{}
+	for _, e := range strings.Fields(f.Value("audience")) {
+		chosen[strings.ToLower(e)] = true
+	}
+	picks := make([]roomPick, 0, len(c.Invitees))
+	for _, in := range c.Invitees {
+		picks = append(picks, roomPick{Invitee: in, Checked: chosen[in.Email]})
+		delete(chosen, in.Email)
+	}
+	var more []string
+	for _, e := range strings.Fields(f.Value("audience")) {
+		if chosen[strings.ToLower(e)] {
+			more = append(more, e)
+		}
+	}
+	sub := Form{Values: map[string]string{"audience_more": strings.Join(more, "\n"), "video_url": f.Value("video_url")},
+		Errors: map[string]string{"audience_more": f.Error("audience"), "video_url": f.Error("video_url")}}
+	return picks, sub
+}
+
+func roomSectionFields(form string, f Form) []field {
+	return withFocus([]field{
+		{form: form, name: "audience_more", label: "Other addresses, one a line", rows: 2, span2: true},
+		{form: form, name: "video_url", label: "Video call link", typ: "url", placeholder: "https://", span2: true},
+	}, f)
 }
