@@ -609,3 +609,24 @@ func TestRoomStreamEndsWithAccess(t *testing.T) {
 	closes("carol", carol)
 	closes("bob", bob)
 }
+
+// TestAudienceByUser: the audience lets a user in by who they are, not by
+// the address they give themselves: taking an address that is on the list
+// (a client contact's) does not open the room.
+func TestAudienceByUser(t *testing.T) {
+	f := newRoomFixture(t)
+	if st, body := f.call(t, f.alice, "PUT", f.path(""), `{"access":"audience","audience":["bob@example.com","lee@client.example"]}`, nil); st != 200 {
+		t.Fatalf("restrict: %d %s", st, body)
+	}
+	f.call(t, f.alice, "POST", f.path("/open"), "", nil)
+	if st, _ := f.call(t, f.bob, "POST", f.path("/join"), "", nil); st != 200 {
+		t.Fatalf("bob, on the list: %d", st)
+	}
+	resp, _ := do(t, f.clients[f.carol], "POST", f.a.Server.URL+"/me", formType, "name=Carol&email=lee%40client.example&time_zone=UTC")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("carol takes the address: %d", resp.StatusCode)
+	}
+	if st, body := f.call(t, f.carol, "POST", f.path("/join"), "", nil); st != 403 {
+		t.Errorf("carol with an address on the list: %d %s, want 403", st, body)
+	}
+}

@@ -278,8 +278,11 @@ func saveRoom(ctx context.Context, tx *Tx, meetingID int64, in RoomInput) error 
 	if _, err := tx.Exec(`DELETE FROM room_audience WHERE meeting_id = ?`, meetingID); err != nil {
 		return err
 	}
+	// A workspace user on the list is kept by id (011_audience_users.sql).
 	for _, e := range in.Audience {
-		if _, err := tx.Exec(`INSERT INTO room_audience (meeting_id, email) VALUES (?, ?)`, meetingID, e); err != nil {
+		if _, err := tx.Exec(`INSERT INTO room_audience (meeting_id, email, user_id) VALUES (?, ?,
+			(SELECT u.id FROM users u JOIN meetings m ON m.workspace_id = u.workspace_id WHERE m.id = ? AND u.email = ?))`,
+			meetingID, e, meetingID, e); err != nil {
 			return err
 		}
 	}
@@ -381,7 +384,7 @@ func mayEnter(ctx context.Context, q querier, u *User, r *Room) error {
 		return nil
 	}
 	var n int
-	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM room_audience WHERE meeting_id = ? AND email = ?`, r.MeetingID, u.Email).Scan(&n); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM room_audience WHERE meeting_id = ? AND user_id = ?`, r.MeetingID, u.ID).Scan(&n); err != nil {
 		return err
 	}
 	if n == 0 {
