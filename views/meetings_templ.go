@@ -180,7 +180,7 @@ func meetingRoomSection(form string, room *RoomChoices, f Form) templ.Component 
 						return templ_7745c5c3_Err
 					}
 					if p.Guest {
-						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "<span class=\"muted small\">(guest)</span>")
+						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "<span class=\"muted small nowrap\">(guest)</span>")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}
