@@ -100,7 +100,10 @@ func (h *Hub) Subscribe(ctx context.Context, ws, meetingID int64, after Position
 			s.Close()
 			return nil, err
 		}
-		if err := h.ps.Subscribe(ctx, channel(ws, meetingID)); err != nil {
+		h.psMu.Lock()
+		err = h.ps.Subscribe(ctx, channel(ws, meetingID))
+		h.psMu.Unlock()
+		if err != nil {
 			h.log.Warn("rooms: subscribe failed; the stream catches up at each refresh", "room", meetingID, "err", err)
 		}
 	}
@@ -108,17 +111,31 @@ func (h *Hub) Subscribe(ctx context.Context, ws, meetingID int64, after Position
 	return s, nil
 }
 
-// Close ends the subscription; the last one of a room stops its feed.
+// Close ends the subscription; the last one of a room stops its feed. The
+// channel is left outside mu, so that a slow Redis holds up no other
+// stream; psMu keeps it from undoing the SUBSCRIBE of a feed that started
+// for the room meanwhile.
 func (s *Sub) Close() {
 	h, f := s.f.h, s.f
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	f.mu.Lock()
 	delete(f.subs, s)
 	empty := len(f.subs) == 0
 	f.mu.Unlock()
-	if empty && h.feeds[f.room] == f {
+	last := empty && h.feeds[f.room] == f
+	if last {
 		delete(h.feeds, f.room)
+	}
+	h.mu.Unlock()
+	if !last {
+		return
+	}
+	h.psMu.Lock()
+	defer h.psMu.Unlock()
+	h.mu.Lock()
+	_, again := h.feeds[f.room]
+	h.mu.Unlock()
+	if !again {
 		h.ps.Unsubscribe(context.Background(), channel(f.ws, f.room))
 	}
 }

@@ -62,6 +62,9 @@ type Hub struct {
 	conns map[*Conn]struct{}
 	feeds map[int64]*feed // by meeting id
 	ps    *redis.PubSub
+	// psMu orders a room's SUBSCRIBE and UNSUBSCRIBE without holding mu
+	// across a round trip to Redis (see Sub.Close).
+	psMu sync.Mutex
 
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
