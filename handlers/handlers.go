@@ -8,6 +8,7 @@ import (
 
 	"github.com/gorilla/sessions"
 
+	"github.com/rolodex/rolodex/notify"
 	"github.com/rolodex/rolodex/rooms"
 	"github.com/rolodex/rolodex/search"
 	"github.com/rolodex/rolodex/store"
@@ -19,8 +20,9 @@ type Handler struct {
 	Index    *search.Index
 	Sessions sessions.Store
 	Log      *slog.Logger
-	Imports  Imports    // bulk CSV uploads (imports.go)
-	Rooms    *rooms.Hub // live meeting rooms (rooms.go)
+	Imports  Imports          // bulk CSV uploads (imports.go)
+	Rooms    *rooms.Hub       // live meeting rooms (rooms.go)
+	Notify   *notify.Pipeline // notifications and digests (notifications.go)
 
 	// Proxies are the reverse proxies whose X-Forwarded-For is believed
 	// (clientAddress).

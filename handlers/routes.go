@@ -25,6 +25,9 @@ func (h *Handler) Routes() http.Handler {
 	mux.HandleFunc("POST /logout", h.logout)
 	mux.Handle("GET /favicon.ico", static.Favicon())
 	mux.HandleFunc("/", h.unmatched(mux.ServeMux))
+	// A digest e-mail's link, signed for its reader (notifications.go).
+	mux.HandleFunc("GET /unsubscribe", h.unsubscribePage)
+	mux.HandleFunc("POST /unsubscribe", h.unsubscribe)
 
 	// Signed-in pages.
 	page := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, h.requireUser(fn)) }
@@ -71,6 +74,10 @@ func (h *Handler) Routes() http.Handler {
 	page("POST /meetings/{id}/room/end", h.endRoom)
 	page("POST /meetings/{id}/room/participants/{uid}/remove", h.removeParticipant)
 	page("POST /meetings/{id}/room/settings", h.roomSettings)
+	page("GET /notifications", h.notificationsPage)
+	page("GET /notifications/bell", h.bell)
+	page("POST /notifications/read", h.markRead)
+	page("POST /me/notifications", h.updateNotificationSettings)
 
 	admin("GET /admin/users", h.listUsers)
 	admin("POST /admin/users", h.createUser)
@@ -89,6 +96,7 @@ func (h *Handler) Routes() http.Handler {
 	admin("GET /admin/imports/{id}/errors.csv", h.errorsCSV)
 	admin("GET /admin/meeting-types", h.listMeetingTypes)
 	admin("POST /admin/meeting-types", h.addMeetingType)
+	admin("GET /admin/mail", h.listMail)
 
 	// JSON API: same session, JSON errors.
 	api := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, h.requireUser(fn)) }
@@ -118,6 +126,10 @@ func (h *Handler) Routes() http.Handler {
 	api("GET /api/v1/meetings/{id}/room/messages", h.roomMessages)
 	api("POST /api/v1/meetings/{id}/room/messages", h.postMessage)
 	api("GET /api/v1/meetings/{id}/room/events", h.apiRoomEvents)
+	api("GET /api/v1/notifications", h.apiNotifications)
+	api("POST /api/v1/notifications/read", h.apiMarkRead)
+	api("GET /api/v1/me/notification-settings", h.apiNotificationSettings)
+	api("PUT /api/v1/me/notification-settings", h.apiSetNotificationSettings)
 	mux.Handle("POST /api/v1/users", h.requireAdmin(h.apiCreateUser))
 	mux.Handle("PUT /api/v1/users/{id}/clients", h.requireAdmin(h.apiSetClients))
 

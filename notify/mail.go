@@ -169,24 +169,6 @@ type clientGroup struct {
 	More  int
 }
 
-// Summary is a digest's headline: "7 updates on 3 clients".
-func Summary(n *store.Notification) string {
-	clients := map[int64]bool{}
-	for _, a := range n.Items {
-		if a.CompanyID != nil {
-			clients[*a.CompanyID] = true
-		}
-	}
-	return plural(len(n.Items), "update") + " on " + plural(len(clients), "client")
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.Itoa(n) + " " + word + "s"
-}
-
 // groups splits a digest by client, in the order the store gives (by
 // client name), keeping the first PerClient of each.
 func (m *Mailer) groups(n *store.Notification) []clientGroup {
@@ -219,7 +201,7 @@ var htmlBody = template.Must(template.New("digest").Parse(`<!doctype html><html>
 // Message builds digest n's e-mail to u: multipart text and HTML, its
 // Message-ID the digest id, with a one-click unsubscribe (RFC 8058).
 func (m *Mailer) Message(u *store.User, n *store.Notification, at time.Time) (string, []byte) {
-	summary := Summary(n)
+	summary := n.Summary()
 	groups := m.groups(n)
 	unsub := m.BaseURL + "/unsubscribe?token=" + url.QueryEscape(m.UnsubscribeToken(u.ID))
 	inbox := m.BaseURL + "/notifications"

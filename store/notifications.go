@@ -218,6 +218,24 @@ type Notification struct {
 	Items     []Activity `json:"items"`
 }
 
+// Summary is n's headline: "7 updates on 3 clients".
+func (n *Notification) Summary() string {
+	clients := map[int64]bool{}
+	for _, a := range n.Items {
+		if a.CompanyID != nil {
+			clients[*a.CompanyID] = true
+		}
+	}
+	return countOf(len(n.Items), "update") + " on " + countOf(len(clients), "client")
+}
+
+func countOf(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
 // NotificationPage is a page of notifications, newest first.
 type NotificationPage struct {
 	Items []Notification `json:"items"`

@@ -680,3 +680,11 @@ func passwordFields() []field {
 			hint: "10 to 200 characters."},
 	}
 }
+
+// activityURL is where an activity's change can be seen: its company.
+func activityURL(a store.Activity) string {
+	if a.CompanyID == nil {
+		return "/"
+	}
+	return "/companies/" + strconv.FormatInt(*a.CompanyID, 10)
+}
