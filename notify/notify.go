@@ -65,14 +65,15 @@ func New(st *store.Store, log *slog.Logger, periods []time.Duration, consumer st
 // DefaultPeriods is ROLODEX_DIGEST_PERIODS's default.
 const DefaultPeriods = "15m,1h,4h"
 
-// ParsePeriods reads a comma-separated list of durations, each at least a
-// second.
+// ParsePeriods reads a comma-separated list of durations, each whole
+// seconds and at least one.
 func ParsePeriods(s string) ([]time.Duration, error) {
 	var out []time.Duration
 	for _, f := range strings.Split(s, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(f))
-		if err != nil || d < time.Second {
-			return nil, fmt.Errorf("digest period %q: want a duration of at least 1s", f)
+		// Whole seconds: the API and the form choose a period in seconds.
+		if err != nil || d < time.Second || d%time.Second != 0 {
+			return nil, fmt.Errorf("digest period %q: want whole seconds, at least 1s", f)
 		}
 		out = append(out, d)
 	}

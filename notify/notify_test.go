@@ -379,3 +379,30 @@ func TestCrashSafety(t *testing.T) {
 		t.Errorf("%d .eml files for %d digests", len(files), total)
 	}
 }
+
+func TestPeriods(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		def  time.Duration
+		fail bool
+	}{
+		{notify.DefaultPeriods, time.Hour, false},
+		{"5s, 30s", 5 * time.Second, false},
+		{"4h,1h", time.Hour, false},
+		{"500ms", 0, true},
+		{"1500ms", 0, true},
+		{"1h,", 0, true},
+		{"soon", 0, true},
+	} {
+		periods, err := notify.ParsePeriods(c.in)
+		if (err != nil) != c.fail {
+			t.Errorf("ParsePeriods(%q): %v", c.in, err)
+			continue
+		}
+		if err == nil {
+			if got := (&notify.Pipeline{Periods: periods}).DefaultQuiet(); got != c.def {
+				t.Errorf("%q: a new user starts on %s, want %s", c.in, got, c.def)
+			}
+		}
+	}
+}
