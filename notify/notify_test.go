@@ -406,3 +406,63 @@ func TestPeriods(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoProcessesDeliverOnce runs two pipelines (as two server processes
+// would) side by side over the same SQLite and Redis, round after round:
+// every activity reaches each recipient once.
+func TestTwoProcessesDeliverOnce(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	other := notify.New(h.env.Store, slog.New(slog.NewTextHandler(io.Discard, nil)), h.p.Periods, "worker-2")
+	other.Now = h.p.Now
+	notes := 0
+	for round := range 24 {
+		h.now = clock("12:00").Add(time.Duration(round) * 10 * time.Minute)
+		for range 3 {
+			h.note(h.alice, "n")
+			notes++
+		}
+		done := make(chan error, 2)
+		for _, p := range []*notify.Pipeline{h.p, other} {
+			go func() {
+				for {
+					n, err := p.Work(ctx, store.DefaultWorkspace, 2, 0)
+					if err != nil || n == 0 {
+						break
+					}
+				}
+				for {
+					n, err := p.Tick(ctx, store.DefaultWorkspace, 1)
+					if err != nil {
+						done <- err
+						return
+					}
+					if n == 0 {
+						break
+					}
+				}
+				done <- nil
+			}()
+		}
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	h.at("23:00")
+	seen := map[int64]int{}
+	for _, n := range h.unread(h.bob) {
+		for _, a := range n.Items {
+			seen[a.ID]++
+		}
+	}
+	if len(seen) != notes {
+		t.Errorf("bob heard of %d notes, want %d", len(seen), notes)
+	}
+	for id, c := range seen {
+		if c != 1 {
+			t.Errorf("bob heard of activity %d %d times", id, c)
+		}
+	}
+}
