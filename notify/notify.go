@@ -399,40 +399,53 @@ func (p *Pipeline) Rebuild(ctx context.Context, ws int64) error {
 	return p.Store.Redis().Set(ctx, builtKey(ws), 1, 0).Err()
 }
 
-// Run works the stream, the scheduler and the mail outbox until ctx ends.
+// Run works the stream and the scheduler, and sends the mail outbox in a
+// loop of its own (a slow mail server must not hold digests back), until
+// ctx ends.
 func (p *Pipeline) Run(ctx context.Context, tick time.Duration) {
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	for ctx.Err() == nil {
+	mailDone := make(chan struct{})
+	go func() {
+		defer close(mailDone)
+		if p.Mail != nil {
+			every(ctx, tick, func() {
+				if err := p.Mail.SendPending(ctx, p.Store, p.nowMS()); err != nil {
+					p.Log.Warn("notify: mail", "err", err)
+				}
+			})
+		}
+	}()
+	every(ctx, tick, func() {
 		wss, err := p.Store.Workspaces(ctx)
 		if err != nil {
 			p.Log.Warn("notify: workspaces", "err", err)
 		}
 		for _, ws := range wss {
-			for ctx.Err() == nil {
-				n, err := p.Work(ctx, ws, 500, 0)
-				if err != nil {
-					p.Log.Warn("notify: stream", "err", err)
-				}
-				if n == 0 || err != nil {
-					break
-				}
-			}
-			for ctx.Err() == nil {
-				n, err := p.Tick(ctx, ws, 200)
-				if err != nil {
-					p.Log.Warn("notify: schedule", "err", err)
-				}
-				if n == 0 || err != nil {
-					break
-				}
-			}
+			p.drain(ctx, "stream", func() (int, error) { return p.Work(ctx, ws, 500, 0) })
+			p.drain(ctx, "schedule", func() (int, error) { return p.Tick(ctx, ws, 200) })
 		}
-		if p.Mail != nil {
-			if err := p.Mail.SendPending(ctx, p.Store, p.nowMS()); err != nil {
-				p.Log.Warn("notify: mail", "err", err)
-			}
+	})
+	<-mailDone
+}
+
+// drain calls step until it has nothing left to do or fails.
+func (p *Pipeline) drain(ctx context.Context, what string, step func() (int, error)) {
+	for ctx.Err() == nil {
+		n, err := step()
+		if err != nil {
+			p.Log.Warn("notify: "+what, "err", err)
 		}
+		if n == 0 || err != nil {
+			return
+		}
+	}
+}
+
+// every calls fn now and then each interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for ctx.Err() == nil {
+		fn()
 		select {
 		case <-ctx.Done():
 		case <-t.C:
