@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -226,4 +228,56 @@ func TestBrowserBellCountsLive(t *testing.T) {
 		}
 	}
 	screenshot(t, ctx, "bell")
+}
+
+// TestMailFilesAndAdminList: with no SMTP server, a digest's e-mail is a
+// .eml file in the data directory, and the admin's mail page lists it.
+func TestMailFilesAndAdminList(t *testing.T) {
+	a := newTestApp(t)
+	ctx := context.Background()
+	alice := a.User(t, "alice@example.com", store.RoleStaff)
+	bob := a.User(t, "bob@example.com", store.RoleStaff)
+	acme := mustCompany(t, a, "Acme")
+	setImmediate(t, a, bob)
+	for _, u := range []*store.User{alice, bob} {
+		if err := a.Store.AssignClient(ctx, admin(), u.ID, acme.ID, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drain(t, a, bob)
+	if _, err := a.Store.AddNote(ctx, alice, acme.ID, store.NoteInput{Title: "Pricing call"}); err != nil {
+		t.Fatal(err)
+	}
+	waitNotified(t, a, bob, 1)
+	page, err := a.Store.Notifications(ctx, bob, true, "", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(a.Dir, "mail", page.Items[0].Key+".eml")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(file)
+		if err == nil {
+			if !strings.Contains(string(b), "Subject: Rolodex: 1 update on 1 client") || !strings.Contains(string(b), "Pricing call") {
+				t.Fatalf("%s:\n%s", file, b)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no e-mail file: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	adm := a.User(t, "admin@example.com", store.RoleAdmin)
+	// The row is marked sent just after the file is written.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		_, body := do(t, a.client(t, adm), "GET", a.Server.URL+"/admin/mail", "", "")
+		if strings.Contains(body, "bob@example.com") && strings.Contains(body, "1 update on 1 client") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/admin/mail does not list bob's digest:\n%s", body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
