@@ -375,20 +375,36 @@ func (p *Pipeline) Resync(ctx context.Context, ws, uid int64) error {
 }
 
 // Rebuild writes workspace ws's schedule from SQLite's pending rows, with
-// their original times, then marks it built. Running it twice, or beside
-// live workers, is harmless: every write is a ZADD of the same scores.
+// their original times, in one pass over them and pipelined writes, then
+// marks it built. Running it twice, or beside live workers, is harmless:
+// a ZADD of the same scores, and a deadline the scheduler checks against
+// SQLite before it sends anything.
 func (p *Pipeline) Rebuild(ctx context.Context, ws int64) error {
-	var uids []int64
-	err := p.Store.EachPending(ctx, ws, func(pr *store.Pending) error {
-		if len(uids) == 0 || uids[len(uids)-1] != pr.UserID {
-			uids = append(uids, pr.UserID)
+	rdb := p.Store.Redis()
+	pipe := rdb.Pipeline()
+	var uid, first, last, quiet int64
+	due := func() {
+		if uid != 0 {
+			pipe.ZAdd(ctx, dueKey(ws), redis.Z{Score: float64(Deadline(first, last, quiet)), Member: uid})
+		}
+	}
+	err := p.Store.EachPending(ctx, ws, p.DefaultQuiet().Milliseconds(), func(pr *store.Pending, q int64) error {
+		if pr.UserID != uid {
+			due()
+			uid, first, quiet = pr.UserID, pr.CreatedAt, q
+		}
+		last = pr.CreatedAt
+		pipe.ZAdd(ctx, pendingKey(ws, uid), redis.Z{Score: float64(pr.CreatedAt), Member: pr.ActivityID})
+		if pipe.Len() >= 10000 {
+			if _, err := pipe.Exec(ctx); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
-	for _, uid := range uids {
-		if err == nil {
-			err = p.Resync(ctx, ws, uid)
-		}
+	due()
+	if err == nil {
+		_, err = pipe.Exec(ctx)
 	}
 	if err != nil {
 		return fmt.Errorf("notify: rebuild: %w", err)
@@ -396,7 +412,7 @@ func (p *Pipeline) Rebuild(ctx context.Context, ws int64) error {
 	if err := p.ensureGroup(ctx, ws); err != nil {
 		return err
 	}
-	return p.Store.Redis().Set(ctx, builtKey(ws), 1, 0).Err()
+	return rdb.Set(ctx, builtKey(ws), 1, 0).Err()
 }
 
 // Run works the stream and the scheduler, and sends the mail outbox in a

@@ -147,11 +147,21 @@ func (s *Store) PendingFor(ctx context.Context, ws, uid int64) ([]Pending, error
 	return out, err
 }
 
-// EachPending calls fn with every pending row of workspace ws, by user:
-// what the Redis schedule is rebuilt from.
-func (s *Store) EachPending(ctx context.Context, ws int64, fn func(p *Pending) error) error {
-	return queryEach(ctx, s.r, scanPending, fn,
-		`SELECT user_id, activity_id, created_at FROM digest_pending WHERE workspace_id = ? ORDER BY user_id`, ws)
+// EachPending calls fn with every pending row of workspace ws, by user,
+// and the user's quiet period (ms; 0 for immediately, defaultQuiet for a
+// user who has not chosen): what the Redis schedule is rebuilt from.
+func (s *Store) EachPending(ctx context.Context, ws, defaultQuiet int64, fn func(p *Pending, quiet int64) error) error {
+	type row struct {
+		Pending
+		quiet int64
+	}
+	return queryEach(ctx, s.r, func(r interface{ Scan(...any) error }, v *row) error {
+		return r.Scan(&v.UserID, &v.ActivityID, &v.CreatedAt, &v.quiet)
+	}, func(v *row) error { return fn(&v.Pending, v.quiet) },
+		`SELECT p.user_id, p.activity_id, p.created_at,
+			CASE coalesce(ns.mode, 'digest') WHEN 'immediate' THEN 0 ELSE coalesce(nullif(ns.quiet_ms, 0), ?) END
+		FROM digest_pending p LEFT JOIN notification_settings ns ON ns.user_id = p.user_id
+		WHERE p.workspace_id = ? ORDER BY p.user_id, p.created_at`, defaultQuiet, ws)
 }
 
 // DeliverDigest writes digest key for user uid in one transaction: the
