@@ -239,14 +239,18 @@ return due`)
 
 // settleScript drops delivered activities from a recipient's pending set
 // and gives the recipient its next deadline, or none when nothing is left.
-// KEYS[1] due, KEYS[2] pending; ARGV[1] uid, ARGV[2] quiet, ARGV[3..] gone ids.
+// The deadline is never before SQLite's (ARGV[3]), which the scheduler
+// has just checked, so a recipient it found not yet due is not claimed
+// again at once. KEYS[1] due, KEYS[2] pending; ARGV[1] uid, ARGV[2]
+// quiet, ARGV[3] SQLite's deadline (0: none), ARGV[4..] gone ids.
 var settleScript = redis.NewScript(`
-for i = 3, #ARGV do redis.call('ZREM', KEYS[2], ARGV[i]) end
+for i = 4, #ARGV do redis.call('ZREM', KEYS[2], ARGV[i]) end
 local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 if #first == 0 then redis.call('ZREM', KEYS[1], ARGV[1]) return 0 end
 local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
 local quiet = tonumber(ARGV[2])
-redis.call('ZADD', KEYS[1], math.min(tonumber(last[2]) + quiet, tonumber(first[2]) + 4 * quiet), ARGV[1])
+local due = math.min(tonumber(last[2]) + quiet, tonumber(first[2]) + 4 * quiet)
+redis.call('ZADD', KEYS[1], math.max(due, tonumber(ARGV[3])), ARGV[1])
 return 1`)
 
 // Tick delivers what is due in workspace ws, up to limit recipients, and
@@ -348,7 +352,7 @@ func (p *Pipeline) settle(ctx context.Context, ws, uid int64, known []string, w 
 		left[strconv.FormatInt(id, 10)] = true
 		pipe.ZAdd(ctx, pendingKey(ws, uid), redis.Z{Score: float64(w.times[i]), Member: id})
 	}
-	args := []any{uid, w.quiet}
+	args := []any{uid, w.quiet, w.deadline}
 	for _, id := range known {
 		if !left[id] {
 			args = append(args, id)

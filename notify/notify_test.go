@@ -213,6 +213,17 @@ func TestUnassignedMidWindowHearsNothingMore(t *testing.T) {
 	h.at("14:00")
 	h.want(h.bob)
 	h.want(h.carl, 3) // before, bob's unassignment, after
+	// Nothing was delivered to bob at all, not only hidden from his inbox:
+	// no e-mail waits for him.
+	mails, err := h.env.Store.UnsentMail(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range mails {
+		if m.UserID == h.bob.ID && m.CreatedAt >= clock("12:00").UnixMilli() {
+			t.Errorf("a digest e-mail for bob after he lost Acme: %+v", m)
+		}
+	}
 
 	// A digest already delivered is not shown once its client is taken away.
 	if err := h.env.Store.AssignClient(ctx, h.admin, h.carl.ID, h.acme.ID, false); err != nil {
