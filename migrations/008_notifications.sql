@@ -55,7 +55,8 @@ CREATE TABLE mail_outbox (
     created_at   INTEGER NOT NULL,
     sent_at      INTEGER NOT NULL DEFAULT 0,
     attempts     INTEGER NOT NULL DEFAULT 0,
+    next_at      INTEGER NOT NULL DEFAULT 0, -- after a failure: not before
     last_error   TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX mail_outbox_unsent ON mail_outbox(created_at) WHERE sent_at = 0;
+CREATE INDEX mail_outbox_unsent ON mail_outbox(next_at) WHERE sent_at = 0;
 CREATE INDEX mail_outbox_sent ON mail_outbox(workspace_id, sent_at);

@@ -62,7 +62,7 @@ func (m *Mailer) CheckUnsubscribe(token string) (int64, bool) {
 // Message-ID, which mail systems use to drop the copy; a file is rewritten
 // under the same name.
 func (m *Mailer) SendPending(ctx context.Context, st *store.Store, now int64) error {
-	mails, err := st.UnsentMail(ctx, 50)
+	mails, err := st.UnsentMail(ctx, now, 50)
 	if err != nil {
 		return err
 	}

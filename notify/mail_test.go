@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"mime/multipart"
 	"net"
@@ -66,7 +67,7 @@ func TestDigestEmailThroughSMTP(t *testing.T) {
 	in, u := smtpServer(t)
 	h.p.Mail = &notify.Mailer{SMTP: u, From: "Rolodex <rolodex@example.com>", BaseURL: "http://crm.test", Secret: []byte("secret")}
 	// The setup's digests are already out; e-mail only what follows.
-	if mails, _ := h.env.Store.UnsentMail(ctx, 100); len(mails) > 0 {
+	if mails, _ := h.env.Store.UnsentMail(ctx, math.MaxInt64, 100); len(mails) > 0 {
 		for _, m := range mails {
 			h.env.Store.MailSent(ctx, m.Key, "", "", 1, true)
 		}
@@ -164,9 +165,45 @@ func TestDigestEmailThroughSMTP(t *testing.T) {
 
 func mustUnsent(t *testing.T, h *harness) []store.Mail {
 	t.Helper()
-	m, err := h.env.Store.UnsentMail(context.Background(), 100)
+	m, err := h.env.Store.UnsentMail(context.Background(), math.MaxInt64, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// TestMailRetryBacksOff: a mail server that is down gets the message again
+// later, not on every tick.
+func TestMailRetryBacksOff(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := &url.URL{Scheme: "smtp", Host: l.Addr().String()}
+	l.Close() // nothing listens there now
+	h.p.Mail = &notify.Mailer{SMTP: down, From: "Rolodex <rolodex@example.com>", BaseURL: "http://crm.test", Secret: []byte("k")}
+	now := h.now.UnixMilli()
+	waiting := len(mustUnsent(t, h))
+	if waiting == 0 {
+		t.Fatal("the setup left no e-mail to send")
+	}
+	for range 3 {
+		if err := h.p.Mail.SendPending(ctx, h.env.Store, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if due, _ := h.env.Store.UnsentMail(ctx, now, 100); len(due) != 0 {
+		t.Errorf("%d e-mails due again at once after failing", len(due))
+	}
+	later, _ := h.env.Store.UnsentMail(ctx, now+10_000, 100)
+	if len(later) != waiting {
+		t.Fatalf("%d e-mails due 10 s later, want %d", len(later), waiting)
+	}
+	for _, m := range later {
+		if m.Attempts != 1 || m.LastError == "" {
+			t.Errorf("%+v: want one failed attempt with its error", m)
+		}
+	}
 }

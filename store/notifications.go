@@ -369,11 +369,12 @@ func scanMail(row interface{ Scan(...any) error }, m *Mail) error {
 	return row.Scan(&m.Key, &m.UserID, &m.To, &m.Subject, &m.CreatedAt, &m.SentAt, &m.Attempts, &m.LastError)
 }
 
-// UnsentMail returns up to limit digest e-mails not yet sent, oldest first.
-func (s *Store) UnsentMail(ctx context.Context, limit int) ([]Mail, error) {
+// UnsentMail returns up to limit digest e-mails not yet sent whose next
+// attempt is due by now, oldest first.
+func (s *Store) UnsentMail(ctx context.Context, now int64, limit int) ([]Mail, error) {
 	var out []Mail
 	err := queryEach(ctx, s.r, scanMail, func(m *Mail) error { out = append(out, *m); return nil },
-		`SELECT `+mailCols+` FROM mail_outbox m JOIN users u ON u.id = m.user_id WHERE m.sent_at = 0 ORDER BY m.created_at LIMIT ?`, limit)
+		`SELECT `+mailCols+` FROM mail_outbox m JOIN users u ON u.id = m.user_id WHERE m.sent_at = 0 AND m.next_at <= ? ORDER BY m.next_at, m.created_at LIMIT ?`, now, limit)
 	return out, err
 }
 
@@ -402,15 +403,17 @@ func (s *Store) DigestMail(ctx context.Context, key string) (*User, *Notificatio
 	return u, &page.Items[0], nil
 }
 
-// MailSent records that digest key's e-mail went out (or, with errMsg,
-// that an attempt failed; dropped marks it done without sending).
+// MailSent records that digest key's e-mail went out (done), or that an
+// attempt failed with errMsg: the next waits twice as long as the last,
+// from 10 s up to an hour, so a mail server that is down is not hammered.
 func (s *Store) MailSent(ctx context.Context, key, subject, errMsg string, at int64, done bool) error {
 	return s.tx(ctx, func(tx *Tx) error {
-		sent := int64(0)
 		if done {
-			sent = at
+			_, err := tx.Exec(`UPDATE mail_outbox SET sent_at = ?, subject = ?, attempts = attempts + 1, last_error = ? WHERE digest_key = ?`, at, subject, errMsg, key)
+			return err
 		}
-		_, err := tx.Exec(`UPDATE mail_outbox SET sent_at = ?, subject = ?, attempts = attempts + 1, last_error = ? WHERE digest_key = ?`, sent, subject, errMsg, key)
+		_, err := tx.Exec(`UPDATE mail_outbox SET subject = ?, attempts = attempts + 1, last_error = ?,
+			next_at = ? + min(3600000, 10000 << min(attempts, 20)) WHERE digest_key = ?`, subject, errMsg, at, key)
 		return err
 	})
 }
