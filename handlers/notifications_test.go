@@ -228,6 +228,15 @@ func TestBrowserBellCountsLive(t *testing.T) {
 		}
 	}
 	screenshot(t, ctx, "bell")
+	// The bell leads to the list, each change linking to its client.
+	err = chromedp.Do(ctx,
+		chromedp.Click(`a.bell`),
+		chromedp.WaitVisible(`.notifications a[href="/companies/`+fmt.Sprint(acme.ID)+`"]`),
+	)
+	if err != nil {
+		t.Fatalf("open the notifications: %v", err)
+	}
+	screenshot(t, ctx, "notifications")
 }
 
 // TestMailFilesAndAdminList: with no SMTP server, a digest's e-mail is a
