@@ -237,6 +237,19 @@ func TestBrowserBellCountsLive(t *testing.T) {
 		t.Fatalf("open the notifications: %v", err)
 	}
 	screenshot(t, ctx, "notifications")
+	// /me shows the choice: immediately, here.
+	var checked bool
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(a.Server.URL+"/me"),
+		chromedp.WaitVisible(`#notification-settings`),
+	)
+	if err == nil {
+		checked, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('#notification-settings input[value="immediate"]').checked`))
+	}
+	if err != nil || !checked {
+		t.Fatalf("/me's notification section: immediate checked %v, %v", checked, err)
+	}
+	screenshot(t, ctx, "me")
 }
 
 // TestMailFilesAndAdminList: with no SMTP server, a digest's e-mail is a
