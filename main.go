@@ -10,10 +10,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/mail"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -29,6 +32,7 @@ import (
 	"github.com/rolodex/rolodex/imports"
 	"github.com/rolodex/rolodex/jobs"
 	"github.com/rolodex/rolodex/meetindex"
+	"github.com/rolodex/rolodex/notify"
 	"github.com/rolodex/rolodex/proc"
 	"github.com/rolodex/rolodex/redisproc"
 	"github.com/rolodex/rolodex/rooms"
@@ -78,6 +82,11 @@ type config struct {
 	Proxies       []netip.Prefix // reverse proxies whose X-Forwarded-For is believed
 	Demo          bool
 
+	DigestPeriods []time.Duration // quiet periods users may choose
+	SMTPURL       *url.URL        // nil: mail is written to <data>/mail
+	MailFrom      string
+	BaseURL       string // how links in e-mail start
+
 	ImportMaxBytes  int64  // largest upload the server takes
 	ImportWorkers   int    // import workers of this process
 	ImportBatchRows int    // rows per import transaction
@@ -106,6 +115,10 @@ func parseConfig(cmd string, args []string, out io.Writer, getenv func(string) s
 	fs.StringVar(&cfg.LogFormat, "log", env("ROLODEX_LOG", "text"), "log format: text or json (ROLODEX_LOG)")
 	fs.BoolVar(&cfg.SecureCookie, "secure-cookie", env("ROLODEX_SECURE_COOKIE", "") == "true", "mark the session cookie Secure, when served over TLS (ROLODEX_SECURE_COOKIE=true)")
 	proxies := fs.String("trusted-proxies", env("ROLODEX_TRUSTED_PROXIES", ""), "reverse proxies, comma-separated addresses or prefixes (10.0.0.0/8), whose X-Forwarded-For names the client (ROLODEX_TRUSTED_PROXIES)")
+	periods := fs.String("digest-periods", env("ROLODEX_DIGEST_PERIODS", notify.DefaultPeriods), "quiet periods a user may choose for digests, comma-separated, each at least 1s (ROLODEX_DIGEST_PERIODS)")
+	smtpURL := fs.String("smtp-url", env("ROLODEX_SMTP_URL", ""), "SMTP server for e-mail, smtp://user:pass@host:587; empty writes .eml files to <data>/mail (ROLODEX_SMTP_URL)")
+	fs.StringVar(&cfg.MailFrom, "mail-from", env("ROLODEX_MAIL_FROM", "Rolodex <rolodex@localhost>"), "From address of e-mail (ROLODEX_MAIL_FROM)")
+	fs.StringVar(&cfg.BaseURL, "base-url", env("ROLODEX_BASE_URL", "http://localhost:8080"), "the address users reach Rolodex at, for links in e-mail (ROLODEX_BASE_URL)")
 	if cmd == "serve" {
 		fs.BoolVar(&cfg.Demo, "demo", false, "load the demo workspace first when the database has no companies")
 	}
@@ -141,6 +154,18 @@ func parseConfig(cmd string, args []string, out io.Writer, getenv func(string) s
 	if cfg.Proxies, err = parsePrefixes(*proxies); err != nil {
 		return nil, fmt.Errorf("-trusted-proxies: %w", err)
 	}
+	if cfg.DigestPeriods, err = notify.ParsePeriods(*periods); err != nil {
+		return nil, fmt.Errorf("-digest-periods: %w", err)
+	}
+	if *smtpURL != "" {
+		if cfg.SMTPURL, err = url.Parse(*smtpURL); err != nil || cfg.SMTPURL.Scheme != "smtp" || cfg.SMTPURL.Host == "" {
+			return nil, fmt.Errorf("-smtp-url: want smtp://user:pass@host:port, not %q", *smtpURL)
+		}
+	}
+	if _, err := mail.ParseAddress(cfg.MailFrom); err != nil {
+		return nil, fmt.Errorf("-mail-from: %w", err)
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		return nil, fmt.Errorf("-log must be text or json, not %q", cfg.LogFormat)
 	}
@@ -373,6 +398,10 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 	}
 	h.Rooms = rooms.New(a.store, a.log, rooms.DefaultConfig)
 	h.Rooms.Start()
+	if h.Notify, err = newNotify(a, cfg); err != nil {
+		return err
+	}
+	a.store.ActivitySink = h.Notify
 	defer h.Rooms.Stop()
 	srv := newHTTPServer(h.Routes(), a.log, serverTimeouts)
 	// Room streams never finish by themselves; shutting down ends them.
@@ -412,6 +441,7 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 	}
 	background("outbox relay", (&jobs.Relay{Store: a.store, Log: a.log}).Run)
 	background("importer", importer.Run)
+	background("notifications", func(ctx context.Context) { h.Notify.Run(ctx, time.Second) })
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
@@ -486,4 +516,23 @@ func ensureAdmin(ctx context.Context, st *store.Store, cfg *config, out io.Write
 		fmt.Fprintf(out, "First admin created: %s\n", cfg.AdminEmail)
 	}
 	return nil
+}
+
+// newNotify builds this process's notification pipeline. The unsubscribe
+// links' key lives in the data directory, so a restart keeps them valid.
+func newNotify(a *app, cfg *config) (*notify.Pipeline, error) {
+	keyPath := filepath.Join(cfg.Data, "unsubscribe.key")
+	key, err := os.ReadFile(keyPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		key = make([]byte, 32)
+		rand.Read(key)
+		err = os.WriteFile(keyPath, key, 0o600)
+	}
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	p := notify.New(a.store, a.log, cfg.DigestPeriods, fmt.Sprintf("%s-%d", host, os.Getpid()))
+	p.Mail = &notify.Mailer{SMTP: cfg.SMTPURL, Dir: filepath.Join(cfg.Data, "mail"), From: cfg.MailFrom, BaseURL: cfg.BaseURL, Secret: key}
+	return p, nil
 }

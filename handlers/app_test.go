@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rolodex/rolodex/handlers"
 	"github.com/rolodex/rolodex/jobs"
+	"github.com/rolodex/rolodex/notify"
 	"github.com/rolodex/rolodex/rooms"
 	"github.com/rolodex/rolodex/search"
 	"github.com/rolodex/rolodex/store"
@@ -51,6 +53,13 @@ func newTestApp(t testing.TB) *testApp {
 	}
 	h.Rooms = rooms.New(env.Store, log, roomsConfig)
 	h.Rooms.Start()
+	h.Notify = notify.New(env.Store, log, []time.Duration{15 * time.Minute, time.Hour, 4 * time.Hour}, "test")
+	h.Notify.Mail = &notify.Mailer{Dir: filepath.Join(env.Dir, "mail"), From: "Rolodex <rolodex@example.com>", BaseURL: "http://rolodex.test", Secret: []byte("test key")}
+	env.Store.ActivitySink = h.Notify
+	notifyCtx, stopNotify := context.WithCancel(context.Background())
+	notifyDone := make(chan struct{})
+	go func() { defer close(notifyDone); h.Notify.Run(notifyCtx, 100*time.Millisecond) }()
+	t.Cleanup(func() { stopNotify(); <-notifyDone })
 	srv := httptest.NewServer(h.Routes())
 	t.Cleanup(srv.Close)
 	t.Cleanup(h.Rooms.Stop) // first: its streams end, so srv.Close need not wait

@@ -332,6 +332,23 @@ func TestAuthorization(t *testing.T) {
 		)
 	}
 
+	// Notifications are each user's own; the unsubscribe link is signed
+	// for its reader and open to whoever holds it.
+	unsub := "token=" + a.Handler.Notify.Mail.UnsubscribeToken(target.ID)
+	cases = append(cases,
+		tc{"GET /notifications", "GET", fixed("/notifications"), "", "", page(200, 200, 200, 200)},
+		tc{"GET /notifications/bell", "GET", fixed("/notifications/bell"), "", "", page(200, 200, 200, 200)},
+		tc{"POST /notifications/read", "POST", fixed("/notifications/read"), formType, "all=1", page(303, 303, 303, 303)},
+		tc{"POST /me/notifications", "POST", fixed("/me/notifications"), formType, "mode=digest&quiet_seconds=3600&email=on", page(303, 303, 303, 303)},
+		tc{"GET /admin/mail", "GET", fixed("/admin/mail"), "", "", page(403, 403, 200, 200)},
+		tc{"GET /api/v1/notifications", "GET", fixed("/api/v1/notifications?unread=true"), "", "", api(200, 200, 200, 200)},
+		tc{"POST /api/v1/notifications/read", "POST", fixed("/api/v1/notifications/read"), jsonType, `{"all":true}`, api(200, 200, 200, 200)},
+		tc{"GET /api/v1/me/notification-settings", "GET", fixed("/api/v1/me/notification-settings"), "", "", api(200, 200, 200, 200)},
+		tc{"PUT /api/v1/me/notification-settings", "PUT", fixed("/api/v1/me/notification-settings"), jsonType, `{"mode":"digest","quiet_seconds":900,"email":true}`, api(200, 200, 200, 200)},
+		tc{"GET /unsubscribe", "GET", fixed("/unsubscribe?" + unsub), "", "", want{200, 200, 200, 200, 200}},
+		tc{"POST /unsubscribe", "POST", fixed("/unsubscribe"), formType, unsub, want{200, 200, 200, 200, 200}},
+	)
+
 	covered := map[string]bool{}
 	for _, c := range cases {
 		covered[c.pattern] = true

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gorilla/sessions"
 
+	"github.com/rolodex/rolodex/notify"
 	"github.com/rolodex/rolodex/rooms"
 	"github.com/rolodex/rolodex/search"
 	"github.com/rolodex/rolodex/store"
@@ -24,6 +25,7 @@ type Handler struct {
 	// GuestKey signs guest invite links (guests.go, GuestKey); without
 	// one no link works.
 	GuestKey []byte
+	Notify   *notify.Pipeline // notifications and digests (notifications.go)
 
 	// Proxies are the reverse proxies whose X-Forwarded-For is believed
 	// (clientAddress).

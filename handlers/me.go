@@ -35,7 +35,12 @@ func profileForm(u *store.User) views.Form {
 }
 
 func (h *Handler) mePage(w http.ResponseWriter, r *http.Request, st int, profile, password views.Form) {
-	h.render(w, r, st, views.MePage(h.page(r, "Your profile"), profile, password), nil)
+	notify, err := h.notifySettings(r, userFrom(r.Context()))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, st, views.MePage(h.page(r, "Your profile"), profile, password, notify), nil)
 }
 
 func (h *Handler) showMe(w http.ResponseWriter, r *http.Request) {

@@ -43,6 +43,9 @@ func (h *Handler) Routes() http.Handler {
 	open("POST /logout", h.logout)
 	open("/", h.unmatched(mux.ServeMux))
 	apiOpen("/api/", h.unmatched(mux.ServeMux))
+	// A digest e-mail's link, signed for its reader (notifications.go).
+	open("GET /unsubscribe", h.unsubscribePage)
+	open("POST /unsubscribe", h.unsubscribe)
 
 	// A room's guests: their invite link's token is their only credential
 	// (guests.go).
@@ -104,6 +107,10 @@ func (h *Handler) Routes() http.Handler {
 	page("POST /meetings/{id}/room/end", h.endRoom)
 	page("POST /meetings/{id}/room/participants/{uid}/remove", h.removeParticipant)
 	page("POST /meetings/{id}/room/settings", h.roomSettings)
+	page("GET /notifications", h.notificationsPage)
+	page("GET /notifications/bell", h.bell)
+	page("POST /notifications/read", h.markRead)
+	page("POST /me/notifications", h.updateNotificationSettings)
 
 	admin("GET /admin/users", h.listUsers)
 	admin("POST /admin/users", h.createUser)
@@ -122,6 +129,7 @@ func (h *Handler) Routes() http.Handler {
 	admin("GET /admin/imports/{id}/errors.csv", h.errorsCSV)
 	admin("GET /admin/meeting-types", h.listMeetingTypes)
 	admin("POST /admin/meeting-types", h.addMeetingType)
+	admin("GET /admin/mail", h.listMail)
 
 	api("GET /api/v1/companies", h.apiListCompanies)
 	api("POST /api/v1/companies", h.apiCreateCompany)
@@ -150,6 +158,10 @@ func (h *Handler) Routes() http.Handler {
 	api("GET /api/v1/meetings/{id}/room/messages", h.roomMessages)
 	api("POST /api/v1/meetings/{id}/room/messages", h.postMessage)
 	api("GET /api/v1/meetings/{id}/room/events", h.apiRoomEvents)
+	api("GET /api/v1/notifications", h.apiNotifications)
+	api("POST /api/v1/notifications/read", h.apiMarkRead)
+	api("GET /api/v1/me/notification-settings", h.apiNotificationSettings)
+	api("PUT /api/v1/me/notification-settings", h.apiSetNotificationSettings)
 	api("GET /api/v1/me/tokens", h.apiListTokens)
 	api("POST /api/v1/me/tokens", h.apiCreateToken)
 	api("DELETE /api/v1/me/tokens/{id}", h.revokeToken)

@@ -695,3 +695,11 @@ func tokenScope(scope string) string {
 	}
 	return "read only"
 }
+
+// activityURL is where an activity's change can be seen: its company.
+func activityURL(a store.Activity) string {
+	if a.CompanyID == nil {
+		return "/"
+	}
+	return "/companies/" + strconv.FormatInt(*a.CompanyID, 10)
+}
