@@ -14,6 +14,9 @@ import (
 // lists; the rest are a link to the meetings list.
 const homeMeetings = 50
 
+// homeNotifications is how many unread notifications the home page shows.
+const homeNotifications = 5
+
 // home is "my day" (views.HomePage): a few indexed reads, each the same
 // one another page makes, under the viewer's client security.
 func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
@@ -46,6 +49,12 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	unread, err := h.Store.Notifications(ctx, u, true, "", homeNotifications)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v.Unread = unread.Items
 	activity, err := h.Store.Activities(ctx, u, store.ActivityQuery{NotBy: u.ID, Limit: 10})
 	if err != nil {
 		h.fail(w, r, err)

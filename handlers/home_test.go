@@ -203,3 +203,33 @@ func TestActivityAPI(t *testing.T) {
 		t.Errorf("admin: %d %.300s", resp.StatusCode, body)
 	}
 }
+
+// TestHomeNotifications: the home page lists the user's unread
+// notifications, and only theirs.
+func TestHomeNotifications(t *testing.T) {
+	a := newTestApp(t)
+	ctx := t.Context()
+	lee := a.User(t, "lee@example.com", store.RoleStaff)
+	kim := a.User(t, "kim@example.com", store.RoleStaff)
+	acme := mustCompany(t, a, "Acme")
+	if err := a.Store.AssignClient(ctx, admin(), lee.ID, acme.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Store.AddNote(ctx, admin(), acme.ID, store.NoteInput{Title: "Pricing call"}); err != nil {
+		t.Fatal(err)
+	}
+	acts, err := a.Store.Activities(ctx, admin(), store.ActivityQuery{CompanyID: acme.ID, Limit: 1})
+	if err != nil || len(acts.Items) != 1 {
+		t.Fatalf("activities %+v, %v", acts, err)
+	}
+	if _, err := a.Store.DeliverDigest(ctx, store.DefaultWorkspace, lee.ID, "home-test", []int64{acts.Items[0].ID}, false, time.Now().UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	_, body := do(t, a.client(t, lee), "GET", a.Server.URL+"/", "", "")
+	if !strings.Contains(body, "1 update on 1 client") || !strings.Contains(body, "Pricing call") {
+		t.Errorf("lee's home page lacks the unread notification")
+	}
+	if _, body := do(t, a.client(t, kim), "GET", a.Server.URL+"/", "", ""); strings.Contains(body, "1 update on 1 client") {
+		t.Errorf("kim's home page shows lee's notification")
+	}
+}

@@ -26,6 +26,7 @@ type Home struct {
 	MoreMeetings int64
 	Rooms        []store.LiveRoom
 	Activity     []store.Activity         // by others, newest first
+	Unread       []store.Notification     // the newest few unread
 	Companies    map[int64]*store.Company // of the meetings and rooms
 }
 
