@@ -213,6 +213,10 @@ func TestAuthorization(t *testing.T) {
 		tc{"POST /meetings/{id}/room/participants/{uid}/remove", "POST", room("", store.RoomOpen, true, fmt.Sprintf("/participants/%d/remove", with.ID)), formType, "", page(404, 403, 303)},
 		tc{"POST /meetings/{id}/room/settings", "POST", room("", store.RoomScheduled, false, "/settings"), formType, "access=audience&audience=with%40example.com", page(404, 403, 303)},
 		tc{"GET /api/v1/rooms", "GET", fixed("/api/v1/rooms"), "", "", api(200, 200, 200)},
+		tc{"GET /meetings/{id}/room/transcript", "GET", room("", store.RoomEnded, true, "/transcript"), "", "", page(404, 200, 200)},
+		tc{"GET /rooms", "GET", fixed("/rooms"), "", "", page(200, 200, 200)},
+		// A background poll: signed out it answers nothing rather than a redirect.
+		tc{"GET /rooms/count", "GET", fixed("/rooms/count"), "", "", want{204, 200, 200, 200}},
 		tc{"GET /api/v1/meetings/{id}/room", "GET", room("/api/v1", store.RoomOpen, false, ""), "", "", api(404, 200, 200)},
 		tc{"PUT /api/v1/meetings/{id}/room", "PUT", room("/api/v1", store.RoomScheduled, false, ""), jsonType, `{"access":"audience","audience":["with@example.com"]}`, api(404, 403, 200)},
 		tc{"POST /api/v1/meetings/{id}/room/open", "POST", room("/api/v1", store.RoomScheduled, false, "/open"), "", "", api(404, 403, 200)},

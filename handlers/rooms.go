@@ -622,9 +622,15 @@ func (h *Handler) streamEnded(ctx context.Context, buf *bytes.Buffer, id string,
 	if err != nil {
 		return err
 	}
-	count, err := h.Store.RoomMessageCount(ctx, meetingID)
+	held, err := h.Store.HeldRoom(ctx, meetingID)
 	if err != nil {
 		return err
+	}
+	count := 0
+	if held == nil {
+		if count, err = h.Store.RoomMessageCount(ctx, meetingID); err != nil {
+			return err
+		}
 	}
 	if err := sseEvent(ctx, buf, id, "state", views.RoomState(room)); err != nil {
 		return err
@@ -638,7 +644,7 @@ func (h *Handler) streamEnded(ctx context.Context, buf *bytes.Buffer, id string,
 	if err := h.streamControls(ctx, buf, id, room); err != nil {
 		return err
 	}
-	return sseEvent(ctx, buf, id, "ended", views.RoomEnded(room, count))
+	return sseEvent(ctx, buf, id, "ended", views.RoomEnded(room, held, count))
 }
 
 // streamControls sends the organiser's buttons for the room's new state.

@@ -24,6 +24,7 @@ func (h *Handler) Routes() http.Handler {
 	mux.HandleFunc("POST /login", h.login)
 	mux.HandleFunc("POST /logout", h.logout)
 	mux.Handle("GET /favicon.ico", static.Favicon())
+	mux.HandleFunc("GET /rooms/count", h.liveCount) // 204 when signed out (live.go)
 	mux.HandleFunc("/", h.unmatched(mux.ServeMux))
 
 	// Signed-in pages.
@@ -71,6 +72,8 @@ func (h *Handler) Routes() http.Handler {
 	page("POST /meetings/{id}/room/end", h.endRoom)
 	page("POST /meetings/{id}/room/participants/{uid}/remove", h.removeParticipant)
 	page("POST /meetings/{id}/room/settings", h.roomSettings)
+	page("GET /meetings/{id}/room/transcript", h.transcript)
+	page("GET /rooms", h.liveRooms)
 
 	admin("GET /admin/users", h.listUsers)
 	admin("POST /admin/users", h.createUser)
