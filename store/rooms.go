@@ -742,26 +742,40 @@ const maxScheduledLength int64 = 7 * 24 * 3600000
 // OpenRoomAt opens a scheduled room at time at; opened reports whether
 // this call did (another process may have been first).
 func (s *Store) OpenRoomAt(ctx context.Context, meetingID, at int64) (opened bool, err error) {
+	ids, err := s.OpenRoomsAt(ctx, []int64{meetingID}, at)
+	return len(ids) == 1, err
+}
+
+// OpenRoomsAt opens the scheduled rooms of meetingIDs at time at, in one
+// transaction (many rooms are due at the same minute), and returns those
+// this call opened.
+func (s *Store) OpenRoomsAt(ctx context.Context, meetingIDs []int64, at int64) (opened []int64, err error) {
 	err = s.tx(ctx, func(tx *Tx) error {
-		var ws int64
-		if err := tx.QueryRow(`SELECT workspace_id FROM meetings WHERE id = ?`, meetingID).Scan(&ws); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil // deleted since it was scheduled
+		opened = opened[:0]
+		for _, id := range meetingIDs {
+			var ws int64
+			if err := tx.QueryRow(`SELECT workspace_id FROM meetings WHERE id = ?`, id).Scan(&ws); err != nil {
+				if errors.Is(err, sql.ErrNoRows) {
+					continue // deleted since it was scheduled
+				}
+				return err
 			}
-			return err
+			if _, err := tx.Exec(`INSERT OR IGNORE INTO rooms (meeting_id, workspace_id) VALUES (?, ?)`, id, ws); err != nil {
+				return err
+			}
+			res, err := tx.Exec(`UPDATE rooms SET state = 'open', opened_at = ? WHERE meeting_id = ? AND state = 'scheduled'`, at, id)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue
+			}
+			if err := logEvent(tx, id, EventOpened, nil, "", "", at); err != nil {
+				return err
+			}
+			opened = append(opened, id)
 		}
-		if _, err := tx.Exec(`INSERT OR IGNORE INTO rooms (meeting_id, workspace_id) VALUES (?, ?)`, meetingID, ws); err != nil {
-			return err
-		}
-		res, err := tx.Exec(`UPDATE rooms SET state = 'open', opened_at = ? WHERE meeting_id = ? AND state = 'scheduled'`, at, meetingID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
-		}
-		opened = true
-		return logEvent(tx, meetingID, EventOpened, nil, "", "", at)
+		return nil
 	})
 	return opened, err
 }
