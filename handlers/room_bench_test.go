@@ -129,39 +129,52 @@ func TestRoomBenchReport(t *testing.T) {
 		others = append(others, openRoom(fmt.Sprintf("Quiet %d", i)))
 	}
 
-	rssBefore := settledRSS(t)
+	// Opens streams [from, to) of the layout, 16 at a time.
+	openStreams := func(streams []*sseConn, from, to int) {
+		var wg sync.WaitGroup
+		errs := make(chan error, to-from)
+		next := make(chan int)
+		for w := 0; w < 16; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					room := busy
+					if i >= roomConns {
+						room = others[(i-roomConns)/100]
+					}
+					s, err := dialStream(a.Server.Listener.Addr().String(), fmt.Sprintf("/meetings/%d/room/stream", room), people[i%len(people)].cookie, i < roomConns)
+					if err != nil {
+						errs <- err
+						continue
+					}
+					streams[i] = s
+				}
+			}()
+		}
+		for i := from; i < to; i++ {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+	}
+	// Warm up: the first streams grow the pools (Redis and SQLite
+	// connections, buffers) to what serving at this pace needs; that is
+	// not a cost of each connection, so the baseline is taken after.
+	warm := make([]*sseConn, conns)
+	openStreams(warm, 0, min(conns, 200))
+	for _, s := range warm[:min(conns, 200)] {
+		s.conn.Close()
+	}
+	time.Sleep(rooms.DefaultConfig.Grace + time.Second)
+	rssBefore, memBefore := settledRSS(t)
 	streams := make([]*sseConn, conns)
 	start := time.Now()
-	var wg sync.WaitGroup
-	errs := make(chan error, conns)
-	next := make(chan int)
-	for w := 0; w < 16; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				room := busy
-				if i >= roomConns {
-					room = others[(i-roomConns)/100]
-				}
-				s, err := dialStream(a.Server.Listener.Addr().String(), fmt.Sprintf("/meetings/%d/room/stream", room), people[i%len(people)].cookie, i < roomConns)
-				if err != nil {
-					errs <- err
-					return
-				}
-				streams[i] = s
-			}
-		}()
-	}
-	for i := 0; i < conns; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	openStreams(streams, 0, conns)
 	connectTime := time.Since(start)
 	defer func() {
 		for _, s := range streams {
@@ -171,8 +184,10 @@ func TestRoomBenchReport(t *testing.T) {
 	// A refresh round writes every connection's presence: what a settled
 	// server holds.
 	time.Sleep(rooms.DefaultConfig.Refresh + time.Second)
-	rssIdle := settledRSS(t)
+	rssIdle, memIdle := settledRSS(t)
 	perConn := float64(rssIdle-rssBefore) / float64(conns)
+	stackPerConn := float64(memIdle.StackInuse-memBefore.StackInuse) / float64(conns)
+	heapPerConn := float64(memIdle.HeapInuse-memBefore.HeapInuse) / float64(conns)
 
 	// Fan-out: rate messages a second into the busy room; every stream in
 	// it must get each one, once. Latency is from the message's server
@@ -322,7 +337,7 @@ func TestRoomBenchReport(t *testing.T) {
 	row("| measure | result | target |")
 	row("| --- | --- | --- |")
 	row("| %d SSE connections opened (16 at a time) | %s | |", conns, connectTime.Round(time.Millisecond))
-	row("| memory per idle connection (RSS delta / connections) | %.1f KB | ≤ 16 KB |", perConn/1024)
+	row("| memory per idle connection (RSS delta / connections) | %.1f KB (goroutine stacks %.1f KB, heap %.1f KB) | ≤ 16 KB |", perConn/1024, stackPerConn/1024, heapPerConn/1024)
 	row("| post to delivery, %d streams in one room, %d messages/s for %d s, p50 / p99 | %s / %s | p50 ≤ 20 ms, p99 ≤ 100 ms |", roomConns, rate, seconds, ms(lp50), ms(lp99))
 	row("| messages missed / delivered twice, over %d streams × %d messages | %d / %d | 0 / 0 |", roomConns, len(posted), missing, doubled)
 	row("| join, p50 / p99 (API, 400 each) | %s / %s | p99 ≤ 5 ms |", ms(pct(joins, 50)), ms(pct(joins, 99)))
@@ -357,11 +372,18 @@ func raiseFileLimit(t *testing.T, n int) {
 	}
 }
 
-// settledRSS is this process's resident memory after a full collection
-// that returns what it can to the system.
-func settledRSS(t *testing.T) int64 {
-	runtime.GC()
+// settledRSS is this process's resident memory after full collections
+// that return what they can to the system, and the runtime's own account.
+// A collection halves a goroutine stack using under a quarter of it, so
+// several are run: a serving process collects all the time, and an idle
+// stream's stack settles at what its wait needs.
+func settledRSS(t *testing.T) (int64, runtime.MemStats) {
+	for range 5 {
+		runtime.GC()
+	}
 	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		t.Fatal(err)
@@ -369,11 +391,11 @@ func settledRSS(t *testing.T) int64 {
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb * 1024
+			return kb * 1024, ms
 		}
 	}
 	t.Fatal("no VmRSS in /proc/self/status")
-	return 0
+	return 0, ms
 }
 
 // sseConn is one SSE stream on a raw socket. Idle streams are never read
