@@ -251,23 +251,30 @@ func TestRoomBenchReport(t *testing.T) {
 	}
 	lp50, lp99 := pct(lat, 50), pct(lat, 99)
 
-	// Join and leave, in a room of their own: the API's cost, not the
-	// fan-out's.
-	quiet := openRoom("Join and leave")
-	var joins, leaves []time.Duration
-	for i := 0; i < 400; i++ {
-		p := people[i%len(people)]
-		st, b, d := post(p, fmt.Sprintf("/api/v1/meetings/%d/room/join", quiet), "")
-		if st != 200 {
-			t.Fatalf("join: %d %s", st, b)
-		}
-		joins = append(joins, d)
-		st, b, d = post(p, fmt.Sprintf("/api/v1/meetings/%d/room/leave", quiet), "")
-		if st != 200 {
-			t.Fatalf("leave: %d %s", st, b)
-		}
-		leaves = append(leaves, d)
+	// Join and leave: in a room of their own (the API's cost), and in
+	// the busy room, where each also goes out to every stream.
+	visitor := a.User(t, "visitor@example.com", store.RoleStaff)
+	if err := a.Store.AssignClient(ctx, admin(), visitor.ID, acme.ID, true); err != nil {
+		t.Fatal(err)
 	}
+	guest := person{u: visitor, c: a.client(t, visitor)}
+	joinLeave := func(room int64, n int) (joins, leaves []time.Duration) {
+		for i := 0; i < n; i++ {
+			st, b, d := post(guest, fmt.Sprintf("/api/v1/meetings/%d/room/join", room), "")
+			if st != 200 {
+				t.Fatalf("join: %d %s", st, b)
+			}
+			joins = append(joins, d)
+			st, b, d = post(guest, fmt.Sprintf("/api/v1/meetings/%d/room/leave", room), "")
+			if st != 200 {
+				t.Fatalf("leave: %d %s", st, b)
+			}
+			leaves = append(leaves, d)
+		}
+		return joins, leaves
+	}
+	joins, leaves := joinLeave(openRoom("Join and leave"), 400)
+	busyJoins, busyLeaves := joinLeave(busy, 100)
 
 	// A page of 50 from a long chat: the newest, then back through the
 	// history by cursor, and one person's messages.
@@ -342,10 +349,11 @@ func TestRoomBenchReport(t *testing.T) {
 	row("| messages missed / delivered twice, over %d streams × %d messages | %d / %d | 0 / 0 |", roomConns, len(posted), missing, doubled)
 	row("| join, p50 / p99 (API, 400 each) | %s / %s | p99 ≤ 5 ms |", ms(pct(joins, 50)), ms(pct(joins, 99)))
 	row("| leave, p50 / p99 | %s / %s | p99 ≤ 5 ms |", ms(pct(leaves, 50)), ms(pct(leaves, 99)))
+	row("| join / leave in the busy room (each goes out to its %d streams), p99 (100 each) | %s / %s | |", roomConns, ms(pct(busyJoins, 99)), ms(pct(busyLeaves, 99)))
 	row("| page of 50 messages from a %d-message room, p50 / p99 (API; 200 pages back by cursor, then 200 of one author's) | %s / %s | p99 ≤ 10 ms |", history, ms(pct(pages, 50)), ms(pct(pages, 99)))
 	row("| %d rooms due at the same second: opened within 2 s / lateness p50, p99, max | %d of %d / %s, %s, %s | all within 2 s |", dueRooms, inTime, dueRooms, ms(dueP50), ms(dueP99), ms(dueMax))
 	row("")
-	row("Everything in one process over loopback: the server, its redis-server (a child), and the load (raw sockets for the streams; an idle stream is a socket and a net.Conn here, no goroutine, so the RSS delta is nearly all the server's). Latency runs from the message's created_at (server clock, whole ms) to the arrival of its SSE event. Join and leave are in a room nobody streams, so they time the API, not the fan-out.")
+	row("Everything in one process over loopback: the server, its redis-server (a child), and the load (raw sockets for the streams; an idle stream is a socket and a net.Conn here, no goroutine, so the RSS delta is nearly all the server's). Latency runs from the message's created_at (server clock, whole ms) to the arrival of its SSE event. Join and leave are timed in a room nobody streams (the API alone) and in the busy room.")
 	f, err := os.OpenFile(out, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		t.Fatal(err)

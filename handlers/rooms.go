@@ -694,9 +694,12 @@ func (h *Handler) streamItem(ctx context.Context, buf *bytes.Buffer, room *store
 			return err
 		}
 	}
-	people, err := h.Store.RoomParticipants(ctx, room.MeetingID)
-	if err != nil {
-		return err
+	people := it.Participants
+	if people == nil {
+		var err error
+		if people, err = h.Store.RoomParticipants(ctx, room.MeetingID); err != nil {
+			return err
+		}
 	}
 	return sseEvent(ctx, buf, id, "participants", views.RoomParticipants(room, people))
 }
