@@ -40,6 +40,8 @@ bench: deps build ## big-data benchmarks; writes BENCHMARKS.md
 	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	ROLODEX_BENCH_OUT=$(CURDIR)/BENCHMARKS.md $(GO) test -count=1 -timeout 60m -run TestBenchReport -v ./handlers/
 	ROLODEX_BENCH_OUT=$(CURDIR)/BENCHMARKS.md ROLODEX_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 30m -run TestImportBenchReport -v ./imports/
+	# Live rooms; its sizes come from ROLODEX_BENCH_SSE_CONNS and the others in handlers/room_bench_test.go.
+	ROLODEX_BENCH_OUT=$(CURDIR)/BENCHMARKS.md $(GO) test -count=1 -timeout 30m -run TestRoomBenchReport -v ./handlers/
 	ROLODEX_BENCH_MEETINGS=1000000 ROLODEX_BENCH_CLIENTS=100000 $(GO) test -count=1 -timeout 60m ./store/ -run '^$$' -bench ListMeetings -benchtime 300x | tee /tmp/rolodex-bench-meetings.txt
 	@{ echo; echo "## Meetings list (issue 3)"; echo; \
 	  echo 'Command: `make bench`, which runs `ROLODEX_BENCH_MEETINGS=1000000 ROLODEX_BENCH_CLIENTS=100000 go test ./store/ -run ^$$ -bench ListMeetings -benchtime 300x`.'; \

@@ -296,6 +296,10 @@ func TestAuthorization(t *testing.T) {
 		tc{"GET /guest/{token}/messages", "GET", guestRoute(store.RoomOpen, false, "/messages"), "", "", want{200, 200, 200, 200, 200}},
 		tc{"POST /guest/{token}/messages", "POST", guestRoute(store.RoomOpen, true, "/messages"), formType, "body=hi", want{303, 303, 303, 303, 303}},
 		tc{"POST /guest/{token}/join", "POST", guestRoute(store.RoomOpen, false, "/join"), formType, "", want{303, 303, 303, 303, 303}},
+		tc{"GET /meetings/{id}/room/transcript", "GET", room("", store.RoomEnded, true, "/transcript"), "", "", page(404, 200, 200, 404)},
+		tc{"GET /rooms", "GET", fixed("/rooms"), "", "", page(200, 200, 200, 200)},
+		// Background polls: signed out they answer nothing rather than a redirect.
+		tc{"GET /rooms/count", "GET", fixed("/rooms/count"), "", "", want{204, 200, 200, 200, 200}},
 	)
 
 	// Bulk imports: admins only. Each case that changes an import gets
@@ -337,7 +341,7 @@ func TestAuthorization(t *testing.T) {
 	unsub := "token=" + a.Handler.Notify.Mail.UnsubscribeToken(target.ID)
 	cases = append(cases,
 		tc{"GET /notifications", "GET", fixed("/notifications"), "", "", page(200, 200, 200, 200)},
-		tc{"GET /notifications/bell", "GET", fixed("/notifications/bell"), "", "", page(200, 200, 200, 200)},
+		tc{"GET /notifications/bell", "GET", fixed("/notifications/bell"), "", "", want{204, 200, 200, 200, 200}},
 		tc{"POST /notifications/read", "POST", fixed("/notifications/read"), formType, "all=1", page(303, 303, 303, 303)},
 		tc{"POST /me/notifications", "POST", fixed("/me/notifications"), formType, "mode=digest&quiet_seconds=3600&email=on", page(303, 303, 303, 303)},
 		tc{"GET /admin/mail", "GET", fixed("/admin/mail"), "", "", page(403, 403, 200, 200)},

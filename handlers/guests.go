@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rolodex/rolodex/rooms"
 	"github.com/rolodex/rolodex/store"
@@ -159,7 +160,8 @@ func (h *Handler) guestStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	view := func(ctx context.Context) (*store.Room, error) { return h.Store.GuestView(ctx, g) }
-	h.stream(w, r, room, g.ID, view, func(ctx context.Context) error { _, err := view(ctx); return err })
+	h.stream(w, r, room, streamViewer{member: g.ID, zone: time.UTC, load: view,
+		check: func(ctx context.Context) error { _, err := view(ctx); return err }, eachBatch: true})
 }
 
 func (h *Handler) guestJoin(w http.ResponseWriter, r *http.Request) {

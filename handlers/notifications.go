@@ -126,7 +126,12 @@ func (h *Handler) notificationsPage(w http.ResponseWriter, r *http.Request) {
 
 // bell is the navigation's unread count, fetched after the page loads.
 func (h *Handler) bell(w http.ResponseWriter, r *http.Request) {
-	n, err := h.Store.UnreadNotifications(r.Context(), userFrom(r.Context()))
+	u := userFrom(r.Context())
+	if u == nil {
+		w.WriteHeader(http.StatusNoContent) // signed out: the poll has nothing to show
+		return
+	}
+	n, err := h.Store.UnreadNotifications(r.Context(), u)
 	if err != nil {
 		h.fail(w, r, err)
 		return

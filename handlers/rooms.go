@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -500,15 +501,38 @@ func (h *Handler) roomStream(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.stream(w, r, room, u.ID, func(ctx context.Context) (*store.Room, error) { return h.Store.Room(ctx, u, id) }, nil)
+	// A stream makes no new requests, so it asks again itself whether its
+	// session is live and its user may still enter (streamRecheck).
+	token, _ := h.cookieSession(r).Values["sid"].(string)
+	h.stream(w, r, room, streamViewer{
+		member: u.ID,
+		zone:   u.Location(),
+		load:   func(ctx context.Context) (*store.Room, error) { return h.Store.Room(ctx, u, id) },
+		check: func(ctx context.Context) error {
+			_, now, err := h.Store.SessionUser(ctx, token)
+			if err == nil {
+				_, err = h.Store.EnterRoom(ctx, now, id)
+			}
+			return err
+		},
+	})
 }
 
-// stream follows room over SSE for participant member (a user, or a
-// guest: store.GuestID). load reads the room anew as the viewer sees it;
-// check, when set, runs before each batch is sent and ends the stream
-// when it fails (a guest whose address left the audience).
-func (h *Handler) stream(w http.ResponseWriter, r *http.Request, room *store.Room, member int64,
-	load func(context.Context) (*store.Room, error), check func(context.Context) error) {
+// streamViewer is who a stream serves: a user, or a guest.
+type streamViewer struct {
+	member int64          // a user's id, or a guest's store.GuestID
+	zone   *time.Location // times are written in it
+	// load reads the room anew as the viewer sees it.
+	load func(context.Context) (*store.Room, error)
+	// check fails once the viewer may no longer follow the room; it runs
+	// every streamRecheck, and before each batch when eachBatch is set (a
+	// guest, whose check is cheap and whose removal must be felt at once).
+	check     func(context.Context) error
+	eachBatch bool
+}
+
+// stream follows room over SSE for v.
+func (h *Handler) stream(w http.ResponseWriter, r *http.Request, room *store.Room, v streamViewer) {
 	ctx, id, ws := r.Context(), room.MeetingID, room.WorkspaceID
 	pos, ok := rooms.ParsePosition(r.Header.Get("Last-Event-ID"))
 	if !ok {
@@ -534,11 +558,13 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, room *store.Roo
 	hdr.Set("Content-Type", "text/event-stream")
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Accel-Buffering", "no")
+	// Times in the viewer's zone, as on the page.
+	ctx = views.WithZone(ctx, v.zone)
 	if room.State == store.RoomEnded {
 		// Nothing more will happen: say so, and stop the client coming
 		// back (it closes on "ended").
 		var buf bytes.Buffer
-		if err := h.streamEnded(ctx, &buf, pos.String(), load); err != nil {
+		if err := h.streamEnded(ctx, &buf, pos.String(), v.load); err != nil {
 			h.fail(w, r, err)
 			return
 		}
@@ -551,14 +577,101 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, room *store.Roo
 		h.fail(w, r, err)
 		return
 	}
-	defer sub.Close()
-	conn := h.Rooms.Connect(ctx, ws, id, member)
-	defer conn.Close()
+	conn := h.Rooms.Connect(ctx, ws, id, v.member)
+	end := func() {
+		conn.Close()
+		sub.Close()
+	}
+	if r.ProtoMajor == 1 {
+		// No chunking: the body runs until the connection closes (as the
+		// SSE specification recommends), so the stream can go on over
+		// the bare connection (detach).
+		hdr.Set("Transfer-Encoding", "identity")
+	}
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "retry: 2000\n\n")
 	if err := rc.Flush(); err != nil {
+		end()
 		return
 	}
+	out, ctx, detached := detach(ctx, w, r, rc)
+	if !detached {
+		defer end()
+		h.follow(ctx, out, sub, room, v)
+		return
+	}
+	go func() {
+		defer out.close()
+		defer end()
+		h.follow(ctx, out, sub, room, v)
+	}()
+}
+
+// streamWriteTimeout is how long a stream's client has to take what is
+// written to it; one that stops reading is dropped.
+const streamWriteTimeout = 10 * time.Second
+
+// streamOut is where a stream writes: the ResponseWriter, or the bare
+// connection once detached.
+type streamOut struct {
+	w    http.ResponseWriter
+	rc   *http.ResponseController
+	conn net.Conn // when detached
+}
+
+func (o streamOut) send(p []byte) error {
+	if o.conn != nil {
+		o.conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+		_, err := o.conn.Write(p)
+		return err
+	}
+	if _, err := o.w.Write(p); err != nil {
+		return err
+	}
+	return o.rc.Flush()
+}
+
+func (o streamOut) close() {
+	if o.conn != nil {
+		o.conn.Close()
+	}
+}
+
+// detach takes an HTTP/1 stream's connection from net/http, so that an
+// idle stream holds a goroutine and a socket rather than net/http's
+// serving state (its buffers, the request, a second goroutine): about
+// half of what an idle connection costs (make bench). The returned
+// context ends when the client goes away, which a read of the bare
+// connection notices at once, so presence still follows a closed tab; it
+// carries only what rendering needs (views.Carry), since the request's
+// context keeps the request, and through it net/http's state, alive (and
+// ends when the handler returns). Where the connection cannot be taken
+// (HTTP/2), the stream stays on w.
+func detach(ctx context.Context, w http.ResponseWriter, r *http.Request, rc *http.ResponseController) (streamOut, context.Context, bool) {
+	if r.ProtoMajor != 1 {
+		return streamOut{w: w, rc: rc}, ctx, false
+	}
+	conn, _, err := rc.Hijack()
+	if err != nil {
+		return streamOut{w: w, rc: rc}, ctx, false
+	}
+	conn.SetDeadline(time.Time{})
+	ctx, cancel := context.WithCancel(views.Carry(ctx, context.Background()))
+	go func() {
+		defer cancel()
+		var b [1]byte
+		for {
+			if _, err := conn.Read(b[:]); err != nil {
+				return
+			}
+		}
+	}()
+	return streamOut{conn: conn}, ctx, true
+}
+
+// follow writes a room's news to a stream until the client goes, the room
+// ends, the viewer may no longer follow it, or the hub stops.
+func (h *Handler) follow(ctx context.Context, out streamOut, sub *rooms.Sub, room *store.Room, v streamViewer) {
 	beat := time.NewTicker(streamHeartbeat)
 	defer beat.Stop()
 	recheck := time.NewTicker(streamRecheck)
@@ -568,31 +681,26 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, room *store.Roo
 		items, err := sub.Next(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
-				h.Log.Warn("room stream", "room", id, "err", err)
+				h.Log.Warn("room stream", "room", room.MeetingID, "err", err)
 			}
 			return
 		}
-		if check != nil && len(items) > 0 {
-			if err := check(ctx); err != nil {
-				return
-			}
+		if v.eachBatch && len(items) > 0 && v.check(ctx) != nil {
+			return
 		}
 		ended := false
 		for _, it := range items {
-			if err := h.streamItem(ctx, &buf, room, load, it); err != nil {
-				h.Log.Warn("room stream render", "room", id, "err", err)
+			if err := h.streamItem(ctx, &buf, room, v.load, it); err != nil {
+				h.Log.Warn("room stream render", "room", room.MeetingID, "err", err)
 				return
 			}
 			ended = ended || it.Event != nil && it.Event.Kind == store.EventEnded
 		}
 		if buf.Len() > 0 {
-			if _, err := w.Write(buf.Bytes()); err != nil {
+			if err := out.send(buf.Bytes()); err != nil || ended {
 				return
 			}
 			buf.Reset()
-			if err := rc.Flush(); err != nil || ended {
-				return
-			}
 		}
 		select {
 		case <-ctx.Done():
@@ -601,14 +709,11 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, room *store.Roo
 			return
 		case <-sub.Wait():
 		case <-beat.C:
-			if check != nil && check(ctx) != nil {
-				return
-			}
-			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil || rc.Flush() != nil {
+			if err := out.send([]byte(": ping\n\n")); err != nil {
 				return
 			}
 		case <-recheck.C:
-			if !h.mayStillFollow(r, id) {
+			if v.check(ctx) != nil {
 				return
 			}
 		}
@@ -620,17 +725,6 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, room *store.Roo
 // deactivation, losing the client or leaving the audience would otherwise
 // not reach it.
 const streamRecheck = 5 * time.Second
-
-// mayStillFollow reports whether r's session is still live and its user
-// may still enter room id.
-func (h *Handler) mayStillFollow(r *http.Request, id int64) bool {
-	token, _ := h.cookieSession(r).Values["sid"].(string)
-	_, u, err := h.Store.SessionUser(r.Context(), token)
-	if err == nil {
-		_, err = h.Store.EnterRoom(r.Context(), u, id)
-	}
-	return err == nil
-}
 
 // streamItem writes the SSE events of one item: a message; or an event,
 // which updates the events log (for those who manage the room), the list
@@ -665,9 +759,12 @@ func (h *Handler) streamItem(ctx context.Context, buf *bytes.Buffer, room *store
 			return err
 		}
 	}
-	people, err := h.Store.RoomParticipants(ctx, room.MeetingID)
-	if err != nil {
-		return err
+	people := it.Participants
+	if people == nil {
+		var err error
+		if people, err = h.Store.RoomParticipants(ctx, room.MeetingID); err != nil {
+			return err
+		}
 	}
 	return sseEvent(ctx, buf, id, "participants", views.RoomParticipants(room, people))
 }
@@ -679,9 +776,15 @@ func (h *Handler) streamEnded(ctx context.Context, buf *bytes.Buffer, id string,
 	if err != nil {
 		return err
 	}
-	count, err := h.Store.RoomMessageCount(ctx, room.MeetingID)
+	held, err := h.Store.HeldRoom(ctx, room.MeetingID)
 	if err != nil {
 		return err
+	}
+	count := 0
+	if held == nil {
+		if count, err = h.Store.RoomMessageCount(ctx, room.MeetingID); err != nil {
+			return err
+		}
 	}
 	if err := sseEvent(ctx, buf, id, "state", views.RoomState(room)); err != nil {
 		return err
@@ -695,7 +798,7 @@ func (h *Handler) streamEnded(ctx context.Context, buf *bytes.Buffer, id string,
 	if err := h.streamControls(ctx, buf, id, room); err != nil {
 		return err
 	}
-	return sseEvent(ctx, buf, id, "ended", views.RoomEnded(room, count))
+	return sseEvent(ctx, buf, id, "ended", views.RoomEnded(room, held, count))
 }
 
 // streamControls sends the organiser's buttons for the room's new state.

@@ -46,6 +46,10 @@ func (h *Handler) Routes() http.Handler {
 	// A digest e-mail's link, signed for its reader (notifications.go).
 	open("GET /unsubscribe", h.unsubscribePage)
 	open("POST /unsubscribe", h.unsubscribe)
+	// Counts that pages poll: 204 when signed out, so a background poll
+	// never swaps in the sign-in page (live.go, notifications.go).
+	open("GET /rooms/count", h.liveCount)
+	open("GET /notifications/bell", h.bell)
 
 	// A room's guests: their invite link's token is their only credential
 	// (guests.go).
@@ -108,9 +112,10 @@ func (h *Handler) Routes() http.Handler {
 	page("POST /meetings/{id}/room/participants/{uid}/remove", h.removeParticipant)
 	page("POST /meetings/{id}/room/settings", h.roomSettings)
 	page("GET /notifications", h.notificationsPage)
-	page("GET /notifications/bell", h.bell)
 	page("POST /notifications/read", h.markRead)
 	page("POST /me/notifications", h.updateNotificationSettings)
+	page("GET /meetings/{id}/room/transcript", h.transcript)
+	page("GET /rooms", h.liveRooms)
 
 	admin("GET /admin/users", h.listUsers)
 	admin("POST /admin/users", h.createUser)

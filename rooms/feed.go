@@ -34,6 +34,10 @@ type Item struct {
 	Message *store.RoomMessage
 	Event   *store.RoomEvent
 	After   Position
+	// Participants, on an event read by a feed, is who was in the room
+	// once the read's events had happened: read once for every stream of
+	// the room rather than by each. Nil when the stream read SQLite itself.
+	Participants []store.Participant
 }
 
 // ringSize is how many recent items a feed keeps for its streams; a stream
@@ -210,6 +214,20 @@ func (f *feed) pollOnce(ctx context.Context) (more bool) {
 	items := merge(fd, from)
 	if len(items) == 0 {
 		return false
+	}
+	if len(fd.Events) > 0 {
+		people, err := f.h.st.RoomParticipants(ctx, f.room)
+		if err != nil {
+			if ctx.Err() == nil {
+				f.h.log.Warn("rooms: feed read failed", "room", f.room, "err", err)
+			}
+			return
+		}
+		for i := range items {
+			if items[i].Event != nil {
+				items[i].Participants = people
+			}
+		}
 	}
 	f.mu.Lock()
 	f.ring = append(f.ring, items...)

@@ -257,14 +257,30 @@ func (h *Hub) refresh(ctx context.Context) {
 // Changed tells every process serving the room that it has news in
 // SQLite. The message carries nothing: each reads what it lacks by id.
 func (h *Hub) Changed(ctx context.Context, ws, meetingID int64) {
-	h.mu.Lock()
-	f := h.feeds[meetingID]
-	h.mu.Unlock()
-	if f != nil {
-		f.poll(ctx)
+	h.changed(ctx, ws, []int64{meetingID})
+}
+
+// changed is Changed for many rooms, published in one round trip.
+func (h *Hub) changed(ctx context.Context, ws int64, ids []int64) {
+	if len(ids) == 0 {
+		return
 	}
-	if err := h.rdb.Publish(ctx, channel(ws, meetingID), "").Err(); err != nil {
-		h.log.Warn("rooms: publish failed; other processes catch up at their next refresh", "room", meetingID, "err", err)
+	for _, id := range ids {
+		h.mu.Lock()
+		f := h.feeds[id]
+		h.mu.Unlock()
+		if f != nil {
+			f.poll(ctx)
+		}
+	}
+	_, err := h.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, id := range ids {
+			p.Publish(ctx, channel(ws, id), "")
+		}
+		return nil
+	})
+	if err != nil {
+		h.log.Warn("rooms: publish failed; other processes catch up at their next refresh", "rooms", ids[:min(len(ids), 10)], "err", err)
 	}
 }
 

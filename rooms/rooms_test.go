@@ -276,6 +276,12 @@ func TestFanOutAcrossHubs(t *testing.T) {
 	}
 	read()                             // the history: opened, joined
 	time.Sleep(100 * time.Millisecond) // the subscription reaches Redis
+	// Subscribe's own wake-up is still pending: left there, it would
+	// answer the first message's wait before that message's wake-up.
+	select {
+	case <-sub.Wait():
+	default:
+	}
 	for i := 0; i < 3; i++ {
 		if _, err := env.Store.PostMessage(ctx, alice, m.ID, "hello"); err != nil {
 			t.Fatal(err)

@@ -86,8 +86,8 @@ func (h *Hub) sweep(ctx context.Context, ws int64) error {
 		return err
 	}
 	trusted := now-since >= h.cfg.ConnTTL.Milliseconds()
+	h.due(ctx, rooms...)
 	for _, r := range rooms {
-		h.due(ctx, r)
 		if r.State == store.RoomOpen && trusted {
 			if err := h.reap(ctx, ws, r.MeetingID, now); err != nil {
 				return err
@@ -97,16 +97,25 @@ func (h *Hub) sweep(ctx context.Context, ws int64) error {
 	return nil
 }
 
-// due puts a room's next transition in the due set.
-func (h *Hub) due(ctx context.Context, r store.RoomTimes) {
-	at := r.OpensAt
-	switch r.State {
-	case store.RoomOpen:
-		at = r.ClosesAt
-	case store.RoomEnded:
+// due puts rooms' next transitions in the due set, in one round trip:
+// a sweep may carry thousands of rooms opening in the next minute.
+func (h *Hub) due(ctx context.Context, rs ...store.RoomTimes) {
+	if len(rs) == 0 {
 		return
 	}
-	h.rdb.ZAdd(ctx, dueKey(r.WorkspaceID), redis.Z{Score: float64(at), Member: r.MeetingID})
+	h.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, r := range rs {
+			at := r.OpensAt
+			switch r.State {
+			case store.RoomOpen:
+				at = r.ClosesAt
+			case store.RoomEnded:
+				continue
+			}
+			p.ZAdd(ctx, dueKey(r.WorkspaceID), redis.Z{Score: float64(at), Member: r.MeetingID})
+		}
+		return nil
+	})
 }
 
 // reap ends the presence of the room's participants who have no live
@@ -164,15 +173,24 @@ func (h *Hub) fireDue(ctx context.Context) time.Time {
 		if err != nil {
 			continue
 		}
-		for _, m := range ids {
-			// Removing the member is the claim: one process gets it.
-			if n, err := h.rdb.ZRem(ctx, dueKey(ws), m).Result(); err != nil || n == 0 {
-				continue
+		if len(ids) > 0 {
+			// Removing a member is the claim: one process gets it. All
+			// in one round trip; a claim lost to an error is put back by
+			// the next sweep.
+			cmds, _ := h.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for _, m := range ids {
+					p.ZRem(ctx, dueKey(ws), m)
+				}
+				return nil
+			})
+			var mine []int64
+			for i, c := range cmds {
+				if n, err := c.(*redis.IntCmd).Result(); err == nil && n == 1 {
+					id, _ := strconv.ParseInt(ids[i], 10, 64)
+					mine = append(mine, id)
+				}
 			}
-			id, _ := strconv.ParseInt(m, 10, 64)
-			if err := h.transition(ctx, id); err != nil && ctx.Err() == nil {
-				h.log.Warn("rooms: transition failed; the next sweep retries it", "room", id, "err", err)
-			}
+			h.transitions(ctx, ws, mine)
 		}
 		first, err := h.rdb.ZRangeWithScores(ctx, dueKey(ws), 0, 0).Result()
 		if err == nil && len(first) == 1 {
@@ -185,40 +203,70 @@ func (h *Hub) fireDue(ctx context.Context) time.Time {
 	return next
 }
 
-// transition opens or ends a room whose time has come, reading its times
-// from SQLite: a meeting moved since it was scheduled is put back at its
-// new time.
-func (h *Hub) transition(ctx context.Context, meetingID int64) error {
-	r, err := h.st.RoomTimesOf(ctx, meetingID)
-	if err != nil || r == nil {
-		return err
-	}
+// transitionBatch is how many rooms one SQLite transaction opens.
+const transitionBatch = 500
+
+// transitions opens or ends the rooms of workspace ws whose time has come,
+// reading their times from SQLite: a meeting moved since it was scheduled
+// is put back at its new time. Rooms due together (meetings start on the
+// hour) open in shared transactions, and their wake-ups and next due
+// times go to Redis in one round trip each.
+func (h *Hub) transitions(ctx context.Context, ws int64, ids []int64) {
 	now := time.Now().UnixMilli()
-	switch {
-	case r.State == store.RoomScheduled && r.OpensAt <= now && now < r.ClosesAt:
-		opened, err := h.st.OpenRoomAt(ctx, meetingID, now)
-		if err != nil {
-			return err
+	var opening []store.RoomTimes
+	var later []store.RoomTimes
+	for _, id := range ids {
+		r, err := h.st.RoomTimesOf(ctx, id)
+		if err != nil || r == nil {
+			h.failed(ctx, id, err)
+			continue
 		}
-		if opened {
-			h.log.Info("room opened", "room", meetingID)
-			h.Changed(ctx, r.WorkspaceID, meetingID)
+		switch {
+		case r.State == store.RoomScheduled && r.OpensAt <= now && now < r.ClosesAt:
+			opening = append(opening, *r)
+		case r.State == store.RoomOpen && r.ClosesAt <= now:
+			// At its closing time, which is in the past when the server
+			// was down then: participants are logged as having left at
+			// the end.
+			ended, err := h.st.EndRoomAt(ctx, id, r.ClosesAt)
+			if err != nil {
+				h.failed(ctx, id, err)
+				continue
+			}
+			if ended {
+				h.log.Info("room ended", "room", id)
+				h.Ended(ctx, ws, id)
+			}
+		case r.State != store.RoomEnded && r.ClosesAt > now:
+			later = append(later, *r) // not yet: moved later
 		}
-		r.State = store.RoomOpen
-		h.due(ctx, *r)
-	case r.State == store.RoomOpen && r.ClosesAt <= now:
-		// At its closing time, which is in the past when the server was
-		// down then: participants are logged as having left at the end.
-		ended, err := h.st.EndRoomAt(ctx, meetingID, r.ClosesAt)
-		if err != nil {
-			return err
-		}
-		if ended {
-			h.log.Info("room ended", "room", meetingID)
-			h.Ended(ctx, r.WorkspaceID, meetingID)
-		}
-	case r.State != store.RoomEnded && r.ClosesAt > now:
-		h.due(ctx, *r) // not yet: moved later
 	}
-	return nil
+	for len(opening) > 0 {
+		batch := opening[:min(len(opening), transitionBatch)]
+		opening = opening[len(batch):]
+		batchIDs := make([]int64, len(batch))
+		for i, r := range batch {
+			batchIDs[i] = r.MeetingID
+		}
+		opened, err := h.st.OpenRoomsAt(ctx, batchIDs, now)
+		if err != nil {
+			h.failed(ctx, batchIDs[0], err)
+			continue
+		}
+		for _, id := range opened {
+			h.log.Info("room opened", "room", id)
+		}
+		h.changed(ctx, ws, opened)
+		for _, r := range batch {
+			r.State = store.RoomOpen
+			later = append(later, r)
+		}
+	}
+	h.due(ctx, later...)
+}
+
+func (h *Hub) failed(ctx context.Context, meetingID int64, err error) {
+	if err != nil && ctx.Err() == nil {
+		h.log.Warn("rooms: transition failed; the next sweep retries it", "room", meetingID, "err", err)
+	}
 }

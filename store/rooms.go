@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"unicode/utf8"
@@ -107,10 +109,20 @@ type RoomMessage struct {
 type LiveRoom struct {
 	MeetingID    int64         `json:"meeting_id"`
 	CompanyID    int64         `json:"company_id"`
+	CompanyName  string        `json:"-"`
 	Subject      string        `json:"subject"`
 	OpenedAt     int64         `json:"opened_at"`
 	Count        int           `json:"participants"`
 	Participants []Participant `json:"-"`
+}
+
+// RoomSummary is what an ended room came to: when it was open, who
+// attended (in order of first joining) and how many messages they wrote.
+type RoomSummary struct {
+	From      int64    `json:"from"`
+	To        int64    `json:"to"`
+	Attendees []string `json:"attendees"`
+	Messages  int      `json:"messages"`
 }
 
 // RoomInput is a room's settings.
@@ -649,17 +661,32 @@ func (s *Store) RoomEvents(ctx context.Context, u *User, meetingID int64, cursor
 	return page, nil
 }
 
+// liveRooms is the FROM and WHERE of the open rooms of the clients u may
+// see, by the rooms_state index.
+func liveRooms(u *User) (string, []any) {
+	cond, args := visible(u, "c")
+	return `FROM rooms r JOIN meetings m ON m.id = r.meeting_id JOIN companies c ON c.id = m.company_id
+		WHERE r.workspace_id = ? AND r.state = 'open' AND ` + cond, append([]any{u.WorkspaceID}, args...)
+}
+
+// LiveRoomCount counts the open rooms of the clients u may see: the
+// navigation's "Live" count.
+func (s *Store) LiveRoomCount(ctx context.Context, u *User) (int, error) {
+	from, args := liveRooms(u)
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) `+from, args...).Scan(&n)
+	return n, err
+}
+
 // LiveRooms returns the open rooms of the clients u may see, with who is
 // in each and since when.
 func (s *Store) LiveRooms(ctx context.Context, u *User) ([]LiveRoom, error) {
-	cond, args := visible(u, "c")
+	from, args := liveRooms(u)
 	out := []LiveRoom{}
 	err := queryEach(ctx, s.r, func(row interface{ Scan(...any) error }, l *LiveRoom) error {
-		return row.Scan(&l.MeetingID, &l.CompanyID, &l.Subject, &l.OpenedAt)
+		return row.Scan(&l.MeetingID, &l.CompanyID, &l.CompanyName, &l.Subject, &l.OpenedAt)
 	}, func(l *LiveRoom) error { out = append(out, *l); return nil },
-		`SELECT m.id, m.company_id, m.subject, coalesce(r.opened_at, 0) FROM rooms r JOIN meetings m ON m.id = r.meeting_id
-		JOIN companies c ON c.id = m.company_id WHERE r.workspace_id = ? AND r.state = 'open' AND `+cond+` ORDER BY r.opened_at, m.id`,
-		append([]any{u.WorkspaceID}, args...)...)
+		`SELECT m.id, m.company_id, c.name, m.subject, coalesce(r.opened_at, 0) `+from+` ORDER BY r.opened_at, m.id`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -690,8 +717,30 @@ func openRoom(tx *Tx, meetingID, at int64) error {
 	return logEvent(tx, meetingID, EventOpened, nil, "", "", at)
 }
 
-// endRoom logs every participant as having left at at, then the end.
+// endRoom logs every participant as having left at at, then the end;
+// writes the room's summary and closes its meeting, with an outbox row so
+// that the meetings index follows, and records that the room was held.
 func endRoom(tx *Tx, by *User, meetingID, at int64) error {
+	if _, err := tx.Exec(`INSERT OR REPLACE INTO room_summaries (meeting_id, summary)
+		SELECT r.meeting_id, json_object('from', coalesce(r.opened_at, ?), 'to', ?,
+			'attendees', json((SELECT json_group_array(name) FROM (SELECT name FROM room_events
+				WHERE meeting_id = r.meeting_id AND kind = 'joined' GROUP BY user_id, name ORDER BY min(id)))),
+			'messages', (SELECT count(*) FROM room_messages WHERE meeting_id = r.meeting_id))
+		FROM rooms r WHERE r.meeting_id = ?`, at, at, meetingID); err != nil {
+		return err
+	}
+	var ws, company int64
+	var subject string
+	if err := tx.QueryRow(`UPDATE meetings SET status = 'closed', updated_at = max(?, updated_at + 1) WHERE id = ?
+		RETURNING workspace_id, company_id, subject`, now(), meetingID).Scan(&ws, &company, &subject); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`UPDATE companies SET updated_at = ? WHERE id = ?`, now(), company); err != nil {
+		return err
+	}
+	if err := tx.queue(ws, OutboxMeeting, meetingID); err != nil {
+		return err
+	}
 	if _, err := tx.Exec(`INSERT INTO room_events (meeting_id, kind, user_id, name, reason, at)
 		SELECT meeting_id, 'left', user_id, name, 'ended', ? FROM (
 			SELECT meeting_id, user_id, name, joined_at FROM room_participants WHERE meeting_id = ?
@@ -708,11 +757,6 @@ func endRoom(tx *Tx, by *User, meetingID, at int64) error {
 		return err
 	}
 	// A room that ends was held: that is its client's activity.
-	var ws, company int64
-	var subject string
-	if err := tx.QueryRow(`SELECT workspace_id, company_id, subject FROM meetings WHERE id = ?`, meetingID).Scan(&ws, &company, &subject); err != nil {
-		return err
-	}
 	summary := said(by, "ended the room of", subject)
 	if by == nil {
 		summary = "The room of “" + shortLabel(subject) + "” closed on schedule"
@@ -785,26 +829,40 @@ const maxScheduledLength int64 = 7 * 24 * 3600000
 // OpenRoomAt opens a scheduled room at time at; opened reports whether
 // this call did (another process may have been first).
 func (s *Store) OpenRoomAt(ctx context.Context, meetingID, at int64) (opened bool, err error) {
+	ids, err := s.OpenRoomsAt(ctx, []int64{meetingID}, at)
+	return len(ids) == 1, err
+}
+
+// OpenRoomsAt opens the scheduled rooms of meetingIDs at time at, in one
+// transaction (many rooms are due at the same minute), and returns those
+// this call opened.
+func (s *Store) OpenRoomsAt(ctx context.Context, meetingIDs []int64, at int64) (opened []int64, err error) {
 	err = s.tx(ctx, func(tx *Tx) error {
-		var ws int64
-		if err := tx.QueryRow(`SELECT workspace_id FROM meetings WHERE id = ?`, meetingID).Scan(&ws); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil // deleted since it was scheduled
+		opened = opened[:0]
+		for _, id := range meetingIDs {
+			var ws int64
+			if err := tx.QueryRow(`SELECT workspace_id FROM meetings WHERE id = ?`, id).Scan(&ws); err != nil {
+				if errors.Is(err, sql.ErrNoRows) {
+					continue // deleted since it was scheduled
+				}
+				return err
 			}
-			return err
+			if _, err := tx.Exec(`INSERT OR IGNORE INTO rooms (meeting_id, workspace_id) VALUES (?, ?)`, id, ws); err != nil {
+				return err
+			}
+			res, err := tx.Exec(`UPDATE rooms SET state = 'open', opened_at = ? WHERE meeting_id = ? AND state = 'scheduled'`, at, id)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue
+			}
+			if err := logEvent(tx, id, EventOpened, nil, "", "", at); err != nil {
+				return err
+			}
+			opened = append(opened, id)
 		}
-		if _, err := tx.Exec(`INSERT OR IGNORE INTO rooms (meeting_id, workspace_id) VALUES (?, ?)`, meetingID, ws); err != nil {
-			return err
-		}
-		res, err := tx.Exec(`UPDATE rooms SET state = 'open', opened_at = ? WHERE meeting_id = ? AND state = 'scheduled'`, at, meetingID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
-		}
-		opened = true
-		return logEvent(tx, meetingID, EventOpened, nil, "", "", at)
+		return nil
 	})
 	return opened, err
 }
@@ -881,6 +939,28 @@ func (s *Store) RoomMessageCount(ctx context.Context, meetingID int64) (int, err
 	var n int
 	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM room_messages WHERE meeting_id = ?`, meetingID).Scan(&n)
 	return n, err
+}
+
+// HeldRoom returns the summary of an ended room, or nil when it has none.
+// The caller has checked its viewer (EnterRoom).
+func (s *Store) HeldRoom(ctx context.Context, meetingID int64) (*RoomSummary, error) {
+	var text string
+	err := s.r.QueryRowContext(ctx, `SELECT summary FROM room_summaries WHERE meeting_id = ?`, meetingID).Scan(&text)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return parseSummary(text)
+}
+
+func parseSummary(text string) (*RoomSummary, error) {
+	sum := &RoomSummary{}
+	if err := json.Unmarshal([]byte(text), sum); err != nil {
+		return nil, fmt.Errorf("room summary: %w", err)
+	}
+	return sum, nil
 }
 
 // IsParticipant reports whether user userID (or a guest: GuestID) is in

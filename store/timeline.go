@@ -54,6 +54,8 @@ type TimelineItem struct {
 	Contact   *Contact `json:"contact,omitempty"`
 	Link      *Link    `json:"link,omitempty"`
 	Meeting   *Meeting `json:"meeting,omitempty"`
+	// Held is a meeting's room once it has ended.
+	Held *RoomSummary `json:"held,omitempty"`
 }
 
 // Timeline item types.
@@ -73,33 +75,34 @@ type timelineSource struct {
 	typ   string
 	rank  int
 	table string
-	cols  string // r (rank), id, company_id, t (created_at), updated_at, n1, n2, n3, s1, s2, s3, s4
+	cols  string // r (rank), id, company_id, t (created_at), updated_at, n1, n2, n3, s1, s2, s3, s4, held
 	item  func(r *timelineRow) TimelineItem
 }
 
 // timelineRow is the shape every source is read into: integers that may be
-// NULL in n1..n3, text in s1..s4.
+// NULL in n1..n3, text in s1..s4; held is a meeting's room summary.
 type timelineRow struct {
 	rank                                int
 	id, companyID, createdAt, updatedAt int64
 	n1, n2, n3                          *int64
 	s1, s2, s3, s4                      string
+	held                                *string
 }
 
 var timelineSources = []timelineSource{
-	{TypeNote, 1, "notes", "1 AS r, id, company_id, created_at AS t, updated_at, author_id, NULL, NULL, title, body, '', ''", func(r *timelineRow) TimelineItem {
+	{TypeNote, 1, "notes", "1 AS r, id, company_id, created_at AS t, updated_at, author_id, NULL, NULL, title, body, '', '', NULL", func(r *timelineRow) TimelineItem {
 		n := &Note{ID: r.id, CompanyID: r.companyID, AuthorID: r.n1, Title: r.s1, Body: r.s2, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt}
 		return TimelineItem{Type: TypeNote, ID: n.ID, CompanyID: n.CompanyID, CreatedAt: n.CreatedAt, Note: n}
 	}},
-	{TypeContact, 2, "contacts", "2 AS r, id, company_id, created_at AS t, updated_at, NULL, NULL, NULL, name, email, phone, title", func(r *timelineRow) TimelineItem {
+	{TypeContact, 2, "contacts", "2 AS r, id, company_id, created_at AS t, updated_at, NULL, NULL, NULL, name, email, phone, title, NULL", func(r *timelineRow) TimelineItem {
 		c := &Contact{ID: r.id, CompanyID: r.companyID, Name: r.s1, Email: r.s2, Phone: r.s3, Title: r.s4, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt}
 		return TimelineItem{Type: TypeContact, ID: c.ID, CompanyID: c.CompanyID, CreatedAt: c.CreatedAt, Contact: c}
 	}},
-	{TypeLink, 3, "links", "3 AS r, id, company_id, created_at AS t, updated_at, NULL, NULL, NULL, title, url, '', ''", func(r *timelineRow) TimelineItem {
+	{TypeLink, 3, "links", "3 AS r, id, company_id, created_at AS t, updated_at, NULL, NULL, NULL, title, url, '', '', NULL", func(r *timelineRow) TimelineItem {
 		l := &Link{ID: r.id, CompanyID: r.companyID, Title: r.s1, URL: r.s2, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt}
 		return TimelineItem{Type: TypeLink, ID: l.ID, CompanyID: l.CompanyID, CreatedAt: l.CreatedAt, Link: l}
 	}},
-	{TypeMeeting, 4, "meetings", "4 AS r, id, company_id, created_at AS t, updated_at, starts_at, ends_at, owner_id, type, status, subject, details", func(r *timelineRow) TimelineItem {
+	{TypeMeeting, 4, "meetings", "4 AS r, id, company_id, created_at AS t, updated_at, starts_at, ends_at, owner_id, type, status, subject, details, (SELECT summary FROM room_summaries WHERE meeting_id = meetings.id)", func(r *timelineRow) TimelineItem {
 		m := &Meeting{ID: r.id, CompanyID: r.companyID, Type: r.s1, Status: r.s2, Subject: r.s3, Details: r.s4, EndsAt: r.n2, OwnerID: r.n3, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt}
 		if r.n1 != nil {
 			m.StartsAt = *r.n1
@@ -238,14 +241,20 @@ func (s *Store) companyTimeline(ctx context.Context, c *Company, q TimelineQuery
 	var r timelineRow
 	for rows.Next() {
 		r = timelineRow{}
-		if err := rows.Scan(&r.rank, &r.id, &r.companyID, &r.createdAt, &r.updatedAt, &r.n1, &r.n2, &r.n3, &r.s1, &r.s2, &r.s3, &r.s4); err != nil {
+		if err := rows.Scan(&r.rank, &r.id, &r.companyID, &r.createdAt, &r.updatedAt, &r.n1, &r.n2, &r.n3, &r.s1, &r.s2, &r.s3, &r.s4, &r.held); err != nil {
 			return nil, "", err
 		}
 		src := sourceOfRank(r.rank)
 		if src == nil {
 			return nil, "", fmt.Errorf("timeline: row of unknown rank %d", r.rank)
 		}
-		items = append(items, src.item(&r))
+		it := src.item(&r)
+		if r.held != nil {
+			if it.Held, err = parseSummary(*r.held); err != nil {
+				return nil, "", err
+			}
+		}
+		items = append(items, it)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", err

@@ -167,3 +167,14 @@ func roomSectionFields(form string, f Form) []field {
 		{form: form, name: "video_url", label: "Video call link", typ: "url", placeholder: "https://", span2: true},
 	}, f)
 }
+
+// Carry copies onto to what rendering reads from from: the viewer's zone
+// and a guest's base path. A room stream that leaves its request behind
+// (handlers' detach) renders with it.
+func Carry(from, to context.Context) context.Context {
+	to = WithZone(to, zoneOf(from))
+	if base, ok := from.Value(guestBaseKey{}).(string); ok {
+		to = WithGuest(to, base)
+	}
+	return to
+}

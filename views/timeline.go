@@ -127,5 +127,10 @@ func keyOf(it store.TimelineItem) itemKey {
 		opt(m.OwnerID)
 		str(m.Type, m.Status, m.Subject, m.Details)
 	}
+	// A meeting's room summary appears when the room ends.
+	if held := it.Held; held != nil {
+		num(1, held.From, held.To, int64(held.Messages), int64(len(held.Attendees)))
+		str(held.Attendees...)
+	}
 	return itemKey{typ: it.Type, id: it.ID, sum: h.Sum64()}
 }

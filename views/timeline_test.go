@@ -125,3 +125,26 @@ func TestReplayKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestItemKeyCoversHeld: a meeting's room summary, which appears when the
+// room ends, is part of its item's key, and so is each of its fields.
+func TestItemKeyCoversHeld(t *testing.T) {
+	it := store.TimelineItem{Type: store.TypeMeeting, ID: 1, CompanyID: 2, CreatedAt: 3, Meeting: &store.Meeting{ID: 1, CompanyID: 2, Type: "call", Status: "closed", Subject: "s", StartsAt: 9, CreatedAt: 3, UpdatedAt: 4}}
+	keys := map[itemKey]string{keyOf(it): "no summary"}
+	for name, held := range map[string]*store.RoomSummary{
+		"summary":   {From: 1, To: 2, Attendees: []string{"a"}, Messages: 3},
+		"from":      {From: 0, To: 2, Attendees: []string{"a"}, Messages: 3},
+		"to":        {From: 1, To: 3, Attendees: []string{"a"}, Messages: 3},
+		"attendees": {From: 1, To: 2, Attendees: []string{"b"}, Messages: 3},
+		"more":      {From: 1, To: 2, Attendees: []string{"a", "b"}, Messages: 3},
+		"messages":  {From: 1, To: 2, Attendees: []string{"a"}, Messages: 4},
+		"no one":    {From: 1, To: 2, Messages: 3},
+	} {
+		it.Held = held
+		k := keyOf(it)
+		if other, ok := keys[k]; ok {
+			t.Errorf("%s: same key as %s", name, other)
+		}
+		keys[k] = name
+	}
+}

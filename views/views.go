@@ -646,10 +646,15 @@ func editable(t string) bool {
 // meetingWhen is a meeting's start, and its end when it has one, in the
 // viewer's zone, which it names.
 func meetingWhen(ctx context.Context, m *store.Meeting) string {
-	start := localTime(ctx, m.StartsAt)
+	return timeSpan(ctx, m.StartsAt, m.EndsAt)
+}
+
+// timeSpan is from–to (to may be nil) in the viewer's zone, which it names.
+func timeSpan(ctx context.Context, from int64, to *int64) string {
+	start := localTime(ctx, from)
 	s := start.Format("Mon, Jan 2, 2006 15:04")
-	if m.EndsAt != nil {
-		end := localTime(ctx, *m.EndsAt)
+	if to != nil {
+		end := localTime(ctx, *to)
 		if end.YearDay() == start.YearDay() && end.Year() == start.Year() {
 			s += "–" + end.Format("15:04")
 		} else {
