@@ -42,6 +42,8 @@ bench: deps build ## big-data benchmarks; writes BENCHMARKS.md
 	ROLODEX_BENCH_OUT=$(CURDIR)/BENCHMARKS.md ROLODEX_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 30m -run TestImportBenchReport -v ./imports/
 	# Live rooms; its sizes come from ROLODEX_BENCH_SSE_CONNS and the others in handlers/room_bench_test.go.
 	ROLODEX_BENCH_OUT=$(CURDIR)/BENCHMARKS.md $(GO) test -count=1 -timeout 30m -run TestRoomBenchReport -v ./handlers/
+	# Notification pipeline: a burst of activities, then digests due for many recipients; sizes from ROLODEX_BENCH_BURST and the others in notify/report_bench_test.go.
+	ROLODEX_BENCH_OUT=$(CURDIR)/BENCHMARKS.md $(GO) test -count=1 -timeout 30m -run TestNotifyBenchReport -v ./notify/
 	ROLODEX_BENCH_MEETINGS=1000000 ROLODEX_BENCH_CLIENTS=100000 $(GO) test -count=1 -timeout 60m ./store/ -run '^$$' -bench ListMeetings -benchtime 300x | tee /tmp/rolodex-bench-meetings.txt
 	@{ echo; echo "## Meetings list (issue 3)"; echo; \
 	  echo 'Command: `make bench`, which runs `ROLODEX_BENCH_MEETINGS=1000000 ROLODEX_BENCH_CLIENTS=100000 go test ./store/ -run ^$$ -bench ListMeetings -benchtime 300x`.'; \
