@@ -136,18 +136,23 @@ func (p *Pipeline) ApplyActivities(ctx context.Context, items []store.OutboxItem
 	return nil
 }
 
-// scheduleScript adds one activity to each recipient's pending set and
-// moves the recipient's deadline in the due set, atomically.
-// KEYS[1] due set, KEYS[2..] pending sets; ARGV[1] activity id, ARGV[2]
-// its time, ARGV[3..] each recipient's id then quiet period.
+// scheduleScript adds one activity to each recipient's pending set,
+// moves the recipient's deadline in the due set, and then acknowledges and
+// deletes the stream entry that brought it, all atomically: an entry is
+// acknowledged only with its effects done. KEYS[1] due set, KEYS[2] the
+// stream, KEYS[3..] pending sets; ARGV[1] activity id, ARGV[2] its time,
+// ARGV[3] the entry's id, ARGV[4] the group, ARGV[5..] each recipient's id
+// then quiet period.
 var scheduleScript = redis.NewScript(`
-for i = 2, #KEYS do
+for i = 3, #KEYS do
   local uid, quiet = ARGV[2*i-1], tonumber(ARGV[2*i])
   redis.call('ZADD', KEYS[i], ARGV[2], ARGV[1])
   local first = tonumber(redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')[2])
   local last = tonumber(redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')[2])
   redis.call('ZADD', KEYS[1], math.min(last + quiet, first + 4 * quiet), uid)
 end
+redis.call('XACK', KEYS[2], ARGV[4], ARGV[3])
+redis.call('XDEL', KEYS[2], ARGV[3])
 return 1`)
 
 // ensureGroup creates the stream's consumer group (and the stream).
@@ -186,46 +191,82 @@ func (p *Pipeline) Work(ctx context.Context, ws int64, count int64, block time.D
 			msgs = append(msgs, s.Messages...)
 		}
 	}
-	for _, m := range msgs {
-		if err := p.schedule(ctx, ws, m); err != nil {
-			return 0, err
-		}
-		if err := p.ack(ctx, ws, m.ID); err != nil {
-			return 0, err
-		}
+	if err := p.scheduleBatch(ctx, ws, msgs); err != nil {
+		return 0, err
 	}
 	return len(msgs), nil
 }
 
-// ack acknowledges an entry and deletes it: the group is the stream's only
-// reader, so an acknowledged entry is done and nothing unacknowledged is
-// ever trimmed.
-func (p *Pipeline) ack(ctx context.Context, ws int64, id string) error {
-	pipe := p.Store.Redis().TxPipeline()
-	pipe.XAck(ctx, streamKey(ws), group, id)
-	pipe.XDel(ctx, streamKey(ws), id)
-	_, err := pipe.Exec(ctx)
-	return err
+// scheduleBatch runs scheduleScript for each entry of msgs, which also
+// acknowledges it, in one pipelined round trip of EVALSHAs. Entries the
+// script was not loaded for (NOSCRIPT: Redis restarted or flushed its
+// scripts) are run again one by one, loading it. A malformed entry is
+// acknowledged and dropped.
+func (p *Pipeline) scheduleBatch(ctx context.Context, ws int64, msgs []redis.XMessage) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	rdb := p.Store.Redis()
+	type job struct {
+		keys []string
+		args []any
+		cmd  *redis.Cmd
+	}
+	jobs := make([]job, 0, len(msgs))
+	pipe := rdb.Pipeline()
+	for _, m := range msgs {
+		keys, args, ok := p.scheduleArgs(ws, m)
+		if !ok {
+			pipe.XAck(ctx, streamKey(ws), group, m.ID)
+			pipe.XDel(ctx, streamKey(ws), m.ID)
+			continue
+		}
+		jobs = append(jobs, job{keys: keys, args: args, cmd: scheduleScript.EvalSha(ctx, pipe, keys, args...)})
+	}
+	cmds, err := pipe.Exec(ctx)
+	if err != nil && len(cmds) == 0 {
+		return err
+	}
+	for _, c := range cmds {
+		if err := c.Err(); err != nil && !isNoScript(err) {
+			return err
+		}
+	}
+	for _, j := range jobs {
+		err := j.cmd.Err()
+		if err != nil && isNoScript(err) {
+			err = scheduleScript.Run(ctx, rdb, j.keys, j.args...).Err()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// schedule runs scheduleScript for one stream entry.
-func (p *Pipeline) schedule(ctx context.Context, ws int64, m redis.XMessage) error {
+func isNoScript(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
+}
+
+// scheduleArgs are scheduleScript's keys and arguments for one stream
+// entry; false when the entry is malformed.
+func (p *Pipeline) scheduleArgs(ws int64, m redis.XMessage) ([]string, []any, bool) {
 	aid, _ := m.Values["a"].(string)
 	at, _ := m.Values["t"].(string)
 	recips, _ := m.Values["r"].(string)
-	keys := []string{dueKey(ws)}
-	args := []any{aid, at}
+	keys := []string{dueKey(ws), streamKey(ws)}
+	args := []any{aid, at, m.ID, group}
 	for _, r := range strings.Split(recips, ",") {
 		uid, quiet, ok := strings.Cut(r, ":")
 		id, err := strconv.ParseInt(uid, 10, 64)
 		if !ok || err != nil {
 			p.Log.Warn("notify: malformed stream entry", "id", m.ID, "r", recips)
-			return nil
+			return nil, nil, false
 		}
 		keys = append(keys, pendingKey(ws, id))
 		args = append(args, uid, quiet)
 	}
-	return scheduleScript.Run(ctx, p.Store.Redis(), keys, args...).Err()
+	return keys, args, true
 }
 
 // claimScript takes up to ARGV[3] recipients due by ARGV[1] and pushes
@@ -268,12 +309,14 @@ func (p *Pipeline) Tick(ctx context.Context, ws int64, limit int) (int, error) {
 		}
 		return p.Tick(ctx, ws, limit)
 	}
-	uids, _ := res.([]any)
-	for _, v := range uids {
+	raw, _ := res.([]any)
+	uids := make([]int64, 0, len(raw))
+	for _, v := range raw {
 		uid, _ := strconv.ParseInt(fmt.Sprint(v), 10, 64)
-		if err := p.deliver(ctx, ws, uid, now); err != nil {
-			return 0, err
-		}
+		uids = append(uids, uid)
+	}
+	if err := p.deliver(ctx, ws, uids, now); err != nil {
+		return 0, err
 	}
 	return len(uids), nil
 }
@@ -318,26 +361,66 @@ func (p *Pipeline) window(ctx context.Context, ws, uid int64) (*window, error) {
 	return w, nil
 }
 
-// deliver sends uid's window if SQLite agrees it is due (Redis may be
-// behind a changed preference), then settles Redis with what is left.
-func (p *Pipeline) deliver(ctx context.Context, ws, uid, now int64) error {
-	known, err := p.Store.Redis().ZRange(ctx, pendingKey(ws, uid), 0, -1).Result()
-	if err != nil {
+// deliver sends the windows of the claimed recipients uids that SQLite
+// agrees are due (Redis may be behind a changed preference), all in one
+// SQLite transaction, then settles Redis with what each has left, in one
+// pipelined round trip. Each digest keeps its deterministic key, so a
+// scheduler that dies anywhere in here leaves its lease to run out and
+// the next delivers each window once: the transaction is all or nothing
+// and a key already delivered is skipped.
+func (p *Pipeline) deliver(ctx context.Context, ws int64, uids []int64, now int64) error {
+	if len(uids) == 0 {
+		return nil
+	}
+	rdb := p.Store.Redis()
+	pipe := rdb.Pipeline()
+	ranges := make([]*redis.StringSliceCmd, len(uids))
+	for i, uid := range uids {
+		ranges[i] = pipe.ZRange(ctx, pendingKey(ws, uid), 0, -1)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return err
 	}
-	w, err := p.window(ctx, ws, uid)
-	if err != nil {
-		return err
-	}
-	if len(w.ids) > 0 && w.deadline <= now && !w.off {
-		if _, err := p.Store.DeliverDigest(ctx, ws, uid, store.DigestKey(ws, uid, w.ids[0]), w.ids, w.email, now); err != nil {
+	known := make([][]string, len(uids))
+	for i, c := range ranges {
+		k, err := c.Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
 			return err
 		}
-		if w, err = p.window(ctx, ws, uid); err != nil {
+		known[i] = k
+	}
+	windows := make([]*window, len(uids))
+	var digests []store.Digest
+	var at []int // digests[j] is uids[at[j]]'s
+	for i, uid := range uids {
+		w, err := p.window(ctx, ws, uid)
+		if err != nil {
 			return err
 		}
+		windows[i] = w
+		if len(w.ids) > 0 && w.deadline <= now && !w.off {
+			digests = append(digests, store.Digest{UserID: uid, Key: store.DigestKey(ws, uid, w.ids[0]), ActivityIDs: w.ids, Email: w.email})
+			at = append(at, i)
+		}
 	}
-	return p.settle(ctx, ws, uid, known, w)
+	if len(digests) > 0 {
+		if err := p.Store.DeliverDigests(ctx, ws, digests, now); err != nil {
+			return err
+		}
+		for _, i := range at {
+			w, err := p.window(ctx, ws, uids[i])
+			if err != nil {
+				return err
+			}
+			windows[i] = w
+		}
+	}
+	pipe = rdb.Pipeline()
+	for i, uid := range uids {
+		p.settleIn(ctx, pipe, ws, uid, known[i], windows[i])
+	}
+	_, err := pipe.Exec(ctx)
+	return err
 }
 
 // settle writes uid's window to Redis: its activities, and its deadline
@@ -346,8 +429,15 @@ func (p *Pipeline) deliver(ctx context.Context, ws, uid, now int64) error {
 // holds is gone (delivered, by this worker or another, or dropped), while
 // members added since are left alone.
 func (p *Pipeline) settle(ctx context.Context, ws, uid int64, known []string, w *window) error {
-	left := map[string]bool{}
 	pipe := p.Store.Redis().Pipeline()
+	p.settleIn(ctx, pipe, ws, uid, known, w)
+	_, err := pipe.Exec(ctx)
+	return err
+}
+
+// settleIn queues settle's commands on pipe.
+func (p *Pipeline) settleIn(ctx context.Context, pipe redis.Pipeliner, ws, uid int64, known []string, w *window) {
+	left := map[string]bool{}
 	for i, id := range w.ids {
 		left[strconv.FormatInt(id, 10)] = true
 		pipe.ZAdd(ctx, pendingKey(ws, uid), redis.Z{Score: float64(w.times[i]), Member: id})
@@ -359,8 +449,6 @@ func (p *Pipeline) settle(ctx context.Context, ws, uid int64, known []string, w 
 		}
 	}
 	settleScript.Eval(ctx, pipe, []string{dueKey(ws), pendingKey(ws, uid)}, args...)
-	_, err := pipe.Exec(ctx)
-	return err
 }
 
 // Resync brings user uid's schedule in line with SQLite and their current

@@ -171,51 +171,94 @@ func (s *Store) EachPending(ctx context.Context, ws, defaultQuiet int64, fn func
 // retries a window delivers it once. A window with nothing visible left is
 // dropped without a notification.
 func (s *Store) DeliverDigest(ctx context.Context, ws, uid int64, key string, activityIDs []int64, email bool, at int64) (bool, error) {
-	delivered := false
+	d := []Digest{{UserID: uid, Key: key, ActivityIDs: activityIDs, Email: email}}
+	if err := s.DeliverDigests(ctx, ws, d, at); err != nil {
+		return false, err
+	}
+	return d[0].Delivered, nil
+}
+
+// Digest is one window to deliver with DeliverDigests; Delivered reports
+// whether this call wrote it.
+type Digest struct {
+	UserID      int64
+	Key         string
+	ActivityIDs []int64
+	Email       bool
+	Delivered   bool
+}
+
+// DeliverDigests delivers many digests of workspace ws in one transaction,
+// each exactly as DeliverDigest does: keyed by its digest id, so a retry
+// after a crash delivers none of them twice and, the transaction being
+// all or nothing, none never.
+func (s *Store) DeliverDigests(ctx context.Context, ws int64, digests []Digest, at int64) error {
+	for i := range digests {
+		digests[i].Delivered = false
+	}
 	err := s.tx(ctx, func(tx *Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM notifications WHERE digest_key = ?`, key).Scan(&n); err != nil || n > 0 {
-			return err
-		}
-		args := make([]any, 0, len(activityIDs)+2)
-		for _, id := range activityIDs {
-			args = append(args, id)
-		}
-		in := placeholders(len(activityIDs))
-		visibleIDs, err := queryColumn[int64](ctx, tx, `SELECT a.id FROM activities a
-			JOIN users u ON u.id = ? AND u.deactivated_at = 0
-			WHERE a.id IN (`+in+`) AND a.workspace_id = u.workspace_id
-			AND (u.role = 'admin' OR EXISTS (SELECT 1 FROM user_clients uc WHERE uc.user_id = u.id AND uc.company_id = a.company_id))`,
-			append([]any{uid}, args...)...)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(`DELETE FROM digest_pending WHERE workspace_id = ? AND user_id = ? AND activity_id IN (`+in+`)`,
-			append([]any{ws, uid}, args...)...); err != nil {
-			return err
-		}
-		if len(visibleIDs) == 0 {
-			return nil
-		}
-		res, err := tx.Exec(`INSERT INTO notifications (workspace_id, user_id, digest_key, created_at) VALUES (?, ?, ?, ?)`, ws, uid, key, at)
-		if err != nil {
-			return err
-		}
-		nid, _ := res.LastInsertId()
-		for _, id := range visibleIDs {
-			if _, err := tx.Exec(`INSERT OR IGNORE INTO notification_items (activity_id, notification_id) VALUES (?, ?)`, id, nid); err != nil {
+		for i := range digests {
+			ok, err := deliverDigest(ctx, tx, ws, &digests[i], at)
+			if err != nil {
 				return err
 			}
+			digests[i].Delivered = ok
 		}
-		if email {
-			if _, err := tx.Exec(`INSERT OR IGNORE INTO mail_outbox (digest_key, workspace_id, user_id, created_at) VALUES (?, ?, ?, ?)`, key, ws, uid, at); err != nil {
-				return err
-			}
-		}
-		delivered = true
 		return nil
 	})
-	return delivered, err
+	if err != nil {
+		for i := range digests {
+			digests[i].Delivered = false
+		}
+	}
+	return err
+}
+
+func deliverDigest(ctx context.Context, tx *Tx, ws int64, d *Digest, at int64) (bool, error) {
+	uid, key, activityIDs := d.UserID, d.Key, d.ActivityIDs
+	if len(activityIDs) == 0 {
+		return false, nil
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM notifications WHERE digest_key = ?`, key).Scan(&n); err != nil || n > 0 {
+		return false, err
+	}
+	args := make([]any, 0, len(activityIDs)+2)
+	for _, id := range activityIDs {
+		args = append(args, id)
+	}
+	in := placeholders(len(activityIDs))
+	visibleIDs, err := queryColumn[int64](ctx, tx, `SELECT a.id FROM activities a
+		JOIN users u ON u.id = ? AND u.deactivated_at = 0
+		WHERE a.id IN (`+in+`) AND a.workspace_id = u.workspace_id
+		AND (u.role = 'admin' OR EXISTS (SELECT 1 FROM user_clients uc WHERE uc.user_id = u.id AND uc.company_id = a.company_id))`,
+		append([]any{uid}, args...)...)
+	if err != nil {
+		return false, err
+	}
+	if _, err := tx.Exec(`DELETE FROM digest_pending WHERE workspace_id = ? AND user_id = ? AND activity_id IN (`+in+`)`,
+		append([]any{ws, uid}, args...)...); err != nil {
+		return false, err
+	}
+	if len(visibleIDs) == 0 {
+		return false, nil
+	}
+	res, err := tx.Exec(`INSERT INTO notifications (workspace_id, user_id, digest_key, created_at) VALUES (?, ?, ?, ?)`, ws, uid, key, at)
+	if err != nil {
+		return false, err
+	}
+	nid, _ := res.LastInsertId()
+	for _, id := range visibleIDs {
+		if _, err := tx.Exec(`INSERT OR IGNORE INTO notification_items (activity_id, notification_id) VALUES (?, ?)`, id, nid); err != nil {
+			return false, err
+		}
+	}
+	if d.Email {
+		if _, err := tx.Exec(`INSERT OR IGNORE INTO mail_outbox (digest_key, workspace_id, user_id, created_at) VALUES (?, ?, ?, ?)`, key, ws, uid, at); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // Notification is one inbox entry: the activities of a digest that its
