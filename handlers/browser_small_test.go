@@ -54,9 +54,11 @@ func TestBrowserAddedNoteHighlighted(t *testing.T) {
 		chromedp.WaitVisible(`#timeline`),
 		chromedp.Click(`details.add summary`), // "Add a note"
 		chromedp.WaitVisible(`#note-form input[name="title"]`),
+		settled(),
 		chromedp.SendKeys(`#note-form input[name="title"]`, "Called Lee"),
 		chromedp.Click(`#note-form button[type="submit"]`),
 		chromedp.WaitVisible(`#timeline .tl-added`),
+		settled(),
 	)
 	if err != nil {
 		t.Fatalf("add a note: %v", err)
@@ -104,6 +106,7 @@ func TestBrowserAddedNoteHighlighted(t *testing.T) {
 	err = chromedp.Do(ctx,
 		chromedp.Click(`details.add summary`),
 		chromedp.WaitVisible(`#note-form input[name="title"]`),
+		settled(),
 	)
 	if err != nil {
 		t.Fatalf("reopen the note form: %v", err)

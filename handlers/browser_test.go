@@ -129,6 +129,7 @@ func TestBrowserSignInSearchAddNote(t *testing.T) {
 		chromedp.WaitVisible(`#timeline`),
 		chromedp.Click(`details.add summary`), // "Add a note"
 		chromedp.WaitVisible(`#note-form input[name="title"]`),
+		settled(),
 		chromedp.SendKeys(`#note-form input[name="title"]`, "Called Lee"),
 		chromedp.SendKeys(`#note-form textarea[name="body"]`, "Wants **200** units"),
 		chromedp.Click(`#note-form button[type="submit"]`),
@@ -161,6 +162,7 @@ func TestBrowserSignInSearchAddNote(t *testing.T) {
 	err = chromedp.Do(ctx,
 		chromedp.Click(`details.add:nth-of-type(2) summary`),
 		chromedp.WaitVisible(`#contact-form input[name="name"]`),
+		settled(),
 		chromedp.SendKeys(`#contact-form input[name="name"]`, "Lee Anderton"),
 		chromedp.SendKeys(`#contact-form input[name="email"]`, "lee@andertons.example"),
 		chromedp.Click(`#contact-form button[type="submit"]`),
@@ -239,6 +241,7 @@ func TestBrowserTimeZone(t *testing.T) {
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(company+"/meetings/new"),
 		chromedp.WaitVisible(`#meeting-form input[name="subject"]`),
+		settled(),
 		chromedp.SendKeys(`#meeting-form input[name="subject"]`, "Lunch"),
 		chromedp.SetValue(`#meeting-starts_at`, "2026-07-01T14:00"),
 	)
@@ -289,5 +292,16 @@ func TestBrowserTimeZone(t *testing.T) {
 	line, err = chromedp.Run(ctx, chromedp.Text(`#timeline .meeting-line`))
 	if err != nil || !strings.Contains(line, "Wed, Jul 1, 2026 09:00 America/New_York") {
 		t.Errorf("meeting line %q (%v), want 09:00 America/New_York", line, err)
+	}
+}
+
+// settled waits until htmx has swapped in and wired up new content (no
+// element is still marked added, settling, swapping or requesting): a form
+// clicked before htmx has processed it posts the plain way instead.
+func settled() chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := chromedp.Poll[bool](`!document.querySelector('.htmx-added, .htmx-settling, .htmx-swapping, .htmx-request')`,
+			chromedp.WithPollingTimeout(10*time.Second))(ctx, t)
+		return chromedp.Void{}, err
 	}
 }
