@@ -60,7 +60,7 @@ func newTestApp(t testing.TB) *testApp {
 	notifyDone := make(chan struct{})
 	go func() { defer close(notifyDone); h.Notify.Run(notifyCtx, 100*time.Millisecond) }()
 	t.Cleanup(func() { stopNotify(); <-notifyDone })
-	srv := httptest.NewServer(h.Routes())
+	srv := httptest.NewServer(checkAPI(t, h.Routes()))
 	t.Cleanup(srv.Close)
 	t.Cleanup(h.Rooms.Stop) // first: its streams end, so srv.Close need not wait
 	return &testApp{Env: env, Index: idx, Handler: h, Server: srv, Log: logs}

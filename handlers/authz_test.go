@@ -143,6 +143,8 @@ func TestAuthorization(t *testing.T) {
 		{"GET /api/v1/me/tokens", "GET", fixed("/api/v1/me/tokens"), "", "", api(200, 200, 200, 200)},
 		{"POST /api/v1/me/tokens", "POST", fixed("/api/v1/me/tokens"), jsonType, `{"name":"","scope":"read"}`, api(422, 422, 422, 422)},
 		{"DELETE /api/v1/me/tokens/{id}", "DELETE", func() string { return fmt.Sprintf("/api/v1/me/tokens/%d", targetToken(t, a, target)) }, "", "", api(404, 404, 404, 404)},
+		// The API's description holds no workspace data: open to all.
+		{"GET /api/v1/openapi.json", "GET", fixed("/api/v1/openapi.json"), "", "", want{200, 200, 200, 200, 200}},
 		{"GET /api/v1/companies", "GET", fixed("/api/v1/companies"), "", "", api(200, 200, 200, 200)},
 		{"POST /api/v1/companies", "POST", fixed("/api/v1/companies"), jsonType, `{"name":"Api Co"}`, api(201, 201, 201, 201)},
 		{"GET /api/v1/companies/{id}", "GET", fixed("/api/v1/companies/" + A), "", "", api(404, 200, 200, 404)},

@@ -136,6 +136,8 @@ func (h *Handler) Routes() http.Handler {
 	admin("POST /admin/meeting-types", h.addMeetingType)
 	admin("GET /admin/mail", h.listMail)
 
+	// The API describes itself: no workspace data, so open (openapi.go).
+	apiOpen("GET /api/v1/openapi.json", h.openAPI)
 	api("GET /api/v1/companies", h.apiListCompanies)
 	api("POST /api/v1/companies", h.apiCreateCompany)
 	api("GET /api/v1/companies/{id}", h.apiGetCompany)

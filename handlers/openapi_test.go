@@ -1,0 +1,380 @@
+package handlers_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// The OpenAPI document (handlers/openapi.json) is held to the routes and to
+// what the handlers really answer: every test's app (newTestApp) checks each
+// answer of an API route against it, and the request body of every one it
+// accepted (checkAPI). These tests check the document itself.
+
+// apiSpec is openapi.json, read once per test binary.
+type apiSpec struct {
+	doc map[string]any
+	ops map[string]*apiOp // by "METHOD /path/{template}"
+	mux *http.ServeMux    // the documented paths, to find a request's operation
+
+	mu       sync.Mutex // guards compiler and schemas
+	compiler *jsonschema.Compiler
+	schemas  map[string]*jsonschema.Schema // by location
+}
+
+// apiOp is one documented operation.
+type apiOp struct {
+	key  string         // "GET /api/v1/companies/{id}"
+	ptr  string         // its JSON pointer, where its path item is defined
+	op   map[string]any // the operation object
+	item map[string]any // its path item
+}
+
+const specFile = "openapi.json"
+
+var loadSpec = sync.OnceValues(func() (*apiSpec, error) {
+	raw, err := os.ReadFile(specFile)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("%s is not JSON: %w", specFile, err)
+	}
+	s := &apiSpec{doc: doc.(map[string]any), ops: map[string]*apiOp{}, mux: http.NewServeMux(), schemas: map[string]*jsonschema.Schema{}}
+	s.compiler = jsonschema.NewCompiler()
+	s.compiler.DefaultDraft(jsonschema.Draft2020)
+	if err := s.compiler.AddResource(specFile, s.doc); err != nil {
+		return nil, err
+	}
+	paths, _ := s.doc["paths"].(map[string]any)
+	for path, v := range paths {
+		item, _ := v.(map[string]any)
+		ptr := "/paths/" + pointerToken(path)
+		// A path item may be another's ($ref): /bulk-actions is
+		// /api/v1/bulk-actions under the seed's address.
+		if ref, ok := item["$ref"].(string); ok {
+			target, err := s.resolve(ref)
+			if err != nil {
+				return nil, fmt.Errorf("paths[%q]: %w", path, err)
+			}
+			item, _ = target.(map[string]any)
+			ptr = strings.TrimPrefix(ref, "#")
+		}
+		for _, method := range []string{"get", "put", "post", "delete", "patch"} {
+			op, ok := item[method].(map[string]any)
+			if !ok {
+				continue
+			}
+			key := strings.ToUpper(method) + " " + path
+			s.ops[key] = &apiOp{key: key, ptr: ptr + "/" + method, op: op, item: item}
+			s.mux.Handle(key, http.NotFoundHandler())
+		}
+	}
+	return s, nil
+})
+
+// spec returns the document or fails t.
+func spec(t testing.TB) *apiSpec {
+	t.Helper()
+	s, err := loadSpec()
+	if err != nil {
+		t.Fatalf("handlers/%s: %v", specFile, err)
+	}
+	return s
+}
+
+// pointerToken escapes one JSON pointer token for a URI fragment.
+func pointerToken(tok string) string {
+	return url.PathEscape(strings.NewReplacer("~", "~0", "/", "~1").Replace(tok))
+}
+
+// resolve follows a local $ref ("#/components/schemas/Company").
+func (s *apiSpec) resolve(ref string) (any, error) {
+	frag, ok := strings.CutPrefix(ref, "#/")
+	if !ok {
+		return nil, fmt.Errorf("$ref %q is not local to the document", ref)
+	}
+	var v any = s.doc
+	for _, tok := range strings.Split(frag, "/") {
+		tok, err := url.PathUnescape(tok)
+		if err != nil {
+			return nil, fmt.Errorf("$ref %q: %w", ref, err)
+		}
+		tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("$ref %q does not resolve", ref)
+		}
+		if v, ok = m[tok]; !ok {
+			return nil, fmt.Errorf("$ref %q does not resolve: no %q", ref, tok)
+		}
+	}
+	return v, nil
+}
+
+// deref follows v's $ref, if it has one.
+func (s *apiSpec) deref(v any) (map[string]any, string, error) {
+	m, _ := v.(map[string]any)
+	ref, ok := m["$ref"].(string)
+	if !ok {
+		return m, "", nil
+	}
+	target, err := s.resolve(ref)
+	if err != nil {
+		return nil, "", err
+	}
+	m, _ = target.(map[string]any)
+	return m, strings.TrimPrefix(ref, "#"), nil
+}
+
+// schema compiles the schema at ptr, a JSON pointer into the document,
+// once.
+func (s *apiSpec) schema(ptr string) (*jsonschema.Schema, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sch, ok := s.schemas[ptr]; ok {
+		return sch, nil
+	}
+	sch, err := s.compiler.Compile(specFile + "#" + ptr)
+	if err != nil {
+		return nil, err
+	}
+	s.schemas[ptr] = sch
+	return sch, nil
+}
+
+// find returns the documented operation that r would reach, if any.
+func (s *apiSpec) find(r *http.Request) *apiOp {
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	_, pattern := s.mux.Handler(r)
+	return s.ops[pattern]
+}
+
+// mediaSchema returns the JSON pointer of the schema for media type mt
+// in content (of a response or request body at ptr), or "" if content does
+// not list it.
+func (s *apiSpec) mediaSchema(obj map[string]any, ptr, mt string) string {
+	content, _ := obj["content"].(map[string]any)
+	media, ok := content[mt].(map[string]any)
+	if !ok {
+		return ""
+	}
+	if _, ok := media["schema"]; !ok {
+		return ""
+	}
+	return ptr + "/content/" + pointerToken(mt) + "/schema"
+}
+
+// checkAnswer reports how an answer (status, Content-Type, body) of op
+// disagrees with the document, or "" when it agrees.
+func (s *apiSpec) checkAnswer(op *apiOp, status int, ctype string, body []byte) string {
+	responses, _ := op.op["responses"].(map[string]any)
+	code := strconv.Itoa(status)
+	resp, ok := responses[code]
+	if !ok {
+		return fmt.Sprintf("%s answered %d, which handlers/%s does not list: add %q to %s.responses", op.key, status, specFile, code, op.jsonPath())
+	}
+	r, ptr, err := s.deref(resp)
+	if err != nil {
+		return err.Error()
+	}
+	if ptr == "" {
+		ptr = op.ptr + "/responses/" + code
+	}
+	if len(body) == 0 {
+		return ""
+	}
+	mt, _, _ := strings.Cut(ctype, ";")
+	schemaPtr := s.mediaSchema(r, ptr, strings.TrimSpace(mt))
+	if schemaPtr == "" {
+		return fmt.Sprintf("%s answered %d with %s, which %s.responses[%q] does not list as content", op.key, status, mt, op.jsonPath(), code)
+	}
+	if mt != "application/json" {
+		return ""
+	}
+	return s.validate(schemaPtr, body, fmt.Sprintf("%s answered %d with a body that %s.responses[%q] does not allow", op.key, status, op.jsonPath(), code))
+}
+
+// checkRequest reports how a JSON request body that op accepted disagrees
+// with the document's requestBody.
+func (s *apiSpec) checkRequest(op *apiOp, body []byte) string {
+	rb, ok := op.op["requestBody"]
+	if !ok {
+		return fmt.Sprintf("%s accepted a JSON body, and %s has no requestBody: add one", op.key, op.jsonPath())
+	}
+	r, ptr, err := s.deref(rb)
+	if err != nil {
+		return err.Error()
+	}
+	if ptr == "" {
+		ptr = op.ptr + "/requestBody"
+	}
+	schemaPtr := s.mediaSchema(r, ptr, "application/json")
+	if schemaPtr == "" {
+		return fmt.Sprintf("%s accepted a JSON body, and %s.requestBody lists no application/json content", op.key, op.jsonPath())
+	}
+	return s.validate(schemaPtr, body, fmt.Sprintf("%s accepted a request body that %s.requestBody does not allow", op.key, op.jsonPath()))
+}
+
+// validate checks body against the schema at ptr; what says which.
+func (s *apiSpec) validate(ptr string, body []byte, what string) string {
+	sch, err := s.schema(ptr)
+	if err != nil {
+		return fmt.Sprintf("%s: the schema at %s does not compile: %v", what, ptr, err)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	if err != nil {
+		return fmt.Sprintf("%s: not JSON: %v\n%.300s", what, err, body)
+	}
+	if err := sch.Validate(v); err != nil {
+		return fmt.Sprintf("%s (fix the schema at %s or the handler):\n%v\nbody: %.500s", what, ptr, err, body)
+	}
+	return ""
+}
+
+// jsonPath names op's place in the document the way a reader finds it.
+func (op *apiOp) jsonPath() string {
+	method, path, _ := strings.Cut(op.key, " ")
+	return fmt.Sprintf("paths[%q].%s", path, strings.ToLower(method))
+}
+
+// checkAPI wraps an app's handler so that every answer of a documented
+// operation, and every JSON body such an operation accepted, is checked
+// against the document; disagreements fail t when its app closes.
+// Benchmarks are served unwrapped, so that checking costs them nothing.
+func checkAPI(t testing.TB, next http.Handler) http.Handler {
+	if _, bench := t.(*testing.B); bench {
+		return next
+	}
+	s := spec(t)
+	var mu sync.Mutex
+	var problems []string
+	seen := map[string]bool{}
+	// Each disagreement once per app: its first line says what and where.
+	report := func(p string) {
+		first, _, _ := strings.Cut(p, "\n")
+		mu.Lock()
+		if !seen[first] {
+			seen[first] = true
+			problems = append(problems, p)
+		}
+		mu.Unlock()
+	}
+	// Registered before the server's own cleanup, so this runs after it
+	// closed and every answer is in.
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range problems {
+			t.Errorf("OpenAPI: %s", p)
+		}
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op := s.find(r)
+		if op == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		var reqBody []byte
+		if mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); mt == "application/json" && r.Body != nil {
+			reqBody, _ = io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(reqBody))
+		}
+		rec := &answerRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		if r.Context().Err() != nil {
+			return // abandoned: nobody read the answer
+		}
+		if p := s.checkAnswer(op, rec.status, rec.Header().Get("Content-Type"), rec.body.Bytes()); p != "" {
+			report(p + "\nrequest: " + r.Method + " " + r.URL.RequestURI())
+		}
+		if rec.status < 300 && len(reqBody) > 0 {
+			if p := s.checkRequest(op, reqBody); p != "" {
+				report(fmt.Sprintf("%s\nrequest: %s %s %.300s", p, r.Method, r.URL.RequestURI(), reqBody))
+			}
+		}
+	})
+}
+
+// answerRecorder passes an answer on and keeps a copy.
+type answerRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+	body   bytes.Buffer
+}
+
+func (a *answerRecorder) WriteHeader(code int) {
+	if !a.wrote {
+		a.status, a.wrote = code, true
+	}
+	a.ResponseWriter.WriteHeader(code)
+}
+
+func (a *answerRecorder) Write(b []byte) (int, error) {
+	a.wrote = true
+	a.body.Write(b)
+	return a.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (deadlines,
+// flushes) through the recorder.
+func (a *answerRecorder) Unwrap() http.ResponseWriter { return a.ResponseWriter }
+
+// TestOpenAPICoverage: every API route is documented, and every documented
+// operation is a route.
+func TestOpenAPICoverage(t *testing.T) {
+	a := newTestApp(t)
+	s := spec(t)
+	routes := map[string]bool{}
+	for _, p := range a.Handler.Patterns() {
+		method, path, ok := strings.Cut(p, " ")
+		if !ok || !strings.HasPrefix(path, "/api/") && !strings.HasPrefix(path, "/bulk-actions") {
+			continue // "/api/" is the catch-all that answers 404 and 405
+		}
+		key := method + " " + samePath(path)
+		routes[key] = true
+		if !slices.ContainsFunc(mapKeys(s.ops), func(k string) bool { return op2key(k) == key }) {
+			t.Errorf("route %q is not in handlers/%s: add paths[%q].%s with its parameters, requestBody and responses (Error for each of 400/401/403/404/409/413/422 it can answer)",
+				p, specFile, path, strings.ToLower(method))
+		}
+	}
+	for k := range s.ops {
+		if !routes[op2key(k)] {
+			t.Errorf("handlers/%s documents %q, which is no route in routes.go: remove it, or add the route", specFile, k)
+		}
+	}
+}
+
+var pathParam = regexp.MustCompile(`\{[^}]*\}`)
+
+// samePath makes path templates that differ only in their parameters'
+// names equal: /a/{id} and /a/{x} are the same path.
+func samePath(path string) string { return pathParam.ReplaceAllString(path, "{}") }
+
+func op2key(k string) string {
+	method, path, _ := strings.Cut(k, " ")
+	return method + " " + samePath(path)
+}
+
+func mapKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
