@@ -378,3 +378,182 @@ func mapKeys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+// TestOpenAPIDocument: the document is served as written, is well-formed
+// OpenAPI 3.1 (every $ref resolves, every schema is valid JSON Schema
+// 2020-12, every path parameter is declared), and lists the error answers
+// that every route of its kind can give.
+func TestOpenAPIDocument(t *testing.T) {
+	a := newTestApp(t)
+	s := spec(t)
+	file, err := os.ReadFile(specFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := a.client(t, nil)
+	resp, body := do(t, c, "GET", a.Server.URL+"/api/v1/openapi.json", "", "")
+	etag := resp.Header.Get("ETag")
+	if resp.StatusCode != http.StatusOK || body != string(file) || etag == "" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		t.Fatalf("GET /api/v1/openapi.json: %d, ETag %q, %s, %d bytes; want 200 with an ETag and handlers/%s as JSON",
+			resp.StatusCode, etag, resp.Header.Get("Content-Type"), len(body), specFile)
+	}
+	if resp, _ := do(t, c, "GET", a.Server.URL+"/api/v1/openapi.json", "", "", "If-None-Match", etag); resp.StatusCode != http.StatusNotModified {
+		t.Errorf("GET /api/v1/openapi.json with If-None-Match: %d, want 304", resp.StatusCode)
+	}
+
+	if s.doc["openapi"] != "3.1.0" {
+		t.Errorf("openapi is %v, want 3.1.0", s.doc["openapi"])
+	}
+	info, _ := s.doc["info"].(map[string]any)
+	if info["title"] == nil || info["version"] == nil {
+		t.Errorf("info needs a title and a version: %v", info)
+	}
+
+	meta, err := jsonschema.NewCompiler().Compile("https://json-schema.org/draft/2020-12/schema")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every $ref resolves, and every schema is a valid 2020-12 schema that
+	// compiles in place.
+	var walk func(v any, ptr string, isSchema bool)
+	walk = func(v any, ptr string, isSchema bool) {
+		switch v := v.(type) {
+		case map[string]any:
+			if ref, ok := v["$ref"].(string); ok {
+				if _, err := s.resolve(ref); err != nil {
+					t.Errorf("%s: %v", ptr, err)
+				}
+			}
+			if isSchema {
+				if err := meta.Validate(v); err != nil {
+					t.Errorf("%s is not a valid JSON Schema 2020-12: %v", ptr, err)
+				} else if _, err := s.schema(ptr); err != nil {
+					t.Errorf("%s does not compile: %v", ptr, err)
+				}
+				return // its subschemas are checked with it
+			}
+			for k, x := range v {
+				walk(x, ptr+"/"+pointerToken(k), k == "schema" || strings.HasSuffix(ptr, "/components/schemas"))
+			}
+		case []any:
+			for i, x := range v {
+				walk(x, ptr+"/"+strconv.Itoa(i), false)
+			}
+		}
+	}
+	walk(s.doc, "", false)
+
+	schemes, _ := s.doc["components"].(map[string]any)["securitySchemes"].(map[string]any)
+	checkSecurity := func(where string, v any) {
+		reqs, _ := v.([]any)
+		for _, r := range reqs {
+			for name := range r.(map[string]any) {
+				if schemes[name] == nil {
+					t.Errorf("%s: security scheme %q is not in components.securitySchemes", where, name)
+				}
+			}
+		}
+	}
+	checkSecurity("security", s.doc["security"])
+
+	ids := map[string]string{}
+	for _, op := range s.ops {
+		where := op.jsonPath()
+		checkSecurity(where+".security", op.op["security"])
+		if id, ok := op.op["operationId"].(string); ok {
+			if other, dup := ids[id]; dup && other != op.ptr {
+				t.Errorf("%s: operationId %q is also %s's", where, id, other)
+			}
+			ids[id] = op.ptr
+		}
+		// Path parameters: each of the template's is declared, in the
+		// operation or its path item, and nothing else is.
+		_, path, _ := strings.Cut(op.key, " ")
+		want := map[string]bool{}
+		for _, p := range pathParam.FindAllString(path, -1) {
+			want[strings.Trim(p, "{}")] = true
+		}
+		declared := map[string]bool{}
+		for _, list := range []any{op.item["parameters"], op.op["parameters"]} {
+			params, _ := list.([]any)
+			for _, p := range params {
+				param, _, err := s.deref(p)
+				if err != nil {
+					t.Errorf("%s: %v", where, err)
+					continue
+				}
+				name, _ := param["name"].(string)
+				if param["in"] != "path" {
+					continue
+				}
+				declared[name] = true
+				if !want[name] {
+					t.Errorf("%s declares path parameter %q, which %s does not have", where, name, path)
+				}
+				if param["required"] != true {
+					t.Errorf("%s: path parameter %q must say required: true", where, name)
+				}
+			}
+		}
+		for name := range want {
+			if !declared[name] {
+				t.Errorf("%s: add path parameter %q (in: path, required: true)", where, name)
+			}
+		}
+		// The error answers every route of its kind can give.
+		responses, _ := op.op["responses"].(map[string]any)
+		for code, r := range responses {
+			if resp, _, err := s.deref(r); err != nil || resp["description"] == nil {
+				t.Errorf("%s.responses[%q] needs a description (%v)", where, code, err)
+			}
+		}
+		need := []string{"400", "401"} // a malformed query string; a bad token
+		method, _, _ := strings.Cut(op.key, " ")
+		if method != "GET" {
+			need = append(need, "403") // a read-only token
+		}
+		if op.op["requestBody"] != nil {
+			need = append(need, "413", "422")
+		}
+		if len(want) > 0 && op.key != "GET /api/v1/openapi.json" {
+			need = append(need, "404")
+		}
+		for _, code := range need {
+			if responses[code] == nil {
+				t.Errorf("%s.responses lacks %q: add {\"$ref\": \"#/components/responses/...\"}", where, code)
+			}
+		}
+	}
+}
+
+// TestOpenAPICheckCanFail: the check every test app runs refuses an answer
+// the document does not allow, so that the suite passing means something.
+func TestOpenAPICheckCanFail(t *testing.T) {
+	s := spec(t)
+	op := s.ops["GET /api/v1/companies/{id}"]
+	if op == nil {
+		t.Fatal("GET /api/v1/companies/{id} is not documented")
+	}
+	good := `{"id":1,"workspace_id":1,"name":"Acme","street":"","town":"","state":"","zip":"","website":"","description":"","created_at":1,"updated_at":1}`
+	if p := s.checkAnswer(op, 200, "application/json", []byte(good)); p != "" {
+		t.Fatalf("a good company refused: %s", p)
+	}
+	for _, bad := range []struct {
+		status int
+		body   string
+	}{
+		{200, strings.Replace(good, `"id":1`, `"id":"1"`, 1)},            // a string for an integer
+		{200, strings.Replace(good, `"zip":"",`, ``, 1)},                 // a field missing
+		{200, strings.Replace(good, `"id":1`, `"id":1,"secret":"x"`, 1)}, // a field not documented
+		{404, `{"message":"Not found."}`},                                // not the Error shape
+		{418, `{"error":"I'm a teapot."}`},                               // a status not listed
+	} {
+		if p := s.checkAnswer(op, bad.status, "application/json", []byte(bad.body)); p == "" {
+			t.Errorf("%d %s: accepted", bad.status, bad.body)
+		}
+	}
+	create := s.ops["POST /api/v1/companies"]
+	if p := s.checkRequest(create, []byte(`{"name":"Acme","fax":"1"}`)); p == "" {
+		t.Error("a request body with an undocumented field: accepted")
+	}
+}
