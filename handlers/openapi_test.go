@@ -230,6 +230,31 @@ func (s *apiSpec) checkRequest(op *apiOp, body []byte) string {
 	return s.validate(schemaPtr, body, fmt.Sprintf("%s accepted a request body that %s.requestBody does not allow", op.key, op.jsonPath()))
 }
 
+// checkQuery reports the query parameters of a request that op accepted
+// that the document does not declare.
+func (s *apiSpec) checkQuery(op *apiOp, q url.Values) string {
+	declared := map[string]bool{}
+	for _, list := range []any{op.item["parameters"], op.op["parameters"]} {
+		params, _ := list.([]any)
+		for _, p := range params {
+			if param, _, err := s.deref(p); err == nil && param["in"] == "query" {
+				declared[param["name"].(string)] = true
+			}
+		}
+	}
+	var missing []string
+	for name := range q {
+		if !declared[name] {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	slices.Sort(missing)
+	return fmt.Sprintf("%s accepted query parameters that %s.parameters does not declare: %s", op.key, op.jsonPath(), strings.Join(missing, ", "))
+}
+
 // validate checks body against the schema at ptr; what says which.
 func (s *apiSpec) validate(ptr string, body []byte, what string) string {
 	sch, err := s.schema(ptr)
@@ -301,6 +326,11 @@ func checkAPI(t testing.TB, next http.Handler) http.Handler {
 		}
 		if p := s.checkAnswer(op, rec.status, rec.Header().Get("Content-Type"), rec.body.Bytes()); p != "" {
 			report(p + "\nrequest: " + r.Method + " " + r.URL.RequestURI())
+		}
+		if rec.status < 300 {
+			if p := s.checkQuery(op, r.URL.Query()); p != "" {
+				report(p + "\nrequest: " + r.Method + " " + r.URL.RequestURI())
+			}
 		}
 		if rec.status < 300 && len(reqBody) > 0 {
 			if p := s.checkRequest(op, reqBody); p != "" {
@@ -555,5 +585,8 @@ func TestOpenAPICheckCanFail(t *testing.T) {
 	create := s.ops["POST /api/v1/companies"]
 	if p := s.checkRequest(create, []byte(`{"name":"Acme","fax":"1"}`)); p == "" {
 		t.Error("a request body with an undocumented field: accepted")
+	}
+	if p := s.checkQuery(s.ops["GET /api/v1/companies"], url.Values{"sort": {"name"}, "colour": {"red"}}); p == "" {
+		t.Error("an undeclared query parameter: accepted")
 	}
 }
