@@ -19,8 +19,9 @@ import (
 
 // The OpenAPI document (handlers/openapi.json) is held to the routes and to
 // what the handlers really answer: every test's app (newTestApp) checks each
-// answer of an API route against it, and the request body of every one it
-// accepted (checkAPI). These tests check the document itself.
+// answer of an API route against it, and the query parameters and JSON body
+// of every request a route accepted (checkAPI). The tests below check the
+// document itself.
 
 // apiSpec is openapi.json, read once per test binary.
 type apiSpec struct {
@@ -278,8 +279,9 @@ func (op *apiOp) jsonPath() string {
 }
 
 // checkAPI wraps an app's handler so that every answer of a documented
-// operation, and every JSON body such an operation accepted, is checked
-// against the document; disagreements fail t when its app closes.
+// operation, and the query parameters and JSON body of every request such
+// an operation accepted, are checked against the document; disagreements
+// fail t when its app closes.
 // Benchmarks are served unwrapped, so that checking costs them nothing.
 func checkAPI(t testing.TB, next http.Handler) http.Handler {
 	if _, bench := t.(*testing.B); bench {
