@@ -66,7 +66,7 @@ func jsonProblem(err error) error {
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &typeErr) && typeErr.Field == "":
-		return store.Errorf(store.EInvalid, "The body must be a JSON object.")
+		return errNotObject
 	case errors.As(err, &typeErr):
 		return &store.Error{Code: store.EInvalid, Message: prefix + "field " + strconv.Quote(typeErr.Field) + " has the wrong type.",
 			Fields: map[string]string{typeErr.Field: "Give " + jsonKind(typeErr.Type) + ", not " + typeErr.Value + "."}}
@@ -105,6 +105,10 @@ func unknownField(key string) error {
 	return &store.Error{Code: store.EInvalid, Message: "Unknown field " + strconv.Quote(key) + ".", Fields: map[string]string{key: "Unknown field."}}
 }
 
+// errNotObject answers a body that is JSON but not an object (null, a
+// list, a string...).
+var errNotObject = store.Errorf(store.EInvalid, "The body must be a JSON object.")
+
 // jsonEdit is the body of an API PUT or PATCH as its keys. A PUT's are the
 // record's new fields; a PATCH's are a JSON merge patch (RFC 7396) over
 // the record's: a key sent replaces the record's, a null removes it, so
@@ -128,7 +132,7 @@ func readEdit(r *http.Request) (jsonEdit, error) {
 	}
 	err := decodeJSON(r, &e.keys)
 	if err == nil && e.keys == nil {
-		err = store.Errorf(store.EInvalid, "The body must be a JSON object.")
+		err = errNotObject
 	}
 	return e, err
 }

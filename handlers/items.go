@@ -104,7 +104,7 @@ func (k itemKind) decode(b []byte) (map[string]string, error) {
 		return nil, err
 	}
 	if raw == nil {
-		return nil, store.Errorf(store.EInvalid, "The body must be a JSON object.")
+		return nil, errNotObject
 	}
 	v := make(map[string]string, len(raw))
 	p := store.Problems{}
