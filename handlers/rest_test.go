@@ -70,7 +70,12 @@ func TestRESTRoundTrip(t *testing.T) {
 	}
 	for _, res := range resources {
 		t.Run(res.typ, func(t *testing.T) {
-			resp, body := do(t, c, "POST", a.Server.URL+res.create, jsonType, res.body)
+			// POST refuses unknown fields as PUT and PATCH do.
+			resp, body := do(t, c, "POST", a.Server.URL+res.create, jsonType, strings.Replace(res.body, "{", `{"nope":1,`, 1))
+			if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `"nope"`) {
+				t.Errorf("create with an unknown field: %d %s", resp.StatusCode, body)
+			}
+			resp, body = do(t, c, "POST", a.Server.URL+res.create, jsonType, res.body)
 			if resp.StatusCode != http.StatusCreated {
 				t.Fatalf("create: %d %s", resp.StatusCode, body)
 			}
