@@ -138,7 +138,8 @@ type TimelineQuery struct {
 	Types  []string // empty means all
 	Cursor string
 	Limit  int // default 20, at most 100
-	// sizes, when set, replace those two: the API's lists' (CompanyItems).
+	// sizes, when set, are the default and the largest Limit instead of
+	// 20 and 100: the API's lists' (CompanyItems).
 	sizes [2]int
 }
 
