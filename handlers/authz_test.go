@@ -149,6 +149,7 @@ func TestAuthorization(t *testing.T) {
 		{"POST /api/v1/companies", "POST", fixed("/api/v1/companies"), jsonType, `{"name":"Api Co"}`, api(201, 201, 201, 201)},
 		{"GET /api/v1/companies/{id}", "GET", fixed("/api/v1/companies/" + A), "", "", api(404, 200, 200, 404)},
 		{"PUT /api/v1/companies/{id}", "PUT", fixed("/api/v1/companies/" + A), jsonType, `{"name":"Acme"}`, api(404, 200, 200, 404)},
+		{"PATCH /api/v1/companies/{id}", "PATCH", fixed("/api/v1/companies/" + A), jsonType, `{"town":"Leeds"}`, api(404, 200, 200, 404)},
 		{"DELETE /api/v1/companies/{id}", "DELETE", func() string { return fmt.Sprintf("/api/v1/companies/%d", newCompany()) }, "", "", api(404, 403, 204, 404)},
 		{"GET /api/v1/companies/{id}/timeline", "GET", fixed("/api/v1/companies/" + A + "/timeline"), "", "", api(404, 200, 200, 404)},
 		{"GET /api/v1/search", "GET", fixed("/api/v1/search?q=acme"), "", "", api(200, 200, 200, 200)},
@@ -160,6 +161,7 @@ func TestAuthorization(t *testing.T) {
 		body := map[string]string{"notes": "title=Hi&body=**x**", "contacts": "name=Lee&email=", "links": "title=Site&url=https%3A%2F%2Fexample.com"}[kind]
 		jsonBody := map[string]string{"notes": `{"title":"Hi"}`, "contacts": `{"name":"Lee"}`, "links": `{"title":"Site","url":"https://example.com"}`}[kind]
 		item := func() string { return fmt.Sprintf("/%s/%d", kind, newItem(kind)) }
+		apiItem := func() string { return "/api/v1" + item() }
 		cases = append(cases,
 			tc{"GET /companies/{id}/" + kind + "/new", "GET", fixed("/companies/" + A + "/" + kind + "/new"), "", "", page(404, 200, 200, 404)},
 			tc{"POST /companies/{id}/" + kind, "POST", fixed("/companies/" + A + "/" + kind), formType, body, page(404, 303, 303, 404)},
@@ -167,6 +169,11 @@ func TestAuthorization(t *testing.T) {
 			tc{"POST /" + kind + "/{id}", "POST", item, formType, body, page(404, 303, 303, 404)},
 			tc{"POST /" + kind + "/{id}/delete", "POST", func() string { return item() + "/delete" }, formType, "", page(404, 303, 303, 404)},
 			tc{"POST /api/v1/companies/{id}/" + kind, "POST", fixed("/api/v1/companies/" + A + "/" + kind), jsonType, jsonBody, api(404, 201, 201, 404)},
+			tc{"GET /api/v1/companies/{id}/" + kind, "GET", fixed("/api/v1/companies/" + A + "/" + kind + "?limit=2"), "", "", api(404, 200, 200, 404)},
+			tc{"GET /api/v1/" + kind + "/{id}", "GET", apiItem, "", "", api(404, 200, 200, 404)},
+			tc{"PUT /api/v1/" + kind + "/{id}", "PUT", apiItem, jsonType, jsonBody, api(404, 200, 200, 404)},
+			tc{"PATCH /api/v1/" + kind + "/{id}", "PATCH", apiItem, jsonType, jsonBody, api(404, 200, 200, 404)},
+			tc{"DELETE /api/v1/" + kind + "/{id}", "DELETE", apiItem, "", "", api(404, 204, 204, 404)},
 		)
 	}
 	meeting := func(suffix string) func() string {
@@ -190,6 +197,8 @@ func TestAuthorization(t *testing.T) {
 		tc{"GET /api/v1/meetings/{id}", "GET", apiMeeting, "", "", api(404, 200, 200, 404)},
 		tc{"PUT /api/v1/meetings/{id}", "PUT", apiMeeting, jsonType, `{"type":"email","subject":"Hi","starts_at":1772373600000}`, api(404, 200, 200, 404)},
 		tc{"DELETE /api/v1/meetings/{id}", "DELETE", apiMeeting, "", "", api(404, 204, 204, 404)},
+		tc{"PATCH /api/v1/meetings/{id}", "PATCH", apiMeeting, "application/merge-patch+json", `{"subject":"Hi"}`, api(404, 200, 200, 404)},
+		tc{"GET /api/v1/companies/{id}/meetings", "GET", fixed("/api/v1/companies/" + A + "/meetings"), "", "", api(404, 200, 200, 404)},
 	)
 
 	// Live rooms. Each case gets its own meeting, starting in an hour (so

@@ -2,81 +2,123 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/rolodex/rolodex/store"
 	"github.com/rolodex/rolodex/views"
 )
 
 // itemKind describes one kind of timeline item (note, contact, link) so
-// that one set of handlers serves all three, in HTML and JSON.
+// that one set of handlers serves all three, in HTML and JSON. Handlers
+// see an item's fields as a map of strings, as forms and JSON bodies
+// carry them.
 type itemKind struct {
 	path   string // URL segment: "notes"
 	typ    string // store type: "note"
 	fields []string
 	add    func(ctx context.Context, st *store.Store, u *store.User, companyID int64, v map[string]string) (any, error)
-	update func(ctx context.Context, st *store.Store, u *store.User, id int64, v map[string]string) error
-	load   func(ctx context.Context, st *store.Store, u *store.User, id int64) (companyID int64, v map[string]string, err error)
+	// change edits item id: edit gets its fields as they are, read in the
+	// transaction that then writes what edit leaves in them.
+	change func(ctx context.Context, st *store.Store, u *store.User, id int64, edit func(v map[string]string) error) (any, error)
+	load   func(ctx context.Context, st *store.Store, u *store.User, id int64) (item any, companyID int64, v map[string]string, err error)
+}
+
+// kindOf builds the itemKind of item type T, whose store methods take an
+// In: values is an item as its company and fields, input the fields as
+// an In. A new field is a line in each.
+type kindOf[T, In any] struct {
+	path, typ string
+	fields    []string
+	add       func(*store.Store, context.Context, *store.User, int64, In) (*T, error)
+	get       func(*store.Store, context.Context, *store.User, int64) (*T, error)
+	change    func(*store.Store, context.Context, *store.User, int64, func(*T) (In, error)) (*T, error)
+	values    func(*T) (companyID int64, v map[string]string)
+	input     func(v map[string]string) In
+}
+
+func (k kindOf[T, In]) kind() itemKind {
+	return itemKind{path: k.path, typ: k.typ, fields: k.fields,
+		add: func(ctx context.Context, st *store.Store, u *store.User, cid int64, v map[string]string) (any, error) {
+			item, err := k.add(st, ctx, u, cid, k.input(v))
+			return item, err
+		},
+		change: func(ctx context.Context, st *store.Store, u *store.User, id int64, edit func(map[string]string) error) (any, error) {
+			item, err := k.change(st, ctx, u, id, func(cur *T) (In, error) {
+				_, v := k.values(cur)
+				err := edit(v)
+				return k.input(v), err
+			})
+			return item, err
+		},
+		load: func(ctx context.Context, st *store.Store, u *store.User, id int64) (any, int64, map[string]string, error) {
+			item, err := k.get(st, ctx, u, id)
+			if err != nil {
+				return nil, 0, nil, err
+			}
+			cid, v := k.values(item)
+			return item, cid, v, nil
+		},
+	}
 }
 
 // The item kinds the company page adds and edits alike; routes.go names
 // each one on its routes' lines.
 var (
-	noteKind = itemKind{
+	noteKind = kindOf[store.Note, store.NoteInput]{
 		path: "notes", typ: store.TypeNote, fields: []string{"title", "body"},
-		add: func(ctx context.Context, st *store.Store, u *store.User, cid int64, v map[string]string) (any, error) {
-			return st.AddNote(ctx, u, cid, store.NoteInput{Title: v["title"], Body: v["body"]})
+		add: (*store.Store).AddNote, get: (*store.Store).Note, change: (*store.Store).ChangeNote,
+		values: func(n *store.Note) (int64, map[string]string) {
+			return n.CompanyID, map[string]string{"title": n.Title, "body": n.Body}
 		},
-		update: func(ctx context.Context, st *store.Store, u *store.User, id int64, v map[string]string) error {
-			_, err := st.UpdateNote(ctx, u, id, store.NoteInput{Title: v["title"], Body: v["body"]})
-			return err
-		},
-		load: func(ctx context.Context, st *store.Store, u *store.User, id int64) (int64, map[string]string, error) {
-			n, err := st.Note(ctx, u, id)
-			if err != nil {
-				return 0, nil, err
-			}
-			return n.CompanyID, map[string]string{"title": n.Title, "body": n.Body}, nil
-		},
-	}
-	contactKind = itemKind{
+		input: func(v map[string]string) store.NoteInput { return store.NoteInput{Title: v["title"], Body: v["body"]} },
+	}.kind()
+	contactKind = kindOf[store.Contact, store.ContactInput]{
 		path: "contacts", typ: store.TypeContact, fields: []string{"name", "email", "phone", "title"},
-		add: func(ctx context.Context, st *store.Store, u *store.User, cid int64, v map[string]string) (any, error) {
-			return st.AddContact(ctx, u, cid, contactInput(v))
+		add: (*store.Store).AddContact, get: (*store.Store).Contact, change: (*store.Store).ChangeContact,
+		values: func(c *store.Contact) (int64, map[string]string) {
+			return c.CompanyID, map[string]string{"name": c.Name, "email": c.Email, "phone": c.Phone, "title": c.Title}
 		},
-		update: func(ctx context.Context, st *store.Store, u *store.User, id int64, v map[string]string) error {
-			_, err := st.UpdateContact(ctx, u, id, contactInput(v))
-			return err
+		input: func(v map[string]string) store.ContactInput {
+			return store.ContactInput{Name: v["name"], Email: v["email"], Phone: v["phone"], Title: v["title"]}
 		},
-		load: func(ctx context.Context, st *store.Store, u *store.User, id int64) (int64, map[string]string, error) {
-			c, err := st.Contact(ctx, u, id)
-			if err != nil {
-				return 0, nil, err
-			}
-			return c.CompanyID, map[string]string{"name": c.Name, "email": c.Email, "phone": c.Phone, "title": c.Title}, nil
-		},
-	}
-	linkKind = itemKind{
+	}.kind()
+	linkKind = kindOf[store.Link, store.LinkInput]{
 		path: "links", typ: store.TypeLink, fields: []string{"title", "url"},
-		add: func(ctx context.Context, st *store.Store, u *store.User, cid int64, v map[string]string) (any, error) {
-			return st.AddLink(ctx, u, cid, store.LinkInput{Title: v["title"], URL: v["url"]})
+		add: (*store.Store).AddLink, get: (*store.Store).Link, change: (*store.Store).ChangeLink,
+		values: func(l *store.Link) (int64, map[string]string) {
+			return l.CompanyID, map[string]string{"title": l.Title, "url": l.URL}
 		},
-		update: func(ctx context.Context, st *store.Store, u *store.User, id int64, v map[string]string) error {
-			_, err := st.UpdateLink(ctx, u, id, store.LinkInput{Title: v["title"], URL: v["url"]})
-			return err
-		},
-		load: func(ctx context.Context, st *store.Store, u *store.User, id int64) (int64, map[string]string, error) {
-			l, err := st.Link(ctx, u, id)
-			if err != nil {
-				return 0, nil, err
-			}
-			return l.CompanyID, map[string]string{"title": l.Title, "url": l.URL}, nil
-		},
-	}
+		input: func(v map[string]string) store.LinkInput { return store.LinkInput{Title: v["title"], URL: v["url"]} },
+	}.kind()
 )
 
-func contactInput(v map[string]string) store.ContactInput {
-	return store.ContactInput{Name: v["name"], Email: v["email"], Phone: v["phone"], Title: v["title"]}
+// decode reads a JSON body of k's fields, all strings (null is empty). An
+// unknown key or a value that is not a string is reported on its field.
+func (k itemKind) decode(b []byte) (map[string]string, error) {
+	var raw map[string]json.RawMessage
+	if err := decodeBody(b, &raw); err != nil {
+		return nil, err
+	}
+	if raw == nil {
+		return nil, errNotObject
+	}
+	v := make(map[string]string, len(raw))
+	p := store.Problems{}
+	for key, val := range raw {
+		var s string
+		switch {
+		case !slices.Contains(k.fields, key):
+			p.Add(key, "Unknown field: a "+k.typ+" has "+strings.Join(k.fields, ", ")+".")
+		case json.Unmarshal(val, &s) != nil:
+			p.Add(key, "Give a string.")
+		}
+		v[key] = s
+	}
+	return v, p.Err()
 }
 
 // addItem adds a note, contact or link from the company page.
@@ -213,7 +255,7 @@ func (h *Handler) editItem(k itemKind) http.HandlerFunc {
 			return
 		}
 		u := userFrom(r.Context())
-		cid, values, err := k.load(r.Context(), h.Store, u, id)
+		_, cid, values, err := k.load(r.Context(), h.Store, u, id)
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -235,7 +277,7 @@ func (h *Handler) updateItem(k itemKind) http.HandlerFunc {
 			return
 		}
 		u := userFrom(r.Context())
-		cid, _, err := k.load(r.Context(), h.Store, u, id)
+		_, cid, _, err := k.load(r.Context(), h.Store, u, id)
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -245,7 +287,10 @@ func (h *Handler) updateItem(k itemKind) http.HandlerFunc {
 			return
 		}
 		f := formOf(r, k.fields...)
-		err = k.update(r.Context(), h.Store, u, id, f.Values)
+		_, err = k.change(r.Context(), h.Store, u, id, func(v map[string]string) error {
+			maps.Copy(v, f.Values) // the form has every field
+			return nil
+		})
 		if invalid(err) {
 			c, cerr := h.Store.Company(r.Context(), u, cid)
 			if cerr != nil {
@@ -272,7 +317,7 @@ func (h *Handler) deleteItem(k itemKind) http.HandlerFunc {
 			return
 		}
 		u := userFrom(r.Context())
-		cid, _, err := k.load(r.Context(), h.Store, u, id)
+		_, cid, _, err := k.load(r.Context(), h.Store, u, id)
 		if err == nil {
 			err = h.Store.DeleteItem(r.Context(), u, k.typ, id)
 		}

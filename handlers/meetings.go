@@ -571,6 +571,46 @@ func (h *Handler) apiSaveMeeting(w http.ResponseWriter, r *http.Request,
 	return m, true
 }
 
+// apiPatchMeeting changes the fields sent of a meeting (jsonEdit).
+func (h *Handler) apiPatchMeeting(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	var e jsonEdit
+	if err == nil {
+		e, err = readEdit(r)
+	}
+	var m *store.Meeting
+	if err == nil {
+		m, err = h.Store.ChangeMeeting(r.Context(), userFrom(r.Context()), id, func(cur *store.Meeting) (store.MeetingInput, error) {
+			var b meetingBody
+			body, err := e.body(meetingBodyOf(cur))
+			if err == nil {
+				err = decodeBody(body, &b)
+			}
+			if err != nil {
+				return store.MeetingInput{}, err
+			}
+			return b.input()
+		})
+	}
+	if err != nil {
+		h.failEdit(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+// meetingBodyOf is a meeting as the body of its PUT: one line per field.
+func meetingBodyOf(m *store.Meeting) meetingBody {
+	return meetingBody{Type: m.Type, Status: m.Status, Subject: m.Subject, Details: m.Details,
+		StartsAt: rawJSON(m.StartsAt), EndsAt: rawJSON(m.EndsAt)}
+}
+
+// rawJSON is v encoded, for a json.RawMessage field; v is a number or nil.
+func rawJSON(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}
+
 func (h *Handler) apiDeleteMeeting(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id")
 	if err == nil {

@@ -161,15 +161,28 @@ func (s *Store) CreateCompany(ctx context.Context, u *User, in CompanyInput) (*C
 	return c, nil
 }
 
-// UpdateCompany edits a company u may see.
+// UpdateCompany replaces the fields of a company u may see.
 func (s *Store) UpdateCompany(ctx context.Context, u *User, id int64, in CompanyInput) (*Company, error) {
-	if err := in.normalize(); err != nil {
-		return nil, err
-	}
+	return s.ChangeCompany(ctx, u, id, func(*Company) (CompanyInput, error) { return in, nil })
+}
+
+// ChangeCompany edits a company u may see with what change makes of it.
+// change gets the company as it is, read in the transaction that writes
+// its answer, so that a partial update (PATCH) cannot undo a write made
+// meanwhile.
+func (s *Store) ChangeCompany(ctx context.Context, u *User, id int64, change func(cur *Company) (CompanyInput, error)) (*Company, error) {
 	var c *Company
 	err := s.tx(ctx, func(tx *Tx) error {
 		var err error
 		if c, err = s.company(ctx, tx, u, id); err != nil {
+			return err
+		}
+		cur := *c
+		in, err := change(&cur)
+		if err == nil {
+			err = in.normalize()
+		}
+		if err != nil {
 			return err
 		}
 		c.Name, c.Street, c.Town, c.State, c.Zip, c.Website, c.Description = in.Name, in.Street, in.Town, in.State, in.Zip, in.Website, in.Description

@@ -237,7 +237,20 @@ func (s *Store) meeting(ctx context.Context, q querier, u *User, id int64) (*Mee
 // UpdateMeeting edits a meeting u may see. An empty in.Status keeps the
 // status. The company of a meeting never changes.
 func (s *Store) UpdateMeeting(ctx context.Context, u *User, id int64, in MeetingInput) (*Meeting, error) {
+	return s.ChangeMeeting(ctx, u, id, func(*Meeting) (MeetingInput, error) { return in, nil })
+}
+
+// ChangeMeeting is UpdateMeeting with what change makes of the meeting.
+// change gets the meeting as it is, read in the transaction that writes
+// its answer, so that a partial update (PATCH) cannot undo a write made
+// meanwhile.
+func (s *Store) ChangeMeeting(ctx context.Context, u *User, id int64, change func(cur *Meeting) (MeetingInput, error)) (*Meeting, error) {
 	return s.editMeeting(ctx, u, id, func(tx *Tx, m *Meeting) error {
+		cur := *m
+		in, err := change(&cur)
+		if err != nil {
+			return err
+		}
 		types, err := meetingTypes(ctx, tx, u.WorkspaceID)
 		if err != nil {
 			return err

@@ -58,6 +58,19 @@ type TimelineItem struct {
 	Held *RoomSummary `json:"held,omitempty"`
 }
 
+// Item is the note, contact, link or meeting of the entry.
+func (it *TimelineItem) Item() any {
+	switch {
+	case it.Note != nil:
+		return it.Note
+	case it.Contact != nil:
+		return it.Contact
+	case it.Link != nil:
+		return it.Link
+	}
+	return it.Meeting
+}
+
 // Timeline item types.
 const (
 	TypeNote    = "note"
@@ -125,6 +138,9 @@ type TimelineQuery struct {
 	Types  []string // empty means all
 	Cursor string
 	Limit  int // default 20, at most 100
+	// sizes, when set, are the default and the largest Limit instead of
+	// 20 and 100: the API's lists' (CompanyItems).
+	sizes [2]int
 }
 
 type timelineCursor struct {
@@ -194,10 +210,21 @@ func (s *Store) CompanyTimeline(ctx context.Context, u *User, companyID int64, q
 	return c, items, next, err
 }
 
+// CompanyItems returns a page of a company's items of one type (TypeNote,
+// TypeContact, TypeLink or TypeMeeting), newest first: its timeline of
+// that type alone, with the API's page sizes (default 50, at most 200).
+func (s *Store) CompanyItems(ctx context.Context, u *User, companyID int64, typ, cursor string, limit int) ([]TimelineItem, string, error) {
+	c, err := s.Company(ctx, u, companyID)
+	if err != nil {
+		return nil, "", err
+	}
+	return s.companyTimeline(ctx, c, TimelineQuery{Types: []string{typ}, Cursor: cursor, Limit: limit, sizes: [2]int{50, 200}})
+}
+
 func (s *Store) companyTimeline(ctx context.Context, c *Company, q TimelineQuery) ([]TimelineItem, string, error) {
 	companyID := c.ID
 	p := Problems{}
-	if checkLimit(p, &q.Limit, 20, 100); len(p) > 0 {
+	if checkLimit(p, &q.Limit, cmp.Or(q.sizes[0], 20), cmp.Or(q.sizes[1], 100)); len(p) > 0 {
 		return nil, "", p.Err()
 	}
 	var mask uint8 // bit i: timelineSources[i] is wanted; 0 means all
@@ -403,24 +430,44 @@ func (s *Store) AddNote(ctx context.Context, u *User, companyID int64, in NoteIn
 	return n, nil
 }
 
+const noteCols = "id, company_id, author_id, title, body, created_at, updated_at"
+
+func scanNote(row interface{ Scan(...any) error }, n *Note) error {
+	return row.Scan(&n.ID, &n.CompanyID, &n.AuthorID, &n.Title, &n.Body, &n.CreatedAt, &n.UpdatedAt)
+}
+
 // Note returns a note u may see.
 func (s *Store) Note(ctx context.Context, u *User, id int64) (*Note, error) {
 	if _, err := s.itemCompany(ctx, s.r, u, "notes", id); err != nil {
 		return nil, err
 	}
 	n := &Note{}
-	err := s.r.QueryRowContext(ctx, `SELECT id, company_id, author_id, title, body, created_at, updated_at FROM notes WHERE id = ?`, id).
-		Scan(&n.ID, &n.CompanyID, &n.AuthorID, &n.Title, &n.Body, &n.CreatedAt, &n.UpdatedAt)
+	err := scanNote(s.r.QueryRowContext(ctx, `SELECT `+noteCols+` FROM notes WHERE id = ?`, id), n)
 	return n, err
 }
 
-// UpdateNote edits a note.
+// UpdateNote replaces a note's fields.
 func (s *Store) UpdateNote(ctx context.Context, u *User, id int64, in NoteInput) (*Note, error) {
-	if err := in.normalize(); err != nil {
-		return nil, err
-	}
+	return s.ChangeNote(ctx, u, id, func(*Note) (NoteInput, error) { return in, nil })
+}
+
+// ChangeNote edits a note with what change makes of it. change gets the
+// note as it is, read in the transaction that writes its answer, so that
+// a partial update (PATCH) cannot undo a write made meanwhile.
+func (s *Store) ChangeNote(ctx context.Context, u *User, id int64, change func(cur *Note) (NoteInput, error)) (*Note, error) {
 	err := s.editItem(ctx, u, TypeNote, id, false, func(tx *Tx, ws int64) error {
-		_, err := tx.Exec(`UPDATE notes SET title = ?, body = ?, updated_at = ? WHERE id = ?`, in.Title, in.Body, now(), id)
+		cur := &Note{}
+		if err := scanNote(tx.QueryRow(`SELECT `+noteCols+` FROM notes WHERE id = ?`, id), cur); err != nil {
+			return err
+		}
+		in, err := change(cur)
+		if err == nil {
+			err = in.normalize()
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(`UPDATE notes SET title = ?, body = ?, updated_at = ? WHERE id = ?`, in.Title, in.Body, now(), id)
 		return err
 	})
 	if err != nil {
@@ -530,13 +577,27 @@ func (s *Store) Contact(ctx context.Context, u *User, id int64) (*Contact, error
 	return c, err
 }
 
-// UpdateContact edits a contact.
+// UpdateContact replaces a contact's fields.
 func (s *Store) UpdateContact(ctx context.Context, u *User, id int64, in ContactInput) (*Contact, error) {
-	if err := in.normalize(); err != nil {
-		return nil, err
-	}
+	return s.ChangeContact(ctx, u, id, func(*Contact) (ContactInput, error) { return in, nil })
+}
+
+// ChangeContact edits a contact with what change makes of it as it is
+// (as ChangeNote does a note).
+func (s *Store) ChangeContact(ctx context.Context, u *User, id int64, change func(cur *Contact) (ContactInput, error)) (*Contact, error) {
 	err := s.editItem(ctx, u, TypeContact, id, false, func(tx *Tx, ws int64) error {
-		_, err := tx.Exec(`UPDATE contacts SET name = ?, email = ?, phone = ?, title = ?, updated_at = ? WHERE id = ?`,
+		cur := &Contact{}
+		if err := scanContact(tx.QueryRow(`SELECT `+contactCols+` FROM contacts WHERE id = ?`, id), cur); err != nil {
+			return err
+		}
+		in, err := change(cur)
+		if err == nil {
+			err = in.normalize()
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(`UPDATE contacts SET name = ?, email = ?, phone = ?, title = ?, updated_at = ? WHERE id = ?`,
 			in.Name, in.Email, in.Phone, in.Title, now(), id)
 		if isUnique(err) {
 			return errContactEmailTaken
@@ -574,24 +635,43 @@ func (s *Store) AddLink(ctx context.Context, u *User, companyID int64, in LinkIn
 	return l, nil
 }
 
+const linkCols = "id, company_id, title, url, created_at, updated_at"
+
+func scanLink(row interface{ Scan(...any) error }, l *Link) error {
+	return row.Scan(&l.ID, &l.CompanyID, &l.Title, &l.URL, &l.CreatedAt, &l.UpdatedAt)
+}
+
 // Link returns a link u may see.
 func (s *Store) Link(ctx context.Context, u *User, id int64) (*Link, error) {
 	if _, err := s.itemCompany(ctx, s.r, u, "links", id); err != nil {
 		return nil, err
 	}
 	l := &Link{}
-	err := s.r.QueryRowContext(ctx, `SELECT id, company_id, title, url, created_at, updated_at FROM links WHERE id = ?`, id).
-		Scan(&l.ID, &l.CompanyID, &l.Title, &l.URL, &l.CreatedAt, &l.UpdatedAt)
+	err := scanLink(s.r.QueryRowContext(ctx, `SELECT `+linkCols+` FROM links WHERE id = ?`, id), l)
 	return l, err
 }
 
-// UpdateLink edits a link.
+// UpdateLink replaces a link's fields.
 func (s *Store) UpdateLink(ctx context.Context, u *User, id int64, in LinkInput) (*Link, error) {
-	if err := in.normalize(); err != nil {
-		return nil, err
-	}
+	return s.ChangeLink(ctx, u, id, func(*Link) (LinkInput, error) { return in, nil })
+}
+
+// ChangeLink edits a link with what change makes of it as it is (as
+// ChangeNote does a note).
+func (s *Store) ChangeLink(ctx context.Context, u *User, id int64, change func(cur *Link) (LinkInput, error)) (*Link, error) {
 	err := s.editItem(ctx, u, TypeLink, id, false, func(tx *Tx, ws int64) error {
-		_, err := tx.Exec(`UPDATE links SET title = ?, url = ?, updated_at = ? WHERE id = ?`, in.Title, in.URL, now(), id)
+		cur := &Link{}
+		if err := scanLink(tx.QueryRow(`SELECT `+linkCols+` FROM links WHERE id = ?`, id), cur); err != nil {
+			return err
+		}
+		in, err := change(cur)
+		if err == nil {
+			err = in.normalize()
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(`UPDATE links SET title = ?, url = ?, updated_at = ? WHERE id = ?`, in.Title, in.URL, now(), id)
 		return err
 	})
 	if err != nil {
