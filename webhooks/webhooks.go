@@ -46,7 +46,7 @@ type Deliverer struct {
 func New(st *store.Store, log *slog.Logger) *Deliverer {
 	return &Deliverer{
 		Store: st, Log: log, Now: time.Now,
-		Client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		Client:  &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		Timeout: 10 * time.Second, Lease: time.Minute, Workers: 8, Poll: time.Second,
 		wake: make(chan struct{}, 1),
 	}

@@ -383,7 +383,9 @@ func TestEventsAndWorkspaces(t *testing.T) {
 	if _, err := e.Store.AddNote(ctx, adm2, c2.ID, store.NoteInput{Title: "theirs"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "deliveries", func() bool { return len(all.delivered()) == 2 && len(other.delivered()) == 1 && len(notes.delivered()) == 1 })
+	waitFor(t, "deliveries", func() bool {
+		return len(all.delivered()) == 2 && len(other.delivered()) == 1 && len(notes.delivered()) == 1
+	})
 	time.Sleep(100 * time.Millisecond) // anything more would have come by now
 	events := func(rc *receiver) (out []string) {
 		for _, r := range rc.delivered() {
