@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/rolodex/rolodex/store"
 	"github.com/rolodex/rolodex/webhooks"
 )
@@ -183,5 +185,55 @@ func TestWebhookDoesNotSlowWrites(t *testing.T) {
 	// sharing SQLite's writer with the dispatcher costs a little.
 	if withHook > 5*baseline {
 		t.Errorf("writes took %v with a hung receiver, %v without", withHook, baseline)
+	}
+}
+
+// An admin creates a webhook from the page, copies its secret, sees the
+// delivery in the log and resends it.
+func TestBrowserWebhooks(t *testing.T) {
+	a := newTestApp(t)
+	adm := a.User(t, "admin@example.com", store.RoleAdmin)
+	acme := mustCompany(t, a, "Acme")
+	rc := newHookReceiver(t)
+	runDeliverer(t, a)
+	ctx := chromiumAs(t, a, adm)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(a.Server.URL+"/"),
+		chromedp.Click(`#main-nav a[href="/admin/webhooks"]`),
+		chromedp.WaitVisible(`#webhook-url`),
+		settled(),
+		chromedp.SendKeys(`#webhook-url`, rc.URL),
+		chromedp.Click(`form[action="/admin/webhooks"] button[type="submit"]`),
+		chromedp.WaitVisible(`.token-secret`),
+	)
+	if err != nil {
+		t.Fatalf("create a webhook: %v", err)
+	}
+	screenshot(t, ctx, "webhook-created")
+	secret, err := chromedp.Run(ctx, chromedp.Value(`.token-secret`))
+	if err != nil || !strings.HasPrefix(secret, "whsec_") {
+		t.Fatalf("secret %q: %v", secret, err)
+	}
+	rc.mu.Lock()
+	rc.secret = secret
+	rc.mu.Unlock()
+	if _, err := a.Store.AddNote(context.Background(), adm, acme.ID, store.NoteInput{Title: "Pricing"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the delivery", func() bool { ids, _ := rc.got(); return len(ids) == 1 })
+	err = chromedp.Do(ctx,
+		chromedp.Click(`.row-list a`),
+		chromedp.WaitVisible(`.delivery-delivered`),
+		settled(),
+		chromedp.Click(`table button[type="submit"]`),
+		chromedp.WaitVisible(`.flash`),
+	)
+	if err != nil {
+		t.Fatalf("resend: %v", err)
+	}
+	screenshot(t, ctx, "webhook-log")
+	eventually(t, "the resent delivery", func() bool { ids, _ := rc.got(); return len(ids) == 2 })
+	if ids, bad := rc.got(); ids[0] != ids[1] || bad != 0 {
+		t.Errorf("ids %v, %d bad signatures", ids, bad)
 	}
 }
