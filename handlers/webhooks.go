@@ -20,10 +20,13 @@ func (h *Handler) webhooksPage(w http.ResponseWriter, r *http.Request, st int, f
 	h.render(w, r, st, views.WebhooksPage(h.page(r, "Webhooks"), hooks, f, created), nil)
 }
 
-var newWebhookForm = views.Form{Values: map[string]string{"events": store.AllEvents}}
+// newWebhookForm is the empty form: all events ticked.
+func newWebhookForm() views.Form {
+	return views.Form{Values: map[string]string{"events": store.AllEvents}}
+}
 
 func (h *Handler) listWebhooks(w http.ResponseWriter, r *http.Request) {
-	h.webhooksPage(w, r, http.StatusOK, newWebhookForm, nil)
+	h.webhooksPage(w, r, http.StatusOK, newWebhookForm(), nil)
 }
 
 // createWebhook answers the page with the new webhook's secret, shown
@@ -48,7 +51,7 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Log.Info("webhook created", "webhook", hook.ID, "url", hook.URL)
 	w.Header().Set("Cache-Control", "no-store")
-	h.webhooksPage(w, r, http.StatusOK, newWebhookForm, hook)
+	h.webhooksPage(w, r, http.StatusOK, newWebhookForm(), hook)
 }
 
 func (h *Handler) showWebhook(w http.ResponseWriter, r *http.Request) {

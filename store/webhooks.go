@@ -133,9 +133,9 @@ func (s *Store) CreateWebhook(ctx context.Context, admin *User, in WebhookInput)
 		checkLen(p, "secret", in.Secret, 16, 200)
 		checkText(p, "secret", in.Secret)
 	}
-	events, err := checkEvents(in.Events)
-	if err != "" {
-		p.Add("events", err)
+	events, problem := checkEvents(in.Events)
+	if problem != "" {
+		p.Add("events", problem)
 	}
 	if err := p.Err(); err != nil {
 		return nil, err
@@ -148,7 +148,7 @@ func (s *Store) CreateWebhook(ctx context.Context, admin *User, in WebhookInput)
 		in.Secret = webhookSecretPrefix + base64.RawURLEncoding.EncodeToString(b)
 	}
 	w := &Webhook{WorkspaceID: admin.WorkspaceID, URL: in.URL, Events: events, Secret: in.Secret, CreatedAt: now()}
-	err2 := s.tx(ctx, func(tx *Tx) error {
+	err := s.tx(ctx, func(tx *Tx) error {
 		res, err := tx.Exec(`INSERT INTO webhooks (workspace_id, url, secret, events, after_activity, created_at)
 			VALUES (?, ?, ?, ?, (SELECT coalesce(max(id), 0) FROM activities), ?)`,
 			w.WorkspaceID, w.URL, w.Secret, strings.Join(events, " "), w.CreatedAt)
@@ -157,8 +157,8 @@ func (s *Store) CreateWebhook(ctx context.Context, admin *User, in WebhookInput)
 		}
 		return err
 	})
-	if err2 != nil {
-		return nil, err2
+	if err != nil {
+		return nil, err
 	}
 	return w, nil
 }
@@ -172,13 +172,13 @@ func checkEvents(in []string) ([]string, string) {
 	out := make([]string, 0, len(in))
 	for _, e := range in {
 		e = strings.TrimSpace(e)
-		if e == AllEvents {
-			return []string{AllEvents}, ""
-		}
-		if !slices.Contains(WebhookEvents, e) {
+		if e != AllEvents && !slices.Contains(WebhookEvents, e) {
 			return nil, "Unknown event " + strconv.Quote(e) + "; the events are " + strings.Join(WebhookEvents, ", ") + ", or *."
 		}
 		out = append(out, e)
+	}
+	if slices.Contains(out, AllEvents) {
+		return []string{AllEvents}, ""
 	}
 	slices.Sort(out)
 	return slices.Compact(out), ""
@@ -360,6 +360,12 @@ func (s *Store) DispatchWebhooks(ctx context.Context, at int64, limit int) (read
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(byWS) == 0 {
+			// Nobody listens: skip what happened (a webhook made later
+			// hears only what comes after it anyway).
+			_, err := tx.Exec(`UPDATE webhook_cursor SET activity_id = (SELECT coalesce(max(id), 0) FROM activities)`)
 			return err
 		}
 		var acts []Activity

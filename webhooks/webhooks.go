@@ -35,6 +35,7 @@ type Deliverer struct {
 	Timeout time.Duration // per attempt
 	// Lease is how long a claimed delivery stays out of other deliverers'
 	// reach; one that dies mid-send lets it fall due again after this.
+	// Longer than Timeout, or a slow answer is sent twice.
 	Lease   time.Duration
 	Workers int           // deliveries in flight at once
 	Poll    time.Duration // how often SQLite is asked for new activity and due deliveries
