@@ -442,3 +442,34 @@ func TestCreateWebhookChecks(t *testing.T) {
 		t.Errorf("staff: %v", err)
 	}
 }
+
+// Two processes over one database dispatch and deliver each event once:
+// the cursor moves in the dispatch transaction and claims are leased.
+func TestTwoProcesses(t *testing.T) {
+	e := newEnv(t)
+	rc := newReceiver(t, secret, always(200))
+	w := e.hook(t, e.admin, rc.URL, secret, "*")
+	st, err := store.Open(context.Background(), filepath.Join(e.Dir, "rolodex.db"), e.Redis, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e.start(t, e.Store, time.Second)
+	e.start(t, st, time.Second)
+	const n = 40
+	for i := range n {
+		e.note(t, fmt.Sprint("note ", i))
+	}
+	waitFor(t, "every event", func() bool { return len(rc.delivered()) >= n })
+	time.Sleep(100 * time.Millisecond) // a second copy would have come by now
+	seen := map[string]int{}
+	for _, r := range rc.delivered() {
+		seen[r.ID]++
+	}
+	if len(seen) != n || len(rc.delivered()) != n {
+		t.Errorf("%d requests for %d deliveries, want %d each once", len(rc.delivered()), len(seen), n)
+	}
+	if d := e.deliveries(t, w.ID); len(d) != n {
+		t.Errorf("%d deliveries, want %d", len(d), n)
+	}
+}
