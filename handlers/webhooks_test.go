@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -235,5 +236,24 @@ func TestBrowserWebhooks(t *testing.T) {
 	eventually(t, "the resent delivery", func() bool { ids, _ := rc.got(); return len(ids) == 2 })
 	if ids, bad := rc.got(); ids[0] != ids[1] || bad != 0 {
 		t.Errorf("ids %v, %d bad signatures", ids, bad)
+	}
+}
+
+// A bad webhook form comes back 422 with each problem beside its field
+// and the events still ticked; the API answers the same in fields.
+func TestWebhookFormErrors(t *testing.T) {
+	a := newTestApp(t)
+	ac := a.client(t, a.User(t, "admin@example.com", store.RoleAdmin))
+	resp, body := do(t, ac, "POST", a.Server.URL+"/admin/webhooks", formType, "url=ftp%3A%2F%2Fexample.com&events=note.made&events=note.created")
+	if resp.StatusCode != 422 || !strings.Contains(body, `id="webhook-url-error"`) || !strings.Contains(body, `id="webhook-events-error"`) ||
+		!regexp.MustCompile(`value="note.created" checked`).MatchString(body) {
+		t.Errorf("%d\n%s", resp.StatusCode, body)
+	}
+	resp, body = do(t, ac, "POST", a.Server.URL+"/api/v1/webhooks", jsonType, `{"url":"https://example.com","events":["note.made"]}`)
+	var e struct {
+		Fields map[string]string `json:"fields"`
+	}
+	if resp.StatusCode != 422 || json.Unmarshal([]byte(body), &e) != nil || !strings.Contains(e.Fields["events"], `"note.made"`) {
+		t.Errorf("%d %s", resp.StatusCode, body)
 	}
 }
