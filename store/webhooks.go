@@ -238,9 +238,15 @@ func (s *Store) DeleteWebhook(ctx context.Context, admin *User, id int64) error 
 
 const deliveryCols = `d.id, d.webhook_id, d.workspace_id, d.event, d.occurred_at, d.data, d.status, d.attempts, d.failures, d.next_at, d.give_up_at, d.created_at`
 
+// deliveryFields are the scan targets of deliveryCols; the data column
+// goes to data, for setDeliveryData.
+func deliveryFields(d *Delivery, data *string) []any {
+	return []any{&d.ID, &d.WebhookID, &d.WorkspaceID, &d.Event, &d.OccurredAt, data, &d.Status, &d.Attempts, &d.Failures, &d.NextAt, &d.GiveUpAt, &d.CreatedAt}
+}
+
 func scanDelivery(row interface{ Scan(...any) error }, d *Delivery) error {
 	var data string
-	err := row.Scan(&d.ID, &d.WebhookID, &d.WorkspaceID, &d.Event, &d.OccurredAt, &data, &d.Status, &d.Attempts, &d.Failures, &d.NextAt, &d.GiveUpAt, &d.CreatedAt)
+	err := row.Scan(deliveryFields(d, &data)...)
 	d.Data = json.RawMessage(data)
 	if d.Status != DeliveryPending {
 		d.NextAt = 0
@@ -437,7 +443,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, at, lease int64, limit int)
 		for rows.Next() {
 			var d Delivery
 			var data string
-			if err := rows.Scan(&d.ID, &d.WebhookID, &d.WorkspaceID, &d.Event, &d.OccurredAt, &data, &d.Status, &d.Attempts, &d.Failures, &d.NextAt, &d.GiveUpAt, &d.CreatedAt, &d.URL, &d.Secret); err != nil {
+			if err := rows.Scan(append(deliveryFields(&d, &data), &d.URL, &d.Secret)...); err != nil {
 				rows.Close()
 				return err
 			}
