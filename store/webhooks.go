@@ -239,7 +239,7 @@ func (s *Store) DeleteWebhook(ctx context.Context, admin *User, id int64) error 
 const deliveryCols = `d.id, d.webhook_id, d.workspace_id, d.event, d.occurred_at, d.data, d.status, d.attempts, d.failures, d.next_at, d.give_up_at, d.created_at`
 
 // deliveryFields are the scan targets of deliveryCols; the data column
-// goes to data, for setDeliveryData.
+// (JSON text) goes to data.
 func deliveryFields(d *Delivery, data *string) []any {
 	return []any{&d.ID, &d.WebhookID, &d.WorkspaceID, &d.Event, &d.OccurredAt, data, &d.Status, &d.Attempts, &d.Failures, &d.NextAt, &d.GiveUpAt, &d.CreatedAt}
 }
