@@ -38,6 +38,7 @@ import (
 	"github.com/rolodex/rolodex/rooms"
 	"github.com/rolodex/rolodex/search"
 	"github.com/rolodex/rolodex/store"
+	"github.com/rolodex/rolodex/webhooks"
 )
 
 // defaultMemoryLimit is the Go memory limit of `rolodex serve` unless
@@ -442,6 +443,7 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 	background("outbox relay", (&jobs.Relay{Store: a.store, Log: a.log}).Run)
 	background("importer", importer.Run)
 	background("notifications", func(ctx context.Context) { h.Notify.Run(ctx, time.Second) })
+	background("webhooks", webhooks.New(a.store, a.log).Run)
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err

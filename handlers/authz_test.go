@@ -364,6 +364,46 @@ func TestAuthorization(t *testing.T) {
 		tc{"POST /unsubscribe", "POST", fixed("/unsubscribe"), formType, unsub, want{200, 200, 200, 200, 200}},
 	)
 
+	// Webhooks: admins only, each workspace its own. newHook makes one
+	// in the first workspace; hookDelivery one with a delivery to resend.
+	newHook := func() int64 {
+		w, err := a.Store.CreateWebhook(ctx, admin(), store.WebhookInput{URL: "http://127.0.0.1:9/hook", Events: []string{"*"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w.ID
+	}
+	hook := newHook()
+	if _, err := a.Store.AddNote(ctx, admin(), acme.ID, store.NoteInput{Title: "heard"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Store.DispatchWebhooks(ctx, time.Now().UnixMilli(), 1000); err != nil {
+		t.Fatal(err)
+	}
+	deliveries, err := a.Store.WebhookDeliveries(ctx, admin(), hook, "", 1)
+	if err != nil || len(deliveries.Items) != 1 {
+		t.Fatal(deliveries, err)
+	}
+	H, D := fmt.Sprint(hook), fmt.Sprint(deliveries.Items[0].ID)
+	hookPath := func(prefix string) func() string {
+		return func() string { return fmt.Sprintf("%s/webhooks/%d", prefix, newHook()) }
+	}
+	cases = append(cases,
+		tc{"GET /admin/webhooks", "GET", fixed("/admin/webhooks"), "", "", page(403, 403, 200, 200)},
+		tc{"POST /admin/webhooks", "POST", fixed("/admin/webhooks"), formType, "url=https%3A%2F%2Fexample.com%2Fhook&events=note.created", page(403, 403, 200, 200)},
+		tc{"POST /admin/webhooks", "POST", fixed("/admin/webhooks"), formType, "url=https%3A%2F%2Fexample.com%2Fhook&events=note.made", page(403, 403, 422, 422)},
+		tc{"GET /admin/webhooks/{id}", "GET", fixed("/admin/webhooks/" + H), "", "", page(403, 403, 200, 404)},
+		tc{"POST /admin/webhooks/{id}/delete", "POST", func() string { return hookPath("/admin")() + "/delete" }, formType, "", page(403, 403, 303, 404)},
+		tc{"POST /admin/webhooks/{id}/deliveries/{delivery}/resend", "POST", fixed("/admin/webhooks/" + H + "/deliveries/" + D + "/resend"), formType, "", page(403, 403, 303, 404)},
+		tc{"POST /api/v1/webhooks", "POST", fixed("/api/v1/webhooks"), jsonType, `{"url":"https://example.com/hook","events":["*"]}`, api(403, 403, 201, 201)},
+		tc{"POST /api/v1/webhooks", "POST", fixed("/api/v1/webhooks"), jsonType, `{"url":"https://example.com/hook","events":["note.made"]}`, api(403, 403, 422, 422)},
+		tc{"GET /api/v1/webhooks", "GET", fixed("/api/v1/webhooks"), "", "", api(403, 403, 200, 200)},
+		tc{"DELETE /api/v1/webhooks/{id}", "DELETE", hookPath("/api/v1"), "", "", api(403, 403, 204, 404)},
+		tc{"GET /api/v1/webhooks/{id}/deliveries", "GET", fixed("/api/v1/webhooks/" + H + "/deliveries?limit=10"), "", "", api(403, 403, 200, 404)},
+		tc{"GET /api/v1/webhooks/{id}/deliveries", "GET", fixed("/api/v1/webhooks/" + H + "/deliveries?limit=201"), "", "", api(403, 403, 422, 422)},
+		tc{"POST /api/v1/webhooks/{id}/deliveries/{delivery}/resend", "POST", fixed("/api/v1/webhooks/" + H + "/deliveries/" + D + "/resend"), "", "", api(403, 403, 202, 404)},
+	)
+
 	covered := map[string]bool{}
 	for _, c := range cases {
 		covered[c.pattern] = true

@@ -135,6 +135,11 @@ func (h *Handler) Routes() http.Handler {
 	admin("GET /admin/meeting-types", h.listMeetingTypes)
 	admin("POST /admin/meeting-types", h.addMeetingType)
 	admin("GET /admin/mail", h.listMail)
+	admin("GET /admin/webhooks", h.listWebhooks)
+	admin("POST /admin/webhooks", h.createWebhook)
+	admin("GET /admin/webhooks/{id}", h.showWebhook)
+	admin("POST /admin/webhooks/{id}/delete", h.deleteWebhook)
+	admin("POST /admin/webhooks/{id}/deliveries/{delivery}/resend", h.resendDelivery)
 
 	// The API describes itself: no workspace data, so open (openapi.go).
 	apiOpen("GET /api/v1/openapi.json", h.openAPI)
@@ -193,6 +198,11 @@ func (h *Handler) Routes() http.Handler {
 	api("DELETE /api/v1/me/tokens/{id}", h.revokeToken)
 	apiAdmin("POST /api/v1/users", h.apiCreateUser)
 	apiAdmin("PUT /api/v1/users/{id}/clients", h.apiSetClients)
+	apiAdmin("POST /api/v1/webhooks", h.apiCreateWebhook)
+	apiAdmin("GET /api/v1/webhooks", h.apiListWebhooks)
+	apiAdmin("DELETE /api/v1/webhooks/{id}", h.deleteWebhook)
+	apiAdmin("GET /api/v1/webhooks/{id}/deliveries", h.apiWebhookDeliveries)
+	apiAdmin("POST /api/v1/webhooks/{id}/deliveries/{delivery}/resend", h.resendDelivery)
 
 	// Bulk imports: the seed's endpoints, and the same under /api/v1
 	// (imports.go).
