@@ -35,8 +35,9 @@ func FormulaLike(c string) bool {
 
 // quoted reports whether c needs the leading quote: it is formula-like
 // after any quotes it starts with. Quoting a cell that is quotes before a
-// formula as well ('=1 becomes ”=1) makes Restore exactly undo
-// Neutralise: a cell Restore would strip is always one Neutralise quoted.
+// formula as well (a quote before =1 gets a second one) makes Restore
+// exactly undo Neutralise: a cell Restore would strip is always one that
+// Neutralise quoted.
 func quoted(c string) bool {
 	return FormulaLike(strings.TrimLeft(c, "'"))
 }
