@@ -1,0 +1,119 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/csv"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rolodex/rolodex/store"
+	"github.com/rolodex/rolodex/store/storetest"
+)
+
+// export downloads one export as c and checks that it is a download.
+func export(t *testing.T, a *testApp, c *http.Client, file string) string {
+	t.Helper()
+	resp, body := do(t, c, "GET", a.Server.URL+"/api/v1/export/"+file, "", "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s: %d %s", file, resp.StatusCode, body)
+	}
+	if cd := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, `attachment; filename="rolodex-`) || !strings.HasSuffix(cd, filepath.Ext(file)+`"`) {
+		t.Errorf("%s: Content-Disposition %q", file, cd)
+	}
+	return body
+}
+
+// importFile uploads content to the bulk-actions API as c and waits for
+// the import to finish without a row rejected.
+func importFile(t *testing.T, a *testApp, c *http.Client, kind, content string) {
+	t.Helper()
+	ctype, body := multipartBody(map[string]string{"kind": kind, "mode": store.ModeCreate}, kind+".csv", content)
+	resp, out := do(t, c, "POST", a.Server.URL+"/api/v1/bulk-actions/upload", ctype, body)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("upload %s: %d %s", kind, resp.StatusCode, out)
+	}
+	b := waitFinished(t, a, c, decodeBulk(t, out).ID)
+	if b.Status != store.StatusDone || b.Failed != 0 || b.Skipped != 0 || b.Created != b.Total {
+		t.Fatalf("import of %s: %+v", kind, b)
+	}
+}
+
+// TestExportRoundTrip: a workspace with awkward data (delimiters, quotes,
+// line breaks, unicode, formula-like cells and cells quoted already,
+// phone and negative numbers, empty fields) exports; the files import
+// into an empty workspace through the real importer; that workspace
+// exports the same bytes.
+func TestExportRoundTrip(t *testing.T) {
+	a := newTestApp(t)
+	runImporter(t, a)
+	ctx := context.Background()
+	companies := []store.CompanyInput{
+		{Name: `Comma, Quote "Ltd"`, Street: "1 High St,\nFloor 2", Town: "Zürich", Website: "https://comma.example/a?b=1,2",
+			Description: "Line 1\r\nLine 2, \"quoted\"\n=SUM(A1)\n  indented"},
+		{Name: `=HYPERLINK("http://evil.example")`, Street: "+44 not a phone", Town: "-Town", State: "@state", Zip: "'=1"},
+		{Name: "Ünïcødé 日本 株式会社", Description: "🎉"},
+		{Name: "'Quoted name", Street: "'", Town: "''", State: "'+1"},
+		{Name: "+44 20 7946 0958", Zip: "-42"},
+		{Name: "Lonely Co", Description: "@no contacts;\ttab"},
+	}
+	ids := map[string]int64{}
+	for _, in := range companies {
+		c, err := a.Store.CreateCompany(ctx, admin(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[in.Name] = c.ID
+	}
+	contacts := []struct {
+		company string
+		in      store.ContactInput
+	}{
+		{`Comma, Quote "Ltd"`, store.ContactInput{Name: `O'Brien, "Bob"`, Email: "bob@comma.example", Phone: "+44 20 7946 0958", Title: "=1+2"}},
+		{"Ünïcødé 日本 株式会社", store.ContactInput{Email: "noname@x.example"}},
+		{`=HYPERLINK("http://evil.example")`, store.ContactInput{Name: "No Email", Phone: "-42", Title: "@mention"}},
+		{`=HYPERLINK("http://evil.example")`, store.ContactInput{Name: "Also No Email", Title: "Multi\nline"}},
+		{"Ünïcødé 日本 株式会社", store.ContactInput{Name: "Zoë 🎉", Email: "ZOE@Upper.example"}},
+		{"'Quoted name", store.ContactInput{Name: "'=already quoted", Email: "q@x.example", Title: "''=x", Phone: "+1 ceo"}},
+		{"+44 20 7946 0958", store.ContactInput{Name: "A, B", Email: "ab@x.example"}},
+	}
+	for _, c := range contacts {
+		if _, err := a.Store.AddContact(ctx, admin(), ids[c.company], c.in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ws2, err := a.Store.CreateWorkspace(ctx, "Empty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := a.Store.CreateWorkspaceUser(ctx, ws2, store.UserInput{Email: "other@example.com", Name: "Other", Password: storetest.Password, Role: store.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, second := a.client(t, a.User(t, "admin@example.com", store.RoleAdmin)), a.client(t, other)
+
+	companiesCSV, contactsCSV := export(t, a, first, "companies.csv"), export(t, a, first, "contacts.csv")
+	for _, want := range []string{`"'=HYPERLINK(""http://evil.example"")"`, "\n'Quoted name,", "\n+44 20 7946 0958,", ",-42,", "'@no contacts"} {
+		if !strings.Contains(companiesCSV, want) {
+			t.Errorf("companies.csv lacks %q:\n%s", want, companiesCSV)
+		}
+	}
+	for _, want := range []string{"'=1+2", "'@mention", "\n''=already quoted", ",'''=x,", "'+1 ceo", ",+44 20 7946 0958,"} {
+		if !strings.Contains(contactsCSV, want) {
+			t.Errorf("contacts.csv lacks %q:\n%s", want, contactsCSV)
+		}
+	}
+	importFile(t, a, second, store.ImportCompanies, companiesCSV)
+	importFile(t, a, second, store.ImportContacts, contactsCSV)
+	if again := export(t, a, second, "companies.csv"); again != companiesCSV {
+		t.Errorf("companies.csv after the round trip:\n%s\nwant:\n%s", again, companiesCSV)
+	}
+	if again := export(t, a, second, "contacts.csv"); again != contactsCSV {
+		t.Errorf("contacts.csv after the round trip:\n%s\nwant:\n%s", again, contactsCSV)
+	}
+	rows, err := csv.NewReader(strings.NewReader(contactsCSV)).ReadAll()
+	if err != nil || len(rows) != len(contacts)+1 {
+		t.Fatalf("contacts.csv: %d rows, %v", len(rows), err)
+	}
+}
