@@ -353,6 +353,12 @@ func TestAuthorization(t *testing.T) {
 		tc{"POST /unsubscribe", "POST", fixed("/unsubscribe"), formType, unsub, want{200, 200, 200, 200, 200}},
 	)
 
+	// Exports: everyone signed in, each of their own clients
+	// (TestExportClientSecurity checks the rows).
+	for _, file := range []string{"companies.csv", "companies.jsonl", "contacts.csv", "contacts.jsonl", "meetings.csv", "meetings.jsonl"} {
+		cases = append(cases, tc{"GET /api/v1/export/" + file, "GET", fixed("/api/v1/export/" + file), "", "", api(200, 200, 200, 200)})
+	}
+
 	covered := map[string]bool{}
 	for _, c := range cases {
 		covered[c.pattern] = true

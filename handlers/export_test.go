@@ -117,3 +117,70 @@ func TestExportRoundTrip(t *testing.T) {
 		t.Fatalf("contacts.csv: %d rows, %v", len(rows), err)
 	}
 }
+
+// TestExportClientSecurity: a staff user's exports hold their clients'
+// rows only, an admin's the workspace's, and another workspace's admin
+// none of them, in every file.
+func TestExportClientSecurity(t *testing.T) {
+	a := newTestApp(t)
+	ctx := context.Background()
+	staff := a.User(t, "staff@example.com", store.RoleStaff)
+	adm := a.User(t, "admin@example.com", store.RoleAdmin)
+	ws2, err := a.Store.CreateWorkspace(ctx, "Other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, err := a.Store.CreateWorkspaceUser(ctx, ws2, store.UserInput{Email: "foreign@example.com", Name: "Foreign", Password: storetest.Password, Role: store.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Mine", "Secret"} {
+		c := mustCompany(t, a, name+" Co")
+		if _, err := a.Store.AddContact(ctx, admin(), c.ID, store.ContactInput{Name: name + " Person", Email: strings.ToLower(name) + "@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Store.AddContact(ctx, admin(), c.ID, store.ContactInput{Name: name + " Nomail"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Store.CreateMeeting(ctx, admin(), c.ID, store.MeetingInput{Type: "call", Subject: name + " Call", StartsAt: 1772373600000}); err != nil {
+			t.Fatal(err)
+		}
+		if name == "Mine" {
+			if err := a.Store.AssignClient(ctx, admin(), staff.ID, c.ID, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	files := []string{"companies.csv", "companies.jsonl", "contacts.csv", "contacts.jsonl", "meetings.csv", "meetings.jsonl"}
+	// Rows of each file: companies 1 each, contacts 2, meetings 1; the CSV
+	// files add a header.
+	rows := map[string]int{"companies": 1, "contacts": 2, "meetings": 1}
+	for _, tc := range []struct {
+		who           *store.User
+		mine, secrets int // how many of each client's rows
+	}{
+		{staff, 1, 0},
+		{adm, 1, 1},
+		{foreign, 0, 0},
+	} {
+		c := a.client(t, tc.who)
+		for _, file := range files {
+			body := export(t, a, c, file)
+			kind, ext, _ := strings.Cut(file, ".")
+			want := rows[kind] * (tc.mine + tc.secrets)
+			if ext == "csv" {
+				want++
+			}
+			lines := strings.Count(body, "\n")
+			mine, secret := strings.Count(body, "Mine "), strings.Count(body, "Secret ")
+			// A contact's or a meeting's CSV row names its company too.
+			per := 1
+			if kind != "companies" && ext == "csv" {
+				per = 2
+			}
+			if lines != want || mine != tc.mine*rows[kind]*per || secret != tc.secrets*rows[kind]*per {
+				t.Errorf("%s as %s: %d lines (want %d), %d of mine, %d secrets:\n%s", file, tc.who.Email, lines, want, mine, secret, body)
+			}
+		}
+	}
+}
