@@ -2,11 +2,16 @@ package handlers_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/csv"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rolodex/rolodex/store"
 	"github.com/rolodex/rolodex/store/storetest"
@@ -182,5 +187,120 @@ func TestExportClientSecurity(t *testing.T) {
 				t.Errorf("%s as %s: %d lines (want %d), %d of mine, %d secrets:\n%s", file, tc.who.Email, lines, want, mine, secret, body)
 			}
 		}
+	}
+}
+
+// TestExportJSONLines: each line of a JSON lines export is the object the
+// API answers for that resource; meetings' CSV rows carry their times in
+// UTC, RFC 3339.
+func TestExportJSONLines(t *testing.T) {
+	a := newTestApp(t)
+	ctx := context.Background()
+	c := a.client(t, a.User(t, "admin@example.com", store.RoleAdmin))
+	acme, err := a.Store.CreateCompany(ctx, admin(), store.CompanyInput{Name: "Acme <b>", Website: "acme.example", Description: "=1\n\"two\""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lee, err := a.Store.AddContact(ctx, admin(), acme.ID, store.ContactInput{Name: "Lee", Email: "lee@acme.example", Phone: "+44 1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ends := int64(1772377200500)
+	m, err := a.Store.CreateMeeting(ctx, admin(), acme.ID, store.MeetingInput{Type: "call", Subject: "Kick-off", Details: "=cmd", StartsAt: 1772373600000, EndsAt: &ends})
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := func(file, line, api string) {
+		t.Helper()
+		var got, want any
+		if err := json.Unmarshal([]byte(line), &got); err != nil {
+			t.Fatalf("%s: %v: %q", file, err, line)
+		}
+		if err := json.Unmarshal([]byte(api), &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %s\nthe API answers %s", file, line, api)
+		}
+	}
+	one := func(file string) string {
+		t.Helper()
+		body := export(t, a, c, file)
+		if strings.Count(body, "\n") != 1 || !strings.HasSuffix(body, "\n") {
+			t.Fatalf("%s: want one line, got %q", file, body)
+		}
+		return body
+	}
+	_, api := do(t, c, "GET", fmt.Sprintf("%s/api/v1/companies/%d", a.Server.URL, acme.ID), "", "")
+	same("companies.jsonl", one("companies.jsonl"), api)
+	contact, _ := json.Marshal(lee)
+	same("contacts.jsonl", one("contacts.jsonl"), string(contact))
+	_, api = do(t, c, "GET", fmt.Sprintf("%s/api/v1/meetings/%d", a.Server.URL, m.ID), "", "")
+	same("meetings.jsonl", one("meetings.jsonl"), api)
+
+	rows, err := csv.NewReader(strings.NewReader(export(t, a, c, "meetings.csv"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{
+		{"id", "company_id", "company", "type", "status", "subject", "details", "starts_at", "ends_at", "created_at", "updated_at"},
+		{fmt.Sprint(m.ID), fmt.Sprint(acme.ID), "Acme <b>", "call", "open", "Kick-off", "'=cmd", "2026-03-01T14:00:00Z", "2026-03-01T15:00:00.5Z",
+			store.Time(m.CreatedAt).Format(time.RFC3339Nano), store.Time(m.UpdatedAt).Format(time.RFC3339Nano)},
+	}
+	if !reflect.DeepEqual(rows, want) {
+		t.Errorf("meetings.csv:\n%q\nwant\n%q", rows, want)
+	}
+}
+
+// TestExportPages: an export longer than a page of the store's reads has
+// every row once, in order: contacts by address, then those without one
+// by id; companies by name.
+func TestExportPages(t *testing.T) {
+	a := newTestApp(t)
+	const n = 2600
+	generate(t, filepath.Join(a.Dir, "rolodex.db"), n)
+	db, err := sql.Open("sqlite3", filepath.Join(a.Dir, "rolodex.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1,300 contacts without an address: over a page of them too.
+	if _, err := db.Exec(`UPDATE contacts SET email = '' WHERE id % 2 = 0`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	c := a.client(t, a.User(t, "admin@example.com", store.RoleAdmin))
+	rows, err := csv.NewReader(strings.NewReader(export(t, a, c, "contacts.csv"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != n+1 {
+		t.Fatalf("contacts.csv: %d rows, want %d", len(rows)-1, n)
+	}
+	emails := map[string]bool{}
+	var prev string
+	for i, r := range rows[1:] {
+		email := r[1]
+		if i < n/2 {
+			if email == "" || strings.ToLower(email) <= prev || emails[email] {
+				t.Fatalf("row %d: %q after %q", i+1, email, prev)
+			}
+			emails[email], prev = true, strings.ToLower(email)
+		} else if email != "" {
+			t.Fatalf("row %d: %q among the contacts without an address", i+1, email)
+		}
+	}
+	companies, err := csv.NewReader(strings.NewReader(export(t, a, c, "companies.csv"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for i, r := range companies[1:] {
+		if names[r[0]] || i > 0 && strings.ToLower(companies[i][0]) > strings.ToLower(r[0]) {
+			t.Fatalf("company %d: %q after %q", i+1, r[0], companies[i][0])
+		}
+		names[r[0]] = true
+	}
+	if len(names) != n {
+		t.Errorf("companies.csv: %d companies, want %d", len(names), n)
 	}
 }
