@@ -88,9 +88,10 @@ func (h *Handler) export(name string, f exportFormat, header []string, each func
 		w.Header().Set("Content-Disposition", `attachment; filename="rolodex-`+name+"-"+time.Now().UTC().Format("2006-01-02")+ext+`"`)
 		w.Header().Set("Cache-Control", "no-store")
 		rc := http.NewResponseController(w)
+		sent := &sentWriter{w: w}
 		// csv.NewWriter keeps a bufio.Writer this large as its own buffer,
 		// so CSV and JSON lines share it.
-		bw := bufio.NewWriterSize(movingWriter{w, rc}, 64<<10)
+		bw := bufio.NewWriterSize(movingWriter{sent, rc}, 64<<10)
 		cw, enc := csv.NewWriter(bw), json.NewEncoder(bw)
 		if f == exportCSV {
 			cw.Write(header)
@@ -113,7 +114,12 @@ func (h *Handler) export(name string, f exportFormat, header []string, each func
 		if err == nil {
 			err = bw.Flush()
 		}
-		if err != nil && !abandoned(r) {
+		switch {
+		case err == nil || abandoned(r):
+		case !sent.sent:
+			w.Header().Del("Content-Disposition")
+			h.fail(w, r, err)
+		default:
 			// The status and some rows are gone already: drop the
 			// connection, so that the client sees a failed download
 			// rather than a file that looks complete.
@@ -121,4 +127,16 @@ func (h *Handler) export(name string, f exportFormat, header []string, each func
 			panic(http.ErrAbortHandler)
 		}
 	}
+}
+
+// sentWriter notes whether anything was written to w, after which an
+// error can no longer be answered with its own status.
+type sentWriter struct {
+	w    http.ResponseWriter
+	sent bool
+}
+
+func (s *sentWriter) Write(p []byte) (int, error) {
+	s.sent = true
+	return s.w.Write(p)
 }

@@ -2,10 +2,12 @@ package handlers_test
 
 import (
 	"context"
+	"bytes"
 	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
 	"reflect"
@@ -302,5 +304,46 @@ func TestExportPages(t *testing.T) {
 	}
 	if len(names) != n {
 		t.Errorf("companies.csv: %d companies, want %d", len(names), n)
+	}
+}
+
+// TestExportFailure: an export whose reads fail answers an error when it
+// has sent nothing yet, and otherwise breaks the download off: a client
+// never gets a cut-off file that ends like a whole one.
+func TestExportFailure(t *testing.T) {
+	a := newTestApp(t)
+	const n = 20_000
+	path := filepath.Join(a.Dir, "rolodex.db")
+	generate(t, path, n)
+	c := a.client(t, a.User(t, "admin@example.com", store.RoleAdmin))
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	resp, err := c.Get(a.Server.URL + "/api/v1/export/contacts.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	first := make([]byte, 4096)
+	if _, err := io.ReadFull(resp.Body, first); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%d, %v", resp.StatusCode, err)
+	}
+	// The next page's query fails.
+	if _, err := db.Exec(`ALTER TABLE contacts RENAME TO contacts_gone`); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(resp.Body)
+	lines := bytes.Count(first, []byte("\n")) + bytes.Count(rest, []byte("\n"))
+	t.Logf("%d of %d lines, then %v", lines, n+1, err)
+	if err == nil && lines != n+1 {
+		t.Errorf("a download cut off after %d of %d lines ended cleanly", lines, n+1)
+	}
+
+	resp2, body := do(t, c, "GET", a.Server.URL+"/api/v1/export/contacts.csv", "", "")
+	if resp2.StatusCode != http.StatusInternalServerError || resp2.Header.Get("Content-Disposition") != "" || !strings.Contains(body, `"error"`) {
+		t.Errorf("a failure before any row: %d %q %s", resp2.StatusCode, resp2.Header.Get("Content-Disposition"), body)
 	}
 }
