@@ -1,8 +1,8 @@
 package handlers_test
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/csv"
 	"encoding/json"
