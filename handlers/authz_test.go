@@ -357,6 +357,9 @@ func TestAuthorization(t *testing.T) {
 	// (TestExportClientSecurity checks the rows).
 	for _, file := range []string{"companies.csv", "companies.jsonl", "contacts.csv", "contacts.jsonl", "meetings.csv", "meetings.jsonl"} {
 		cases = append(cases, tc{"GET /api/v1/export/" + file, "GET", fixed("/api/v1/export/" + file), "", "", api(200, 200, 200, 200)})
+		if !strings.HasPrefix(file, "companies") {
+			cases = append(cases, tc{"GET /api/v1/export/" + file, "GET", fixed("/api/v1/export/" + file + "?company_id=" + A), "", "", api(404, 200, 200, 404)})
+		}
 	}
 
 	covered := map[string]bool{}

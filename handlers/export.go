@@ -6,7 +6,9 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rolodex/rolodex/imports"
@@ -40,7 +42,7 @@ var (
 )
 
 func (h *Handler) exportCompanies(f exportFormat) http.HandlerFunc {
-	return h.export("companies", f, companyExportHeader, func(ctx context.Context, u *store.User, row exportRow) error {
+	return h.export("companies", f, companyExportHeader, func(ctx context.Context, u *store.User, _ url.Values, row exportRow) error {
 		return h.Store.ExportCompanies(ctx, u, func(c *store.Company) error {
 			return row([]string{c.Name, c.Street, c.Town, c.State, c.Zip, c.Website, c.Description}, c)
 		})
@@ -48,8 +50,12 @@ func (h *Handler) exportCompanies(f exportFormat) http.HandlerFunc {
 }
 
 func (h *Handler) exportContacts(f exportFormat) http.HandlerFunc {
-	return h.export("contacts", f, contactExportHeader, func(ctx context.Context, u *store.User, row exportRow) error {
-		return h.Store.ExportContacts(ctx, u, func(e *store.ContactExport) error {
+	return h.export("contacts", f, contactExportHeader, func(ctx context.Context, u *store.User, q url.Values, row exportRow) error {
+		companyID, err := companyIDParam(q)
+		if err != nil {
+			return err
+		}
+		return h.Store.ExportContacts(ctx, u, companyID, func(e *store.ContactExport) error {
 			x, c := &e.Contact, &e.Company
 			return row([]string{x.Name, x.Email, x.Phone, x.Title, c.Name, c.Street, c.Town, c.State, c.Zip, c.Website}, x)
 		})
@@ -57,8 +63,12 @@ func (h *Handler) exportContacts(f exportFormat) http.HandlerFunc {
 }
 
 func (h *Handler) exportMeetings(f exportFormat) http.HandlerFunc {
-	return h.export("meetings", f, meetingExportHeader, func(ctx context.Context, u *store.User, row exportRow) error {
-		return h.Store.ExportMeetings(ctx, u, func(e *store.MeetingExport) error {
+	return h.export("meetings", f, meetingExportHeader, func(ctx context.Context, u *store.User, q url.Values, row exportRow) error {
+		companyID, err := companyIDParam(q)
+		if err != nil {
+			return err
+		}
+		return h.Store.ExportMeetings(ctx, u, companyID, func(e *store.MeetingExport) error {
 			m := &e.Meeting
 			ends := ""
 			if m.EndsAt != nil {
@@ -74,11 +84,24 @@ func (h *Handler) exportMeetings(f exportFormat) http.HandlerFunc {
 // milliseconds when it has any.
 func exportTime(ms int64) string { return store.Time(ms).Format(time.RFC3339Nano) }
 
+// companyIDParam is the optional company_id of a query: 0 when absent.
+func companyIDParam(q url.Values) (int64, error) {
+	s := strings.TrimSpace(q.Get("company_id"))
+	if s == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, &store.Error{Code: store.EInvalid, Message: "company_id must be a company's id.", Fields: map[string]string{"company_id": "Give a company's id (a positive number)."}}
+	}
+	return id, nil
+}
+
 // export answers an export as a download. Rows go out as they come, the
 // write deadline moving on with each write (movingWriter), as the
 // rejected-rows download does. Cells a spreadsheet would run as a formula
 // are neutralised, reversibly (imports.Neutralise).
-func (h *Handler) export(name string, f exportFormat, header []string, each func(context.Context, *store.User, exportRow) error) http.HandlerFunc {
+func (h *Handler) export(name string, f exportFormat, header []string, each func(context.Context, *store.User, url.Values, exportRow) error) http.HandlerFunc {
 	ext, ctype := ".csv", "text/csv; charset=utf-8"
 	if f == exportJSONL {
 		ext, ctype = ".jsonl", "application/x-ndjson; charset=utf-8"
@@ -97,7 +120,7 @@ func (h *Handler) export(name string, f exportFormat, header []string, each func
 			cw.Write(header)
 		}
 		n := 0
-		err := each(r.Context(), userFrom(r.Context()), func(cells []string, v any) error {
+		err := each(r.Context(), userFrom(r.Context()), r.URL.Query(), func(cells []string, v any) error {
 			var err error
 			if f == exportCSV {
 				err = cw.Write(imports.Neutralise(cells))

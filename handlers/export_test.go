@@ -26,7 +26,8 @@ func export(t *testing.T, a *testApp, c *http.Client, file string) string {
 	if resp.StatusCode != 200 {
 		t.Fatalf("%s: %d %s", file, resp.StatusCode, body)
 	}
-	if cd := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, `attachment; filename="rolodex-`) || !strings.HasSuffix(cd, filepath.Ext(file)+`"`) {
+	name, _, _ := strings.Cut(file, "?")
+	if cd := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, `attachment; filename="rolodex-`) || !strings.HasSuffix(cd, filepath.Ext(name)+`"`) {
 		t.Errorf("%s: Content-Disposition %q", file, cd)
 	}
 	return body
@@ -141,8 +142,10 @@ func TestExportClientSecurity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ids := map[string]int64{}
 	for _, name := range []string{"Mine", "Secret"} {
 		c := mustCompany(t, a, name+" Co")
+		ids[name] = c.ID
 		if _, err := a.Store.AddContact(ctx, admin(), c.ID, store.ContactInput{Name: name + " Person", Email: strings.ToLower(name) + "@example.com"}); err != nil {
 			t.Fatal(err)
 		}
@@ -189,6 +192,29 @@ func TestExportClientSecurity(t *testing.T) {
 				t.Errorf("%s as %s: %d lines (want %d), %d of mine, %d secrets:\n%s", file, tc.who.Email, lines, want, mine, secret, body)
 			}
 		}
+	}
+
+	// One company's contacts or meetings: 404 for a company the viewer may
+	// not see, 422 for an id that is none.
+	c := a.client(t, staff)
+	for _, file := range []string{"contacts.csv", "contacts.jsonl", "meetings.csv", "meetings.jsonl"} {
+		body := export(t, a, c, fmt.Sprintf("%s?company_id=%d", file, ids["Mine"]))
+		if !strings.Contains(body, "Mine ") || strings.Contains(body, "Secret ") {
+			t.Errorf("%s of Mine Co:\n%s", file, body)
+		}
+		resp, body := do(t, c, "GET", fmt.Sprintf("%s/api/v1/export/%s?company_id=%d", a.Server.URL, file, ids["Secret"]), "", "")
+		if resp.StatusCode != 404 || resp.Header.Get("Content-Disposition") != "" || strings.Contains(body, "Secret ") {
+			t.Errorf("%s of Secret Co: %d %s", file, resp.StatusCode, body)
+		}
+		resp, body = do(t, c, "GET", a.Server.URL+"/api/v1/export/"+file+"?company_id=x", "", "")
+		if resp.StatusCode != 422 || !strings.Contains(body, `"company_id"`) {
+			t.Errorf("%s?company_id=x: %d %s", file, resp.StatusCode, body)
+		}
+	}
+	admin := a.client(t, adm)
+	body := export(t, a, admin, fmt.Sprintf("contacts.csv?company_id=%d", ids["Secret"]))
+	if strings.Contains(body, "Mine ") || strings.Count(body, "Secret ") != 4 {
+		t.Errorf("an admin's contacts.csv of Secret Co:\n%s", body)
 	}
 }
 

@@ -119,9 +119,18 @@ func (s *Store) staffDirect(ctx context.Context, u *User, join string) (bool, er
 
 // exportFrom is the FROM clause, condition and arguments of an export of
 // the rows of table (aliased a, with a workspace_id and a company_id) for
-// u: the workspace's rows joined to their companies and checked, or a
-// staff user's few rows from their assignments.
-func (s *Store) exportFrom(ctx context.Context, u *User, table, a string) (from, cond string, args []any, err error) {
+// u: one company's rows (companyID, which answers ENotFound if u may not
+// see it), the workspace's rows joined to their companies and checked, or
+// a staff user's few rows from their assignments.
+func (s *Store) exportFrom(ctx context.Context, u *User, table, a string, companyID int64) (from, cond string, args []any, err error) {
+	if companyID != 0 {
+		if _, err := s.company(ctx, s.r, u, companyID); err != nil {
+			return "", "", nil, err
+		}
+		cond, args = visible(u, "c")
+		return `companies c CROSS JOIN ` + table + ` ` + a + ` ON ` + a + `.company_id = c.id`, `c.id = ? AND ` + cond,
+			concat([]any{companyID}, args), nil
+	}
 	direct, err := s.staffDirect(ctx, u, table+` `+a+` ON `+a+`.company_id = c.id`)
 	if direct {
 		return staffClientsFrom + ` CROSS JOIN ` + table + ` ` + a + ` ON ` + a + `.company_id = c.id`, staffClientsCond, staffClientsArgs(u), err
@@ -137,9 +146,9 @@ func (s *Store) exportFrom(ctx context.Context, u *User, table, a string) (from,
 // index on it, case-insensitive, is the keyset), then those without, by
 // id. The order does not depend on ids, which an import gives out in its
 // own order, so an export imported into an empty workspace exports the
-// same again.
-func (s *Store) ExportContacts(ctx context.Context, u *User, fn func(c *ContactExport) error) error {
-	from, cond, args, err := s.exportFrom(ctx, u, "contacts", "x")
+// same again. A companyID other than 0 limits it to that company's.
+func (s *Store) ExportContacts(ctx context.Context, u *User, companyID int64, fn func(c *ContactExport) error) error {
+	from, cond, args, err := s.exportFrom(ctx, u, "contacts", "x", companyID)
 	if err != nil {
 		return err
 	}
@@ -169,9 +178,9 @@ func scanMeetingExport(row interface{ Scan(...any) error }, e *MeetingExport) er
 }
 
 // ExportMeetings calls fn for every meeting u may see, by id, with its
-// company's name.
-func (s *Store) ExportMeetings(ctx context.Context, u *User, fn func(m *MeetingExport) error) error {
-	from, cond, args, err := s.exportFrom(ctx, u, "meetings", "m")
+// company's name. A companyID other than 0 limits it to that company's.
+func (s *Store) ExportMeetings(ctx context.Context, u *User, companyID int64, fn func(m *MeetingExport) error) error {
+	from, cond, args, err := s.exportFrom(ctx, u, "meetings", "m", companyID)
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ func TestStaffExportWays(t *testing.T) {
 	read := func(max int) (contacts, meetings []int64) {
 		staffDirectMax = max
 		defer func() { staffDirectMax = 20_000 }()
-		err := s.ExportContacts(ctx, staff, func(c *ContactExport) error {
+		err := s.ExportContacts(ctx, staff, 0, func(c *ContactExport) error {
 			if c.Contact.CompanyID%2 != 0 || c.Company.Name != fmt.Sprint("c", c.Contact.CompanyID) {
 				t.Fatalf("contact %d of company %d (%q)", c.Contact.ID, c.Contact.CompanyID, c.Company.Name)
 			}
@@ -53,7 +53,7 @@ func TestStaffExportWays(t *testing.T) {
 			return nil
 		})
 		if err == nil {
-			err = s.ExportMeetings(ctx, staff, func(m *MeetingExport) error {
+			err = s.ExportMeetings(ctx, staff, 0, func(m *MeetingExport) error {
 				if m.Meeting.CompanyID%2 != 0 {
 					t.Fatalf("meeting %d of company %d", m.Meeting.ID, m.Meeting.CompanyID)
 				}
