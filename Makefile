@@ -40,6 +40,8 @@ bench: deps build ## big-data benchmarks; writes BENCHMARKS.md
 	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	ROLODEX_BENCH_OUT=$(CURDIR)/BENCHMARKS.md $(GO) test -count=1 -timeout 60m -run TestBenchReport -v ./handlers/
 	ROLODEX_BENCH_OUT=$(CURDIR)/BENCHMARKS.md ROLODEX_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 30m -run TestImportBenchReport -v ./imports/
+	# Export: 1M contacts as CSV and JSON lines over HTTP; size from ROLODEX_BENCH_N.
+	ROLODEX_BENCH_OUT=$(CURDIR)/BENCHMARKS.md $(GO) test -count=1 -timeout 30m -run TestExportBenchReport -v ./handlers/
 	# Live rooms; its sizes come from ROLODEX_BENCH_SSE_CONNS and the others in handlers/room_bench_test.go.
 	ROLODEX_BENCH_OUT=$(CURDIR)/BENCHMARKS.md $(GO) test -count=1 -timeout 30m -run TestRoomBenchReport -v ./handlers/
 	# Notification pipeline: a burst of activities, then digests due for many recipients; sizes from ROLODEX_BENCH_BURST and the others in notify/report_bench_test.go.

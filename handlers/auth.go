@@ -289,7 +289,15 @@ func (h *Handler) logRequests(next http.Handler) http.Handler {
 		info := &reqInfo{}
 		r = r.WithContext(context.WithValue(r.Context(), infoKey, info))
 		defer func() {
-			if p := recover(); p != nil {
+			p := recover()
+			if p == http.ErrAbortHandler {
+				// A handler gave up on an answer under way (export.go):
+				// log it, then let the server drop the connection.
+				rec.status = http.StatusInternalServerError
+				defer panic(p)
+				p = nil
+			}
+			if p != nil {
 				h.Log.Error("panic", "method", r.Method, "path", loggedPath(r), "panic", p)
 				if !rec.wrote {
 					http.Error(w, "Internal error.", http.StatusInternalServerError)

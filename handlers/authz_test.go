@@ -403,6 +403,14 @@ func TestAuthorization(t *testing.T) {
 		tc{"GET /api/v1/webhooks/{id}/deliveries", "GET", fixed("/api/v1/webhooks/" + H + "/deliveries?limit=201"), "", "", api(403, 403, 422, 422)},
 		tc{"POST /api/v1/webhooks/{id}/deliveries/{delivery}/resend", "POST", fixed("/api/v1/webhooks/" + H + "/deliveries/" + D + "/resend"), "", "", api(403, 403, 202, 404)},
 	)
+	// Exports: everyone signed in, each of their own clients
+	// (TestExportClientSecurity checks the rows).
+	for _, file := range []string{"companies.csv", "companies.jsonl", "contacts.csv", "contacts.jsonl", "meetings.csv", "meetings.jsonl"} {
+		cases = append(cases, tc{"GET /api/v1/export/" + file, "GET", fixed("/api/v1/export/" + file), "", "", api(200, 200, 200, 200)})
+		if !strings.HasPrefix(file, "companies") {
+			cases = append(cases, tc{"GET /api/v1/export/" + file, "GET", fixed("/api/v1/export/" + file + "?company_id=" + A), "", "", api(404, 200, 200, 404)})
+		}
+	}
 
 	covered := map[string]bool{}
 	for _, c := range cases {

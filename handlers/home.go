@@ -2,8 +2,6 @@ package handlers
 
 import (
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/rolodex/rolodex/store"
@@ -91,15 +89,12 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) apiActivity(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	aq := store.ActivityQuery{Cursor: q.Get("cursor"), Limit: limitParam(q)}
-	if s := strings.TrimSpace(q.Get("company_id")); s != "" {
-		id, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || id <= 0 {
-			h.fail(w, r, &store.Error{Code: store.EInvalid, Message: "company_id must be a company's id.", Fields: map[string]string{"company_id": "Give a company's id (a positive number)."}})
-			return
-		}
-		aq.CompanyID = id
+	companyID, err := companyIDParam(q)
+	var page *store.ActivityPage
+	if err == nil {
+		aq.CompanyID = companyID
+		page, err = h.Store.Activities(r.Context(), userFrom(r.Context()), aq)
 	}
-	page, err := h.Store.Activities(r.Context(), userFrom(r.Context()), aq)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -367,7 +366,7 @@ func (h *Handler) errorsCSV(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(movingWriter{w, http.NewResponseController(w)})
 	header := append(append([]string{}, a.Header...), "line", "reason")
-	cw.Write(neutralise(header))
+	cw.Write(imports.Neutralise(header))
 	err := h.Store.EachBulkActionError(r.Context(), userFrom(r.Context()), a.ID, func(e *store.BulkActionError) error {
 		fields, err := csv.NewReader(strings.NewReader(e.Raw)).Read()
 		if err != nil {
@@ -376,45 +375,12 @@ func (h *Handler) errorsCSV(w http.ResponseWriter, r *http.Request) {
 		row := make([]string, max(len(fields), len(a.Header)), max(len(fields), len(a.Header))+2)
 		copy(row, fields)
 		row = append(row, strconv.FormatInt(e.Line, 10), e.Reason)
-		return cw.Write(neutralise(row))
+		return cw.Write(imports.Neutralise(row))
 	})
 	cw.Flush()
 	if err != nil && !abandoned(r) {
 		h.Log.Error("rejected rows download", "bulk_action", a.ID, "err", err)
 	}
-}
-
-// neutralise prefixes with a quote each cell that starts with = + - @ (or
-// a tab or carriage return), so that a spreadsheet opening the file shows
-// it as text instead of running it as a formula (CSV injection). Phone
-// numbers (+44 20 7946 0958) and negative numbers (-42) keep their form:
-// without letters a cell can name no function and no other cell, and a
-// quote would spoil them for whoever fixes and imports the rows again.
-func neutralise(row []string) []string {
-	for i, c := range row {
-		if formulaLike(c) {
-			row[i] = "'" + c
-		}
-	}
-	return row
-}
-
-var (
-	phoneNumber    = regexp.MustCompile(`^\+[0-9 ().-]*[0-9][0-9 ().-]*$`)
-	negativeNumber = regexp.MustCompile(`^-[0-9]+(\.[0-9]+)?$`)
-)
-
-// formulaLike reports whether a spreadsheet could run cell c as a formula.
-func formulaLike(c string) bool {
-	switch {
-	case c == "" || !strings.ContainsRune("=+-@\t\r", rune(c[0])):
-		return false
-	case c[0] == '+':
-		return !phoneNumber.MatchString(c)
-	case c[0] == '-':
-		return !negativeNumber.MatchString(c)
-	}
-	return true
 }
 
 // The admin pages.

@@ -196,6 +196,13 @@ func (h *Handler) Routes() http.Handler {
 	api("GET /api/v1/me/tokens", h.apiListTokens)
 	api("POST /api/v1/me/tokens", h.apiCreateToken)
 	api("DELETE /api/v1/me/tokens/{id}", h.revokeToken)
+	// Exports, streamed (export.go); the list pages link to the CSV ones.
+	api("GET /api/v1/export/companies.csv", h.exportCompanies(exportCSV))
+	api("GET /api/v1/export/companies.jsonl", h.exportCompanies(exportJSONL))
+	api("GET /api/v1/export/contacts.csv", h.exportContacts(exportCSV))
+	api("GET /api/v1/export/contacts.jsonl", h.exportContacts(exportJSONL))
+	api("GET /api/v1/export/meetings.csv", h.exportMeetings(exportCSV))
+	api("GET /api/v1/export/meetings.jsonl", h.exportMeetings(exportJSONL))
 	apiAdmin("POST /api/v1/users", h.apiCreateUser)
 	apiAdmin("PUT /api/v1/users/{id}/clients", h.apiSetClients)
 	apiAdmin("POST /api/v1/webhooks", h.apiCreateWebhook)

@@ -783,9 +783,12 @@ func newRowMapper(kind string, header []string, m map[string]int) *rowMapper {
 	return rm
 }
 
+// get is field i of a record, without the quote that neutralised a
+// formula (Restore): files Rolodex writes, such as an export, import back
+// unchanged.
 func (rm *rowMapper) get(fields []string, i int) string {
 	if c := rm.cols[i]; c >= 0 && c < len(fields) {
-		return fields[c]
+		return Restore(fields[c])
 	}
 	return ""
 }
