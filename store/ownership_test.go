@@ -337,4 +337,24 @@ func TestItemAuthors(t *testing.T) {
 	rl, err := st.Link(ctx, alice, l.ID)
 	must(err)
 	isAlice("link read", rl.Author)
+
+	// Names on the timeline come from a cache: a rename shows at once, and
+	// so does an author created after it was filled.
+	alice, err = st.UpdateProfile(ctx, alice.ID, store.ProfileInput{Name: "Alice Smith", Email: alice.Email, TimeZone: "UTC"})
+	must(err)
+	items, _, err = st.Timeline(ctx, alice, c.ID, store.TimelineQuery{})
+	must(err)
+	for _, it := range items {
+		if it.AuthorID != nil {
+			isAlice("after the rename, "+it.Type, it.Author)
+		}
+	}
+	newcomer := env.User(t, "newcomer@example.com", store.RoleAdmin)
+	_, err = st.AddNote(ctx, newcomer, c.ID, store.NoteInput{Title: "Hello"})
+	must(err)
+	items, _, err = st.Timeline(ctx, alice, c.ID, store.TimelineQuery{})
+	must(err)
+	if it := items[0]; it.AuthorName == nil || *it.AuthorName != newcomer.Name || it.Note.AuthorName == nil || *it.Note.AuthorName != newcomer.Name {
+		t.Errorf("newcomer's note: %+v", it.Author)
+	}
 }

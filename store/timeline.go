@@ -108,7 +108,7 @@ type timelineSource struct {
 
 // timelineRow is the shape every source is read into: integers that may be
 // NULL in n1..n3, text in s1..s4; held is a meeting's room summary;
-// author is read by authorCols.
+// author is the item's author (its name is filled in from userNames).
 type timelineRow struct {
 	rank                                int
 	id, companyID, createdAt, updatedAt int64
@@ -121,23 +121,40 @@ type timelineRow struct {
 var timelineSources = []timelineSource{
 	{TypeNote, 1, "notes", "1 AS r, id, company_id, created_at AS t, updated_at, NULL, NULL, NULL, title, body, '', '', NULL", "author_id", func(r *timelineRow) TimelineItem {
 		n := &Note{ID: r.id, CompanyID: r.companyID, Title: r.s1, Body: r.s2, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt, Author: r.author}
-		return TimelineItem{Type: TypeNote, ID: n.ID, CompanyID: n.CompanyID, CreatedAt: n.CreatedAt, Note: n}
+		return TimelineItem{Type: TypeNote, ID: n.ID, CompanyID: n.CompanyID, CreatedAt: n.CreatedAt, Note: n, Author: r.author}
 	}},
 	{TypeContact, 2, "contacts", "2 AS r, id, company_id, created_at AS t, updated_at, NULL, NULL, NULL, name, email, phone, title, NULL", "author_id", func(r *timelineRow) TimelineItem {
 		c := &Contact{ID: r.id, CompanyID: r.companyID, Name: r.s1, Email: r.s2, Phone: r.s3, Title: r.s4, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt, Author: r.author}
-		return TimelineItem{Type: TypeContact, ID: c.ID, CompanyID: c.CompanyID, CreatedAt: c.CreatedAt, Contact: c}
+		return TimelineItem{Type: TypeContact, ID: c.ID, CompanyID: c.CompanyID, CreatedAt: c.CreatedAt, Contact: c, Author: r.author}
 	}},
 	{TypeLink, 3, "links", "3 AS r, id, company_id, created_at AS t, updated_at, NULL, NULL, NULL, title, url, '', '', NULL", "author_id", func(r *timelineRow) TimelineItem {
 		l := &Link{ID: r.id, CompanyID: r.companyID, Title: r.s1, URL: r.s2, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt, Author: r.author}
-		return TimelineItem{Type: TypeLink, ID: l.ID, CompanyID: l.CompanyID, CreatedAt: l.CreatedAt, Link: l}
+		return TimelineItem{Type: TypeLink, ID: l.ID, CompanyID: l.CompanyID, CreatedAt: l.CreatedAt, Link: l, Author: r.author}
 	}},
 	{TypeMeeting, 4, "meetings", "4 AS r, id, company_id, created_at AS t, updated_at, starts_at, ends_at, owner_id, type, status, subject, details, (SELECT summary FROM room_summaries WHERE meeting_id = meetings.id)", "owner_id", func(r *timelineRow) TimelineItem {
 		m := &Meeting{ID: r.id, CompanyID: r.companyID, Type: r.s1, Status: r.s2, Subject: r.s3, Details: r.s4, EndsAt: r.n2, OwnerID: r.n3, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt}
 		if r.n1 != nil {
 			m.StartsAt = *r.n1
 		}
-		return TimelineItem{Type: TypeMeeting, ID: m.ID, CompanyID: m.CompanyID, CreatedAt: m.CreatedAt, Meeting: m}
+		return TimelineItem{Type: TypeMeeting, ID: m.ID, CompanyID: m.CompanyID, CreatedAt: m.CreatedAt, Meeting: m, Author: r.author}
 	}},
+}
+
+// nameAuthor names its author (and its row's) from names; an author
+// names lacks is nobody.
+func (it *TimelineItem) nameAuthor(names map[int64]*string) {
+	if it.AuthorID == nil {
+		return
+	}
+	it.AuthorName = names[*it.AuthorID]
+	switch {
+	case it.Note != nil:
+		it.Note.AuthorName = it.AuthorName
+	case it.Contact != nil:
+		it.Contact.AuthorName = it.AuthorName
+	case it.Link != nil:
+		it.Link.AuthorName = it.AuthorName
+	}
 }
 
 // TimelineTypes lists the types a timeline can be filtered by.
@@ -186,7 +203,7 @@ var timelineQueries = func() [][]string {
 				default:
 					where += ` AND (created_at, id) < (?, ?)`
 				}
-				parts = append(parts, `SELECT `+src.cols+`, `+authorCols(src.author)+` FROM `+src.table+` WHERE `+where)
+				parts = append(parts, `SELECT `+src.cols+`, `+src.author+` FROM `+src.table+` WHERE `+where)
 			}
 			qs[mask][shape] = strings.Join(parts, ` UNION ALL `) + ` ORDER BY t DESC, id DESC, r DESC LIMIT ?`
 		}
@@ -270,7 +287,7 @@ func (s *Store) companyTimeline(ctx context.Context, c *Company, q TimelineQuery
 	var r timelineRow
 	for rows.Next() {
 		r = timelineRow{}
-		if err := rows.Scan(&r.rank, &r.id, &r.companyID, &r.createdAt, &r.updatedAt, &r.n1, &r.n2, &r.n3, &r.s1, &r.s2, &r.s3, &r.s4, &r.held, &r.author.AuthorID, &r.author.AuthorName); err != nil {
+		if err := rows.Scan(&r.rank, &r.id, &r.companyID, &r.createdAt, &r.updatedAt, &r.n1, &r.n2, &r.n3, &r.s1, &r.s2, &r.s3, &r.s4, &r.held, &r.author.AuthorID); err != nil {
 			return nil, "", err
 		}
 		src := sourceOfRank(r.rank)
@@ -278,7 +295,6 @@ func (s *Store) companyTimeline(ctx context.Context, c *Company, q TimelineQuery
 			return nil, "", fmt.Errorf("timeline: row of unknown rank %d", r.rank)
 		}
 		it := src.item(&r)
-		it.Author = r.author
 		if r.held != nil {
 			if it.Held, err = parseSummary(*r.held); err != nil {
 				return nil, "", err
@@ -288,6 +304,20 @@ func (s *Store) companyTimeline(ctx context.Context, c *Company, q TimelineQuery
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", err
+	}
+	names, err := s.userNameMap(ctx, c.WorkspaceID, func(names map[int64]*string) bool {
+		for _, it := range items {
+			if it.AuthorID != nil && names[*it.AuthorID] == nil {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	for i := range items {
+		items[i].nameAuthor(names)
 	}
 	var next string
 	if len(items) > q.Limit {
