@@ -11,28 +11,31 @@ import (
 // sent over the API and read by the notification pipeline, so they never
 // change once released.
 const (
-	ActivityCompanyCreated      = "company.created"
-	ActivityCompanyUpdated      = "company.updated"
-	ActivityCompanyOwnerChanged = "company.owner_changed" // ref: the new owner's id, 0 for nobody
-	ActivityNoteCreated         = "note.created"
-	ActivityNoteUpdated         = "note.updated"
-	ActivityNoteDeleted         = "note.deleted"
-	ActivityContactCreated      = "contact.created"
-	ActivityContactUpdated      = "contact.updated"
-	ActivityContactDeleted      = "contact.deleted"
-	ActivityLinkCreated         = "link.created"
-	ActivityLinkUpdated         = "link.updated"
-	ActivityLinkDeleted         = "link.deleted"
-	ActivityMeetingCreated      = "meeting.created"
-	ActivityMeetingUpdated      = "meeting.updated"
-	ActivityMeetingDeleted      = "meeting.deleted"
-	ActivityMeetingClosed       = "meeting.closed"
-	ActivityMeetingReopened     = "meeting.reopened"
-	ActivityRoomHeld            = "room.held"         // ref: meeting id
-	ActivityClientAssigned      = "client.assigned"   // ref: the staff user's id
-	ActivityClientUnassigned    = "client.unassigned" // ref: the staff user's id
-	ActivityImportFinished      = "import.finished"   // ref: bulk action id; no company
+	ActivityCompanyCreated   = "company.created"
+	ActivityCompanyUpdated   = "company.updated"
+	ActivityNoteCreated      = "note.created"
+	ActivityNoteUpdated      = "note.updated"
+	ActivityNoteDeleted      = "note.deleted"
+	ActivityContactCreated   = "contact.created"
+	ActivityContactUpdated   = "contact.updated"
+	ActivityContactDeleted   = "contact.deleted"
+	ActivityLinkCreated      = "link.created"
+	ActivityLinkUpdated      = "link.updated"
+	ActivityLinkDeleted      = "link.deleted"
+	ActivityMeetingCreated   = "meeting.created"
+	ActivityMeetingUpdated   = "meeting.updated"
+	ActivityMeetingDeleted   = "meeting.deleted"
+	ActivityMeetingClosed    = "meeting.closed"
+	ActivityMeetingReopened  = "meeting.reopened"
+	ActivityRoomHeld         = "room.held"         // ref: meeting id
+	ActivityClientAssigned   = "client.assigned"   // ref: the staff user's id
+	ActivityClientUnassigned = "client.unassigned" // ref: the staff user's id
+	ActivityImportFinished   = "import.finished"   // ref: bulk action id; no company
 )
+
+// ActivityCompanyOwnerChanged is a company given another owner (ref: the
+// new owner's id, 0 for nobody).
+const ActivityCompanyOwnerChanged = "company.owner_changed"
 
 // OutboxActivity rows (ref: activity id) hand each committed activity to
 // the notification pipeline (Store.ActivitySink).
