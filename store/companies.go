@@ -98,12 +98,15 @@ const (
 
 func staffClientsArgs(u *User) []any { return []any{u.ID, u.WorkspaceID} }
 
-// myClients returns the SQL condition "company alias c is one of u's
-// clients": u owns it or is assigned it. It is the one home of "My
-// clients" wherever a list offers it.
-func myClients(u *User, c string) (string, []any) {
-	return `(` + c + `.owner_id = ? OR EXISTS (SELECT 1 FROM user_clients mc WHERE mc.user_id = ? AND mc.company_id = ` + c + `.id))`,
-		[]any{u.ID, u.ID}
+// myClients returns "My clients" as SQL: the ids of the companies u owns
+// or is assigned, a set of a few hundred at most. It is the one home of
+// "My clients" wherever a list offers it. A list should start from the
+// set (FROM (set) mine CROSS JOIN companies c ON c.id = mine.id, then
+// sort): as a condition on companies, SQLite walks the workspace's whole
+// name index in search of them (365 ms against 0.1 ms for a page of an
+// admin owning 15 of 300,000 companies). It does not replace visible().
+func myClients(u *User) (string, []any) {
+	return `SELECT id FROM companies WHERE owner_id = ? UNION SELECT company_id FROM user_clients WHERE user_id = ?`, []any{u.ID, u.ID}
 }
 
 const companyCols = `c.id, c.workspace_id, c.name, c.street, c.town, c.state, c.zip, c.website, c.description, c.created_at, c.updated_at,
@@ -412,9 +415,9 @@ func (s *Store) ListCompanies(ctx context.Context, u *User, q CompanyQuery) (*Co
 		from, cond, args = staffClientsFrom, staffClientsCond, staffClientsArgs(u)
 	}
 	if q.Mine {
-		mine, mineArgs := myClients(u, "c")
-		cond += ` AND ` + mine
-		args = append(args, mineArgs...)
+		mine, mineArgs := myClients(u)
+		cond, args = visible(u, "c")
+		from, args = `(`+mine+`) mine CROSS JOIN companies c ON c.id = mine.id`, append(mineArgs, args...)
 	}
 	// Reading backwards flips the order; the page is reversed afterwards.
 	desc := q.Desc != cur.Back
