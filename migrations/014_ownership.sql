@@ -5,5 +5,7 @@
 ALTER TABLE companies ADD COLUMN owner_id INTEGER REFERENCES users(id) ON DELETE SET NULL;
 ALTER TABLE contacts ADD COLUMN author_id INTEGER REFERENCES users(id) ON DELETE SET NULL;
 ALTER TABLE links ADD COLUMN author_id INTEGER REFERENCES users(id) ON DELETE SET NULL;
--- "My clients" for an admin is the companies they own.
+-- "My clients" starts from the companies a user owns. Users are never
+-- deleted (an admin deactivates them), so the author columns need no index
+-- for ON DELETE.
 CREATE INDEX companies_owner ON companies(owner_id);
