@@ -9,11 +9,11 @@ import (
 // userNames keeps each workspace's user names by id, so that a timeline
 // page names its items' authors from memory rather than with a lookup per
 // row (measured on 21 authored items: 39 µs a page with the map, as
-// without names, against 46 µs with a users lookup per row). A workspace has few users and names rarely change: a
-// map is kept for userNamesTTL, dropped at once when this process renames
-// a user, and read again when a page meets an author it lacks (a user
-// created since). A rename made by another process shows here within
-// userNamesTTL.
+// without names, against 46 µs with a users lookup per row). A workspace
+// has few users and names rarely change: a map is kept for userNamesTTL,
+// dropped at once when this process renames a user, and read again when
+// a page meets an author it lacks (a user created since). A rename made
+// by another process shows here within userNamesTTL.
 type userNames struct {
 	mu sync.Mutex
 	ws map[int64]*nameMap
