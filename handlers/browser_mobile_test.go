@@ -106,6 +106,11 @@ func mobileWorkspace(t *testing.T, a *testApp) (*store.Company, *store.Meeting, 
 	if err := a.Store.AssignClient(ctx, admin(), staff.ID, co.ID, true); err != nil {
 		t.Fatal(err)
 	}
+	// Owned by the user with the long address, shown in the list and on the page.
+	if co, err = a.Store.UpdateCompany(ctx, admin(), co.ID, store.CompanyInput{Name: co.Name, Street: co.Street, Town: co.Town, State: co.State,
+		Zip: co.Zip, Website: co.Website, Description: co.Description, OwnerID: &staff.ID}); err != nil {
+		t.Fatal(err)
+	}
 	body := "Wants **200** units.\n\n```\nSELECT name, email, phone, title FROM contacts WHERE company_id = 42 ORDER BY created_at DESC;\n```\n\n" +
 		"| model | price | stock | warehouse |\n| --- | --- | --- | --- |\n| Stratocaster American Professional II | 1499.00 | 12 | Guildford North |\n\n" +
 		"See https://www.andertons-music-company-international.example.co.uk/a/very/long/path/that/does/not/wrap?with=query&and=more"
@@ -166,7 +171,9 @@ func TestBrowserMobile(t *testing.T) {
 	}
 	pages := []page{
 		{"companies", "/companies", false},
+		{"companies-mine", "/companies?mine=1", false},
 		{"company", fmt.Sprintf("/companies/%d", co.ID), false},
+		{"company-edit", fmt.Sprintf("/companies/%d/edit", co.ID), false},
 		{"company-new", "/companies/new", false},
 		{"meetings", "/meetings", false},
 		{"meeting-edit", fmt.Sprintf("/meetings/%d/edit", m.ID), false},

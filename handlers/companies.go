@@ -8,17 +8,40 @@ import (
 	"github.com/rolodex/rolodex/views"
 )
 
-var companyFields = []string{"name", "street", "town", "state", "zip", "website", "description"}
+var companyFields = []string{"name", "street", "town", "state", "zip", "website", "description", "owner_id"}
 
-func companyInput(f views.Form) store.CompanyInput {
+// companyInput reads a submitted company form. The owner select is only
+// on the form for those who may change the owner: without it (owner_id
+// empty) the owner stays as it is.
+func companyInput(f views.Form) (store.CompanyInput, error) {
 	v := f.Values
-	return store.CompanyInput{Name: v["name"], Street: v["street"], Town: v["town"], State: v["state"], Zip: v["zip"], Website: v["website"], Description: v["description"]}
+	in := store.CompanyInput{Name: v["name"], Street: v["street"], Town: v["town"], State: v["state"], Zip: v["zip"], Website: v["website"], Description: v["description"]}
+	if s := v["owner_id"]; s != "" {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return in, &store.Error{Code: store.EInvalid, Message: "Choose the owner from the list.", Fields: map[string]string{"owner_id": "Choose the owner from the list."}}
+		}
+		in.OwnerID = &id
+	}
+	return in, nil
 }
 
-// companyQuery reads the list's sort, order and cursor from the URL.
+// companyQuery reads the list's sort, order, cursor and "My clients"
+// (mine=1 or mine=true) from the URL.
 func companyQuery(r *http.Request) store.CompanyQuery {
 	q := r.URL.Query()
-	return store.CompanyQuery{Sort: q.Get("sort"), Desc: q.Get("order") == "desc", Cursor: q.Get("cursor"), Limit: limitParam(q)}
+	mine, _ := strconv.ParseBool(q.Get("mine"))
+	return store.CompanyQuery{Sort: q.Get("sort"), Desc: q.Get("order") == "desc", Cursor: q.Get("cursor"), Limit: limitParam(q), Mine: mine}
+}
+
+// ownerChoices is who may own c, for the edit form of a user who may
+// change its owner; nil for the others, whose form has no owner select.
+func (h *Handler) ownerChoices(r *http.Request, c *store.Company) ([]store.User, error) {
+	u := userFrom(r.Context())
+	if !c.CanChangeOwner(u) {
+		return nil, nil
+	}
+	return h.Store.OwnerChoices(r.Context(), u, c.ID)
 }
 
 func (h *Handler) listCompanies(w http.ResponseWriter, r *http.Request) {
@@ -28,7 +51,7 @@ func (h *Handler) listCompanies(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	l := views.CompanyList{Page: page, Sort: q.Sort, Desc: q.Desc, Staff: !userFrom(r.Context()).IsAdmin()}
+	l := views.CompanyList{Page: page, Sort: q.Sort, Desc: q.Desc, Mine: q.Mine, Staff: !userFrom(r.Context()).IsAdmin()}
 	if l.Sort == "" {
 		l.Sort = "name"
 	}
@@ -36,7 +59,7 @@ func (h *Handler) listCompanies(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) newCompany(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, views.CompanyFormPage(h.page(r, "New company"), nil, views.Form{}), nil)
+	h.render(w, r, http.StatusOK, views.CompanyFormPage(h.page(r, "New company"), nil, views.Form{}, nil), nil)
 }
 
 func (h *Handler) createCompany(w http.ResponseWriter, r *http.Request) {
@@ -45,9 +68,13 @@ func (h *Handler) createCompany(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := formOf(r, companyFields...)
-	c, err := h.Store.CreateCompany(r.Context(), userFrom(r.Context()), companyInput(f))
+	in, err := companyInput(f)
+	var c *store.Company
+	if err == nil {
+		c, err = h.Store.CreateCompany(r.Context(), userFrom(r.Context()), in)
+	}
 	if invalid(err) {
-		h.render(w, r, http.StatusUnprocessableEntity, views.CompanyFormPage(h.page(r, "New company"), nil, withErr(f, err)), nil)
+		h.render(w, r, http.StatusUnprocessableEntity, views.CompanyFormPage(h.page(r, "New company"), nil, withErr(f, err), nil), nil)
 		return
 	}
 	if err != nil {
@@ -128,7 +155,12 @@ func (h *Handler) editCompany(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.render(w, r, http.StatusOK, views.CompanyFormPage(h.page(r, "Edit "+c.Name), c, views.FormFromCompany(c)), nil)
+	owners, err := h.ownerChoices(r, c)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, views.CompanyFormPage(h.page(r, "Edit "+c.Name), c, views.FormFromCompany(c), owners), nil)
 }
 
 func (h *Handler) updateCompany(w http.ResponseWriter, r *http.Request) {
@@ -141,9 +173,17 @@ func (h *Handler) updateCompany(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := formOf(r, companyFields...)
-	_, err := h.Store.UpdateCompany(r.Context(), userFrom(r.Context()), c.ID, companyInput(f))
+	in, err := companyInput(f)
+	if err == nil {
+		_, err = h.Store.UpdateCompany(r.Context(), userFrom(r.Context()), c.ID, in)
+	}
 	if invalid(err) {
-		h.render(w, r, http.StatusUnprocessableEntity, views.CompanyFormPage(h.page(r, "Edit "+c.Name), c, withErr(f, err)), nil)
+		owners, oerr := h.ownerChoices(r, c)
+		if oerr != nil {
+			h.fail(w, r, oerr)
+			return
+		}
+		h.render(w, r, http.StatusUnprocessableEntity, views.CompanyFormPage(h.page(r, "Edit "+c.Name), c, withErr(f, err), owners), nil)
 		return
 	}
 	if err != nil {

@@ -33,6 +33,10 @@ const (
 	ActivityImportFinished   = "import.finished"   // ref: bulk action id; no company
 )
 
+// ActivityCompanyOwnerChanged is a company given another owner (ref: the
+// new owner's id, 0 for nobody).
+const ActivityCompanyOwnerChanged = "company.owner_changed"
+
 // OutboxActivity rows (ref: activity id) hand each committed activity to
 // the notification pipeline (Store.ActivitySink).
 const OutboxActivity = "activity"

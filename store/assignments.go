@@ -92,20 +92,13 @@ func (s *Store) AssignClient(ctx context.Context, admin *User, userID, companyID
 			return err
 		}
 		if assign {
-			res, err := tx.Exec(`INSERT OR IGNORE INTO user_clients (workspace_id, user_id, company_id) VALUES (?, ?, ?)`, admin.WorkspaceID, userID, companyID)
+			added, err := tx.addClient(admin, userID, companyID)
 			if err != nil {
 				return err
 			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			if n == 0 {
+			if !added {
 				msg := c.Name + " is already one of this user's clients."
 				return &Error{Code: EConflict, Message: msg, Fields: map[string]string{"company_id": msg}}
-			}
-			if err := tx.recordAssignment(admin, userID, companyID, true); err != nil {
-				return err
 			}
 		} else {
 			res, err := tx.Exec(`DELETE FROM user_clients WHERE user_id = ? AND company_id = ?`, userID, companyID)
@@ -124,17 +117,33 @@ func (s *Store) AssignClient(ctx context.Context, admin *User, userID, companyID
 	})
 }
 
-// recordAssignment records that admin gave staff user userID the client
-// companyID (or took it away).
-func (t *Tx) recordAssignment(admin *User, userID, companyID int64, assigned bool) error {
+// addClient gives staff user userID the company companyID on behalf of
+// actor and records it, unless they have it already (added is then
+// false). The caller queues the user's client set (OutboxUserClients).
+func (t *Tx) addClient(actor *User, userID, companyID int64) (added bool, err error) {
+	res, err := t.Exec(`INSERT OR IGNORE INTO user_clients (workspace_id, user_id, company_id) VALUES (?, ?, ?)`, actor.WorkspaceID, userID, companyID)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil || n == 0 {
+		return false, err
+	}
+	return true, t.recordAssignment(actor, userID, companyID, true)
+}
+
+// recordAssignment records that actor (an admin, or an owner handing a
+// client over) gave staff user userID the client companyID (or took it
+// away).
+func (t *Tx) recordAssignment(actor *User, userID, companyID int64, assigned bool) error {
 	var user, company string
 	if err := t.QueryRow(`SELECT u.name, c.name FROM users u, companies c WHERE u.id = ? AND c.id = ?`, userID, companyID).Scan(&user, &company); err != nil {
 		return err
 	}
 	if assigned {
-		return t.record(admin, admin.WorkspaceID, companyID, ActivityClientAssigned, userID, said(admin, "assigned", company)+" to "+user)
+		return t.record(actor, actor.WorkspaceID, companyID, ActivityClientAssigned, userID, said(actor, "assigned", company)+" to "+user)
 	}
-	return t.record(admin, admin.WorkspaceID, companyID, ActivityClientUnassigned, userID, said(admin, "took", company)+" from "+user)
+	return t.record(actor, actor.WorkspaceID, companyID, ActivityClientUnassigned, userID, said(actor, "took", company)+" from "+user)
 }
 
 func (s *Store) checkStaff(ctx context.Context, q querier, ws, userID int64) error {

@@ -23,6 +23,10 @@ type Company struct {
 	Description string `json:"description"`
 	CreatedAt   int64  `json:"created_at"`
 	UpdatedAt   int64  `json:"updated_at"`
+	// OwnerID is the user who looks after the client (nil: nobody);
+	// OwnerName their name.
+	OwnerID   *int64  `json:"owner_id"`
+	OwnerName *string `json:"owner_name"`
 }
 
 // CompanyInput is what creating or editing a company takes.
@@ -34,6 +38,9 @@ type CompanyInput struct {
 	Zip         string `json:"zip"`
 	Website     string `json:"website"`
 	Description string `json:"description"`
+	// OwnerID nil leaves the owner as it is (a new company's is its
+	// creator); 0 means nobody. Only admins and the owner change it.
+	OwnerID *int64 `json:"owner_id"`
 }
 
 func (in *CompanyInput) normalize() error {
@@ -91,10 +98,23 @@ const (
 
 func staffClientsArgs(u *User) []any { return []any{u.ID, u.WorkspaceID} }
 
-const companyCols = `c.id, c.workspace_id, c.name, c.street, c.town, c.state, c.zip, c.website, c.description, c.created_at, c.updated_at`
+// myClients returns "My clients" as SQL: the ids of the companies u owns
+// or is assigned, a set of a few hundred at most. It is the one home of
+// "My clients" wherever a list offers it. A list should start from the
+// set (FROM (set) mine CROSS JOIN companies c ON c.id = mine.id, then
+// sort): as a condition on companies, SQLite walks the workspace's whole
+// name index in search of them (365 ms against 0.1 ms for a page of an
+// admin owning 15 of 300,000 companies). It does not replace visible().
+func myClients(u *User) (string, []any) {
+	return `SELECT id FROM companies WHERE owner_id = ? UNION SELECT company_id FROM user_clients WHERE user_id = ?`, []any{u.ID, u.ID}
+}
+
+const companyCols = `c.id, c.workspace_id, c.name, c.street, c.town, c.state, c.zip, c.website, c.description, c.created_at, c.updated_at,
+	c.owner_id, (SELECT name FROM users WHERE id = c.owner_id)`
 
 func scanCompany(row interface{ Scan(...any) error }, c *Company) error {
-	return row.Scan(&c.ID, &c.WorkspaceID, &c.Name, &c.Street, &c.Town, &c.State, &c.Zip, &c.Website, &c.Description, &c.CreatedAt, &c.UpdatedAt)
+	return row.Scan(&c.ID, &c.WorkspaceID, &c.Name, &c.Street, &c.Town, &c.State, &c.Zip, &c.Website, &c.Description, &c.CreatedAt, &c.UpdatedAt,
+		&c.OwnerID, &c.OwnerName)
 }
 
 var errCompanyNotFound = Errorf(ENotFound, "Company not found.")
@@ -126,8 +146,9 @@ func (s *Store) company(ctx context.Context, q querier, u *User, id int64) (*Com
 	return c, err
 }
 
-// CreateCompany adds a company. A staff user who creates one is assigned to
-// it, or they could not see what they just made.
+// CreateCompany adds a company, owned by its creator unless in names
+// another owner. A staff user who creates one is assigned to it, or they
+// could not see what they just made.
 func (s *Store) CreateCompany(ctx context.Context, u *User, in CompanyInput) (*Company, error) {
 	if err := in.normalize(); err != nil {
 		return nil, err
@@ -135,9 +156,12 @@ func (s *Store) CreateCompany(ctx context.Context, u *User, in CompanyInput) (*C
 	t := now()
 	c := &Company{WorkspaceID: u.WorkspaceID, Name: in.Name, Street: in.Street, Town: in.Town, State: in.State, Zip: in.Zip,
 		Website: in.Website, Description: in.Description, CreatedAt: t, UpdatedAt: t}
+	if u.ID > 0 { // system writers (the demo loader) own nothing
+		c.OwnerID, c.OwnerName = &u.ID, &u.Name
+	}
 	err := s.tx(ctx, func(tx *Tx) error {
-		res, err := tx.Exec(`INSERT INTO companies (workspace_id, name, street, town, state, zip, website, description, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.WorkspaceID, c.Name, c.Street, c.Town, c.State, c.Zip, c.Website, c.Description, t, t)
+		res, err := tx.Exec(`INSERT INTO companies (workspace_id, name, street, town, state, zip, website, description, created_at, updated_at, owner_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.WorkspaceID, c.Name, c.Street, c.Town, c.State, c.Zip, c.Website, c.Description, t, t, c.OwnerID)
 		if err != nil {
 			return err
 		}
@@ -152,6 +176,11 @@ func (s *Store) CreateCompany(ctx context.Context, u *User, in CompanyInput) (*C
 		}
 		if err := tx.record(u, c.WorkspaceID, c.ID, ActivityCompanyCreated, c.ID, said(u, "created", c.Name)); err != nil {
 			return err
+		}
+		if in.OwnerID != nil {
+			if err := setOwner(tx, u, c, *in.OwnerID); err != nil {
+				return err
+			}
 		}
 		return tx.queue(c.WorkspaceID, OutboxCompany, c.ID)
 	})
@@ -194,12 +223,93 @@ func (s *Store) ChangeCompany(ctx context.Context, u *User, id int64, change fun
 		if err := tx.record(u, c.WorkspaceID, c.ID, ActivityCompanyUpdated, c.ID, said(u, "edited", c.Name)); err != nil {
 			return err
 		}
+		if in.OwnerID != nil {
+			if err := setOwner(tx, u, c, *in.OwnerID); err != nil {
+				return err
+			}
+		}
 		return tx.queue(c.WorkspaceID, OutboxCompany, c.ID)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// CanChangeOwner reports whether u may change who owns c: an admin, or
+// c's owner.
+func (c *Company) CanChangeOwner(u *User) bool {
+	return u.IsAdmin() || c.OwnerID != nil && *c.OwnerID == u.ID
+}
+
+// OwnerChoices returns who may own company id, by name, for u who may
+// change its owner (EForbidden otherwise): the active users of its
+// workspace, and its current owner even if deactivated, so that saving
+// the form unchanged keeps them.
+func (s *Store) OwnerChoices(ctx context.Context, u *User, id int64) ([]User, error) {
+	c, err := s.Company(ctx, u, id)
+	if err != nil {
+		return nil, err
+	}
+	if !c.CanChangeOwner(u) {
+		return nil, Errorf(EForbidden, "Only an admin or the company's owner can change who owns it.")
+	}
+	out := []User{}
+	err = queryEach(ctx, s.r, func(row interface{ Scan(...any) error }, o *User) error { return row.Scan(userFields(o)...) },
+		func(o *User) error { out = append(out, *o); return nil },
+		`SELECT `+userCols+` FROM users WHERE workspace_id = ? AND (deactivated_at = 0 OR id = ?) ORDER BY name COLLATE NOCASE, id`,
+		c.WorkspaceID, c.OwnerID)
+	return out, err
+}
+
+// setOwner makes user ownerID (0: nobody) the owner of c, which u may
+// see, and records the change. Only an admin or c's owner may change it;
+// naming the owner c has already is no change. The owner must be an
+// active user of c's workspace. A staff owner is also given the client,
+// so the owner can always see what they look after.
+func setOwner(tx *Tx, u *User, c *Company, ownerID int64) error {
+	if ownerID == 0 && c.OwnerID == nil || c.OwnerID != nil && *c.OwnerID == ownerID {
+		return nil
+	}
+	if !c.CanChangeOwner(u) {
+		return Errorf(EForbidden, "Only an admin or the company's owner can change who owns it.")
+	}
+	summary := said(u, "cleared the owner of", c.Name)
+	var owner *int64
+	var name *string
+	if ownerID != 0 {
+		var role string
+		var deactivated int64
+		o := &User{ID: ownerID}
+		err := tx.QueryRow(`SELECT name, role, deactivated_at FROM users WHERE id = ? AND workspace_id = ?`, ownerID, c.WorkspaceID).Scan(&o.Name, &role, &deactivated)
+		if isNoRows(err) {
+			return &Error{Code: EInvalid, Message: "Choose a user of this workspace as the owner.", Fields: map[string]string{"owner_id": "Choose a user of this workspace."}}
+		}
+		if err != nil {
+			return err
+		}
+		if deactivated != 0 {
+			return &Error{Code: EInvalid, Message: o.Name + " is deactivated.", Fields: map[string]string{"owner_id": o.Name + " is deactivated; choose an active user."}}
+		}
+		if role == RoleStaff {
+			added, err := tx.addClient(u, ownerID, c.ID)
+			if err != nil {
+				return err
+			}
+			if added {
+				if err := tx.queue(c.WorkspaceID, OutboxUserClients, ownerID); err != nil {
+					return err
+				}
+			}
+		}
+		owner, name = &o.ID, &o.Name
+		summary = said(u, "made "+o.Name+" the owner of", c.Name)
+	}
+	if _, err := tx.Exec(`UPDATE companies SET owner_id = ? WHERE id = ?`, owner, c.ID); err != nil {
+		return err
+	}
+	c.OwnerID, c.OwnerName = owner, name
+	return tx.record(u, c.WorkspaceID, c.ID, ActivityCompanyOwnerChanged, ownerID, summary)
 }
 
 // DeleteCompany removes a company and everything on its timeline. Only
@@ -246,6 +356,7 @@ type CompanyQuery struct {
 	Desc   bool
 	Cursor string // from a previous page's Next or Prev
 	Limit  int    // default 25, at most 100
+	Mine   bool   // only the viewer's clients (myClients)
 }
 
 // CompanyPage is one page of companies with cursors to its neighbours.
@@ -315,6 +426,11 @@ func (s *Store) ListCompanies(ctx context.Context, u *User, q CompanyQuery) (*Co
 	cond, args := visible(u, "c")
 	if !u.IsAdmin() {
 		from, cond, args = staffClientsFrom, staffClientsCond, staffClientsArgs(u)
+	}
+	if q.Mine {
+		mine, mineArgs := myClients(u)
+		cond, args = visible(u, "c")
+		from, args = `(`+mine+`) mine CROSS JOIN companies c ON c.id = mine.id`, append(mineArgs, args...)
 	}
 	// Reading backwards flips the order; the page is reversed afterwards.
 	desc := q.Desc != cur.Back

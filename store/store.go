@@ -37,6 +37,8 @@ type Store struct {
 
 	meetings MeetingIndex // set by UseMeetingIndex
 
+	names userNames // authors' names for timelines (authors.go)
+
 	// Applier applies the outbox rows the store does not own (search
 	// index updates) after their transaction commits. Left nil, those rows
 	// stay pending.

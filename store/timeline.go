@@ -14,11 +14,31 @@ import (
 type Note struct {
 	ID        int64  `json:"id"`
 	CompanyID int64  `json:"company_id"`
-	AuthorID  *int64 `json:"author_id,omitempty"`
 	Title     string `json:"title"`
 	Body      string `json:"body"`
 	CreatedAt int64  `json:"created_at"`
 	UpdatedAt int64  `json:"updated_at"`
+	Author
+}
+
+// Author is who added an item: nil when unknown (an import, the demo, a
+// user who no longer exists).
+type Author struct {
+	AuthorID   *int64  `json:"author_id"`
+	AuthorName *string `json:"author_name"`
+}
+
+// authorOf is u as an item's author; system writers (ID 0) are nobody.
+func authorOf(u *User) Author {
+	if u.ID <= 0 {
+		return Author{}
+	}
+	return Author{AuthorID: &u.ID, AuthorName: &u.Name}
+}
+
+// authorCols reads an Author from a table's author column col.
+func authorCols(col string) string {
+	return col + `, (SELECT name FROM users WHERE id = ` + col + `)`
 }
 
 // Contact is a person at a company.
@@ -31,6 +51,7 @@ type Contact struct {
 	Title     string `json:"title"`
 	CreatedAt int64  `json:"created_at"`
 	UpdatedAt int64  `json:"updated_at"`
+	Author
 }
 
 // Link is a web address kept for a company.
@@ -41,6 +62,7 @@ type Link struct {
 	URL       string `json:"url"`
 	CreatedAt int64  `json:"created_at"`
 	UpdatedAt int64  `json:"updated_at"`
+	Author
 }
 
 // TimelineItem is one entry of a company's timeline; exactly one of the
@@ -56,6 +78,9 @@ type TimelineItem struct {
 	Meeting   *Meeting `json:"meeting,omitempty"`
 	// Held is a meeting's room once it has ended.
 	Held *RoomSummary `json:"held,omitempty"`
+	// Author is who added the item (a meeting's is its owner, who
+	// created it).
+	Author
 }
 
 // Item is the note, contact, link or meeting of the entry.
@@ -82,46 +107,67 @@ const (
 // timelineSource is one table that feeds the timeline. rank breaks ties
 // between tables at the same millisecond so the order is total. A page is
 // one UNION ALL query over the sources, so every source is selected into
-// one row shape (timelineRow): cols lists the source's columns for it, and
-// item turns a row back into the source's type.
+// one row shape (timelineRow): cols lists the source's columns for it,
+// author names its author column, and item turns a row back into the
+// source's type.
 type timelineSource struct {
-	typ   string
-	rank  int
-	table string
-	cols  string // r (rank), id, company_id, t (created_at), updated_at, n1, n2, n3, s1, s2, s3, s4, held
-	item  func(r *timelineRow) TimelineItem
+	typ    string
+	rank   int
+	table  string
+	cols   string // r (rank), id, company_id, t (created_at), updated_at, n1, n2, n3, s1, s2, s3, s4, held
+	author string
+	item   func(r *timelineRow) TimelineItem
 }
 
 // timelineRow is the shape every source is read into: integers that may be
-// NULL in n1..n3, text in s1..s4; held is a meeting's room summary.
+// NULL in n1..n3, text in s1..s4; held is a meeting's room summary;
+// author is the item's author (its name is filled in from userNames).
 type timelineRow struct {
 	rank                                int
 	id, companyID, createdAt, updatedAt int64
 	n1, n2, n3                          *int64
 	s1, s2, s3, s4                      string
 	held                                *string
+	author                              Author
 }
 
 var timelineSources = []timelineSource{
-	{TypeNote, 1, "notes", "1 AS r, id, company_id, created_at AS t, updated_at, author_id, NULL, NULL, title, body, '', '', NULL", func(r *timelineRow) TimelineItem {
-		n := &Note{ID: r.id, CompanyID: r.companyID, AuthorID: r.n1, Title: r.s1, Body: r.s2, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt}
-		return TimelineItem{Type: TypeNote, ID: n.ID, CompanyID: n.CompanyID, CreatedAt: n.CreatedAt, Note: n}
+	{TypeNote, 1, "notes", "1 AS r, id, company_id, created_at AS t, updated_at, NULL, NULL, NULL, title, body, '', '', NULL", "author_id", func(r *timelineRow) TimelineItem {
+		n := &Note{ID: r.id, CompanyID: r.companyID, Title: r.s1, Body: r.s2, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt, Author: r.author}
+		return TimelineItem{Type: TypeNote, ID: n.ID, CompanyID: n.CompanyID, CreatedAt: n.CreatedAt, Note: n, Author: r.author}
 	}},
-	{TypeContact, 2, "contacts", "2 AS r, id, company_id, created_at AS t, updated_at, NULL, NULL, NULL, name, email, phone, title, NULL", func(r *timelineRow) TimelineItem {
-		c := &Contact{ID: r.id, CompanyID: r.companyID, Name: r.s1, Email: r.s2, Phone: r.s3, Title: r.s4, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt}
-		return TimelineItem{Type: TypeContact, ID: c.ID, CompanyID: c.CompanyID, CreatedAt: c.CreatedAt, Contact: c}
+	{TypeContact, 2, "contacts", "2 AS r, id, company_id, created_at AS t, updated_at, NULL, NULL, NULL, name, email, phone, title, NULL", "author_id", func(r *timelineRow) TimelineItem {
+		c := &Contact{ID: r.id, CompanyID: r.companyID, Name: r.s1, Email: r.s2, Phone: r.s3, Title: r.s4, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt, Author: r.author}
+		return TimelineItem{Type: TypeContact, ID: c.ID, CompanyID: c.CompanyID, CreatedAt: c.CreatedAt, Contact: c, Author: r.author}
 	}},
-	{TypeLink, 3, "links", "3 AS r, id, company_id, created_at AS t, updated_at, NULL, NULL, NULL, title, url, '', '', NULL", func(r *timelineRow) TimelineItem {
-		l := &Link{ID: r.id, CompanyID: r.companyID, Title: r.s1, URL: r.s2, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt}
-		return TimelineItem{Type: TypeLink, ID: l.ID, CompanyID: l.CompanyID, CreatedAt: l.CreatedAt, Link: l}
+	{TypeLink, 3, "links", "3 AS r, id, company_id, created_at AS t, updated_at, NULL, NULL, NULL, title, url, '', '', NULL", "author_id", func(r *timelineRow) TimelineItem {
+		l := &Link{ID: r.id, CompanyID: r.companyID, Title: r.s1, URL: r.s2, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt, Author: r.author}
+		return TimelineItem{Type: TypeLink, ID: l.ID, CompanyID: l.CompanyID, CreatedAt: l.CreatedAt, Link: l, Author: r.author}
 	}},
-	{TypeMeeting, 4, "meetings", "4 AS r, id, company_id, created_at AS t, updated_at, starts_at, ends_at, owner_id, type, status, subject, details, (SELECT summary FROM room_summaries WHERE meeting_id = meetings.id)", func(r *timelineRow) TimelineItem {
+	{TypeMeeting, 4, "meetings", "4 AS r, id, company_id, created_at AS t, updated_at, starts_at, ends_at, owner_id, type, status, subject, details, (SELECT summary FROM room_summaries WHERE meeting_id = meetings.id)", "owner_id", func(r *timelineRow) TimelineItem {
 		m := &Meeting{ID: r.id, CompanyID: r.companyID, Type: r.s1, Status: r.s2, Subject: r.s3, Details: r.s4, EndsAt: r.n2, OwnerID: r.n3, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt}
 		if r.n1 != nil {
 			m.StartsAt = *r.n1
 		}
-		return TimelineItem{Type: TypeMeeting, ID: m.ID, CompanyID: m.CompanyID, CreatedAt: m.CreatedAt, Meeting: m}
+		return TimelineItem{Type: TypeMeeting, ID: m.ID, CompanyID: m.CompanyID, CreatedAt: m.CreatedAt, Meeting: m, Author: r.author}
 	}},
+}
+
+// nameAuthor names its author (and its row's) from names; an author
+// names lacks is nobody.
+func (it *TimelineItem) nameAuthor(names map[int64]*string) {
+	if it.AuthorID == nil {
+		return
+	}
+	it.AuthorName = names[*it.AuthorID]
+	switch {
+	case it.Note != nil:
+		it.Note.AuthorName = it.AuthorName
+	case it.Contact != nil:
+		it.Contact.AuthorName = it.AuthorName
+	case it.Link != nil:
+		it.Link.AuthorName = it.AuthorName
+	}
 }
 
 // TimelineTypes lists the types a timeline can be filtered by.
@@ -173,7 +219,7 @@ var timelineQueries = func() [][]string {
 				default:
 					where += ` AND (created_at, id) < (?, ?)`
 				}
-				parts = append(parts, `SELECT `+src.cols+` FROM `+src.table+` WHERE `+where)
+				parts = append(parts, `SELECT `+src.cols+`, `+src.author+` FROM `+src.table+` WHERE `+where)
 			}
 			qs[mask][shape] = strings.Join(parts, ` UNION ALL `) + ` ORDER BY t DESC, id DESC, r DESC LIMIT ?`
 		}
@@ -268,7 +314,7 @@ func (s *Store) companyTimeline(ctx context.Context, c *Company, q TimelineQuery
 	var r timelineRow
 	for rows.Next() {
 		r = timelineRow{}
-		if err := rows.Scan(&r.rank, &r.id, &r.companyID, &r.createdAt, &r.updatedAt, &r.n1, &r.n2, &r.n3, &r.s1, &r.s2, &r.s3, &r.s4, &r.held); err != nil {
+		if err := rows.Scan(&r.rank, &r.id, &r.companyID, &r.createdAt, &r.updatedAt, &r.n1, &r.n2, &r.n3, &r.s1, &r.s2, &r.s3, &r.s4, &r.held, &r.author.AuthorID); err != nil {
 			return nil, "", err
 		}
 		src := sourceOfRank(r.rank)
@@ -285,6 +331,20 @@ func (s *Store) companyTimeline(ctx context.Context, c *Company, q TimelineQuery
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", err
+	}
+	names, err := s.userNameMap(ctx, c.WorkspaceID, func(names map[int64]*string) bool {
+		for _, it := range items {
+			if it.AuthorID != nil && names[*it.AuthorID] == nil {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	for i := range items {
+		items[i].nameAuthor(names)
 	}
 	var next string
 	if len(items) > q.Limit {
@@ -411,10 +471,7 @@ func (s *Store) AddNote(ctx context.Context, u *User, companyID int64, in NoteIn
 		return nil, err
 	}
 	t := now()
-	n := &Note{CompanyID: companyID, Title: in.Title, Body: in.Body, CreatedAt: t, UpdatedAt: t}
-	if u.ID > 0 { // system writers (the demo loader) are nobody
-		n.AuthorID = &u.ID
-	}
+	n := &Note{CompanyID: companyID, Title: in.Title, Body: in.Body, CreatedAt: t, UpdatedAt: t, Author: authorOf(u)}
 	err := s.onCompany(ctx, u, companyID, func(tx *Tx, c *Company) error {
 		res, err := tx.Exec(`INSERT INTO notes (workspace_id, company_id, author_id, title, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			c.WorkspaceID, c.ID, n.AuthorID, n.Title, n.Body, t, t)
@@ -442,7 +499,8 @@ func (s *Store) Note(ctx context.Context, u *User, id int64) (*Note, error) {
 		return nil, err
 	}
 	n := &Note{}
-	err := scanNote(s.r.QueryRowContext(ctx, `SELECT `+noteCols+` FROM notes WHERE id = ?`, id), n)
+	err := s.r.QueryRowContext(ctx, `SELECT id, company_id, title, body, created_at, updated_at, `+authorCols("author_id")+` FROM notes WHERE id = ?`, id).
+		Scan(&n.ID, &n.CompanyID, &n.Title, &n.Body, &n.CreatedAt, &n.UpdatedAt, &n.AuthorID, &n.AuthorName)
 	return n, err
 }
 
@@ -545,10 +603,10 @@ func (s *Store) AddContact(ctx context.Context, u *User, companyID int64, in Con
 		return nil, err
 	}
 	t := now()
-	c := &Contact{CompanyID: companyID, Name: in.Name, Email: in.Email, Phone: in.Phone, Title: in.Title, CreatedAt: t, UpdatedAt: t}
+	c := &Contact{CompanyID: companyID, Name: in.Name, Email: in.Email, Phone: in.Phone, Title: in.Title, CreatedAt: t, UpdatedAt: t, Author: authorOf(u)}
 	err := s.onCompany(ctx, u, companyID, func(tx *Tx, co *Company) error {
-		res, err := tx.Exec(`INSERT INTO contacts (workspace_id, company_id, name, email, phone, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			co.WorkspaceID, co.ID, c.Name, c.Email, c.Phone, c.Title, t, t)
+		res, err := tx.Exec(`INSERT INTO contacts (workspace_id, company_id, name, email, phone, title, created_at, updated_at, author_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			co.WorkspaceID, co.ID, c.Name, c.Email, c.Phone, c.Title, t, t, c.AuthorID)
 		if isUnique(err) {
 			return errContactEmailTaken
 		}
@@ -573,7 +631,8 @@ func (s *Store) Contact(ctx context.Context, u *User, id int64) (*Contact, error
 		return nil, err
 	}
 	c := &Contact{}
-	err := scanContact(s.r.QueryRowContext(ctx, `SELECT `+contactCols+` FROM contacts WHERE id = ?`, id), c)
+	err := s.r.QueryRowContext(ctx, `SELECT `+contactCols+`, `+authorCols("author_id")+` FROM contacts WHERE id = ?`, id).
+		Scan(&c.ID, &c.CompanyID, &c.Name, &c.Email, &c.Phone, &c.Title, &c.CreatedAt, &c.UpdatedAt, &c.AuthorID, &c.AuthorName)
 	return c, err
 }
 
@@ -619,10 +678,10 @@ func (s *Store) AddLink(ctx context.Context, u *User, companyID int64, in LinkIn
 		return nil, err
 	}
 	t := now()
-	l := &Link{CompanyID: companyID, Title: in.Title, URL: in.URL, CreatedAt: t, UpdatedAt: t}
+	l := &Link{CompanyID: companyID, Title: in.Title, URL: in.URL, CreatedAt: t, UpdatedAt: t, Author: authorOf(u)}
 	err := s.onCompany(ctx, u, companyID, func(tx *Tx, c *Company) error {
-		res, err := tx.Exec(`INSERT INTO links (workspace_id, company_id, title, url, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			c.WorkspaceID, c.ID, l.Title, l.URL, t, t)
+		res, err := tx.Exec(`INSERT INTO links (workspace_id, company_id, title, url, created_at, updated_at, author_id) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			c.WorkspaceID, c.ID, l.Title, l.URL, t, t, l.AuthorID)
 		if err != nil {
 			return err
 		}
@@ -647,7 +706,8 @@ func (s *Store) Link(ctx context.Context, u *User, id int64) (*Link, error) {
 		return nil, err
 	}
 	l := &Link{}
-	err := scanLink(s.r.QueryRowContext(ctx, `SELECT `+linkCols+` FROM links WHERE id = ?`, id), l)
+	err := s.r.QueryRowContext(ctx, `SELECT id, company_id, title, url, created_at, updated_at, `+authorCols("author_id")+` FROM links WHERE id = ?`, id).
+		Scan(&l.ID, &l.CompanyID, &l.Title, &l.URL, &l.CreatedAt, &l.UpdatedAt, &l.AuthorID, &l.AuthorName)
 	return l, err
 }
 

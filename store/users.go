@@ -522,7 +522,11 @@ func (s *Store) UpdateProfile(ctx context.Context, id int64, in ProfileInput) (*
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil, Errorf(ENotFound, "User not found.")
 	}
-	return s.UserByID(ctx, id)
+	u, err := s.UserByID(ctx, id)
+	if err == nil {
+		s.forgetNames(u.WorkspaceID)
+	}
+	return u, err
 }
 
 // ChangePassword sets u's password to next when current is their password

@@ -105,20 +105,32 @@ func keyOf(it store.TimelineItem) itemKey {
 		h.WriteByte(1)
 		num(*p)
 	}
+	author := func(a store.Author) {
+		opt(a.AuthorID)
+		if a.AuthorName == nil {
+			h.WriteByte(0)
+			return
+		}
+		h.WriteByte(1)
+		str(*a.AuthorName)
+	}
 	num(it.ID, it.CompanyID, it.CreatedAt)
+	author(it.Author)
 	switch {
 	case it.Note != nil:
 		n := it.Note
 		num(n.ID, n.CompanyID, n.CreatedAt, n.UpdatedAt)
-		opt(n.AuthorID)
+		author(n.Author)
 		str(n.Title, n.Body)
 	case it.Contact != nil:
 		c := it.Contact
 		num(c.ID, c.CompanyID, c.CreatedAt, c.UpdatedAt)
+		author(c.Author)
 		str(c.Name, c.Email, c.Phone, c.Title)
 	case it.Link != nil:
 		l := it.Link
 		num(l.ID, l.CompanyID, l.CreatedAt, l.UpdatedAt)
+		author(l.Author)
 		str(l.Title, l.URL)
 	case it.Meeting != nil:
 		m := it.Meeting

@@ -18,37 +18,55 @@ import (
 // rendering. A field added to one of the structs fails here until keyOf
 // hashes it.
 func TestItemKeyCoversEveryField(t *testing.T) {
-	end, owner, author := int64(5), int64(6), int64(7)
+	end, owner, author, name := int64(5), int64(6), int64(7), "Alice"
+	by := store.Author{AuthorID: &author, AuthorName: &name}
 	items := []store.TimelineItem{
-		{Type: store.TypeNote, ID: 1, CompanyID: 2, CreatedAt: 3, Note: &store.Note{ID: 1, CompanyID: 2, AuthorID: &author, Title: "t", Body: "b", CreatedAt: 3, UpdatedAt: 4}},
-		{Type: store.TypeContact, ID: 1, CompanyID: 2, CreatedAt: 3, Contact: &store.Contact{ID: 1, CompanyID: 2, Name: "n", Email: "e", Phone: "p", Title: "t", CreatedAt: 3, UpdatedAt: 4}},
-		{Type: store.TypeLink, ID: 1, CompanyID: 2, CreatedAt: 3, Link: &store.Link{ID: 1, CompanyID: 2, Title: "t", URL: "u", CreatedAt: 3, UpdatedAt: 4}},
-		{Type: store.TypeMeeting, ID: 1, CompanyID: 2, CreatedAt: 3, Meeting: &store.Meeting{ID: 1, CompanyID: 2, Type: "call", Status: "open", Subject: "s", Details: "d", StartsAt: 9, EndsAt: &end, OwnerID: &owner, CreatedAt: 3, UpdatedAt: 4}},
+		{Type: store.TypeNote, ID: 1, CompanyID: 2, CreatedAt: 3, Author: by, Note: &store.Note{ID: 1, CompanyID: 2, Author: by, Title: "t", Body: "b", CreatedAt: 3, UpdatedAt: 4}},
+		{Type: store.TypeContact, ID: 1, CompanyID: 2, CreatedAt: 3, Author: by, Contact: &store.Contact{ID: 1, CompanyID: 2, Author: by, Name: "n", Email: "e", Phone: "p", Title: "t", CreatedAt: 3, UpdatedAt: 4}},
+		{Type: store.TypeLink, ID: 1, CompanyID: 2, CreatedAt: 3, Author: by, Link: &store.Link{ID: 1, CompanyID: 2, Author: by, Title: "t", URL: "u", CreatedAt: 3, UpdatedAt: 4}},
+		{Type: store.TypeMeeting, ID: 1, CompanyID: 2, CreatedAt: 3, Author: by, Meeting: &store.Meeting{ID: 1, CompanyID: 2, Type: "call", Status: "open", Subject: "s", Details: "d", StartsAt: 9, EndsAt: &end, OwnerID: &owner, CreatedAt: 3, UpdatedAt: 4}},
 	}
 	for _, it := range items {
 		base := keyOf(it)
-		row := reflect.ValueOf(it).FieldByName(strings.ToUpper(it.Type[:1]) + it.Type[1:]).Elem()
-		for i := 0; i < row.NumField(); i++ {
-			f := row.Field(i)
+		row := reflect.ValueOf(&it).Elem().FieldByName(strings.ToUpper(it.Type[:1]) + it.Type[1:]).Elem()
+		// The item's own author, then every field of its row (an embedded
+		// struct's fields one by one).
+		fields := []reflect.Value{reflect.ValueOf(&it.Author).Elem().Field(0), reflect.ValueOf(&it.Author).Elem().Field(1)}
+		names := []string{"Author.AuthorID", "Author.AuthorName"}
+		var walk func(v reflect.Value, prefix string)
+		walk = func(v reflect.Value, prefix string) {
+			for i := 0; i < v.NumField(); i++ {
+				if v.Field(i).Kind() == reflect.Struct {
+					walk(v.Field(i), prefix+v.Type().Field(i).Name+".")
+					continue
+				}
+				fields, names = append(fields, v.Field(i)), append(names, prefix+v.Type().Field(i).Name)
+			}
+		}
+		walk(row, it.Type+".")
+		for i, f := range fields {
 			old := reflect.ValueOf(f.Interface())
-			switch f.Kind() {
-			case reflect.String:
+			switch {
+			case f.Kind() == reflect.String:
 				f.SetString(f.String() + "x")
-			case reflect.Int64:
+			case f.Kind() == reflect.Int64:
 				f.SetInt(f.Int() + 1)
-			case reflect.Pointer:
+			case f.Kind() == reflect.Pointer && f.Type().Elem().Kind() == reflect.Int64:
 				n := f.Elem().Int() + 1
 				f.Set(reflect.ValueOf(&n))
+			case f.Kind() == reflect.Pointer && f.Type().Elem().Kind() == reflect.String:
+				s := f.Elem().String() + "x"
+				f.Set(reflect.ValueOf(&s))
 			default:
-				t.Fatalf("%s.%s: a %s; teach keyOf and this test about it", it.Type, row.Type().Field(i).Name, f.Kind())
+				t.Fatalf("%s: a %s; teach keyOf and this test about it", names[i], f.Kind())
 			}
 			if keyOf(it) == base {
-				t.Errorf("%s.%s changed but the item's key did not", it.Type, row.Type().Field(i).Name)
+				t.Errorf("%s changed but the item's key did not", names[i])
 			}
 			if f.Kind() == reflect.Pointer {
 				f.Set(reflect.Zero(f.Type()))
 				if keyOf(it) == base {
-					t.Errorf("%s.%s set to nil but the item's key did not change", it.Type, row.Type().Field(i).Name)
+					t.Errorf("%s set to nil but the item's key did not change", names[i])
 				}
 			}
 			f.Set(old)

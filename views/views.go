@@ -64,8 +64,17 @@ func FailedForm(values url.Values, err error) Form {
 func FormFromCompany(c *store.Company) Form {
 	return Form{Values: map[string]string{
 		"name": c.Name, "street": c.Street, "town": c.Town, "state": c.State, "zip": c.Zip,
-		"website": c.Website, "description": c.Description,
+		"website": c.Website, "description": c.Description, "owner_id": ownerValue(c),
 	}}
+}
+
+// ownerValue is the owner select's value for c: the owner's id, "0" for
+// nobody.
+func ownerValue(c *store.Company) string {
+	if c.OwnerID == nil {
+		return "0"
+	}
+	return id(*c.OwnerID)
 }
 
 // CompanyList is one page of the company list as sorted by the viewer.
@@ -73,6 +82,7 @@ type CompanyList struct {
 	Page *store.CompanyPage
 	Sort string // "name" (default), "created", "updated"
 	Desc bool
+	Mine bool // "My clients" only
 	// Staff selects the empty state that says no clients are assigned yet.
 	// CompaniesPage sets it from the viewer; set it when rendering
 	// CompanyRows on its own.
@@ -275,9 +285,13 @@ func itemPath(kind string, itemID int64) string { return "/" + kind + "s/" + id(
 // newItemPath is the add form of kind for a company: GET answers the form.
 func newItemPath(cid int64, kind string) string { return companyPath(cid) + "/" + kind + "s/new" }
 
-// companiesURL is the company list sorted and paged as given.
-func companiesURL(sort string, desc bool, cursor string) string {
+// companiesURL is the company list sorted and paged as given, of the
+// viewer's clients only when mine.
+func companiesURL(sort string, desc, mine bool, cursor string) string {
 	q := url.Values{}
+	if mine {
+		q.Set("mine", "1")
+	}
 	q.Set("sort", sort)
 	if desc {
 		q.Set("order", "desc")
@@ -295,9 +309,9 @@ func companiesURL(sort string, desc bool, cursor string) string {
 // dates.
 func (l CompanyList) sortLink(col string) string {
 	if l.sort() == col {
-		return companiesURL(col, !l.Desc, "")
+		return companiesURL(col, !l.Desc, l.Mine, "")
 	}
-	return companiesURL(col, col != "name", "")
+	return companiesURL(col, col != "name", l.Mine, "")
 }
 
 func (l CompanyList) sort() string {

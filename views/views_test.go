@@ -172,6 +172,25 @@ func TestCompaniesPage(t *testing.T) {
 	contains(t, out, `cursor=P1`)
 }
 
+// TestCompaniesPageMine: "My clients" is a tab of the list whose sort and
+// page links keep it, the owner is a column, and an empty "My clients"
+// still offers the way back to all companies.
+func TestCompaniesPageMine(t *testing.T) {
+	owned := *evilCompany
+	name := "Ann <i>"
+	owned.OwnerName = &name
+	l := CompanyList{Page: &store.CompanyPage{Items: []store.Company{owned}, Next: "N1"}, Sort: "name", Mine: true}
+	out := render(t, CompaniesPage(Page{Title: "Companies", User: staff}, l))
+	contains(t, out, `<th scope="col">Owner</th>`, `<td class="owner">Ann &lt;i&gt;</td>`,
+		`href="/companies?mine=1&amp;order=asc&amp;sort=name" aria-current="true" hx-get="/companies?mine=1&amp;order=asc&amp;sort=name" hx-target="#company-list" hx-swap="outerHTML" hx-push-url="true">My clients`,
+		`href="/companies?order=asc&amp;sort=name"`, // All
+		`href="/companies?cursor=N1&amp;mine=1&amp;order=asc&amp;sort=name"`,
+		`href="/companies?mine=1&amp;order=desc&amp;sort=created"`)
+	empty := CompanyList{Page: &store.CompanyPage{Items: []store.Company{}}, Mine: true}
+	out = render(t, CompaniesPage(Page{User: staff}, empty))
+	contains(t, out, "You neither own nor are assigned any company yet.", `href="/companies?order=asc&amp;sort=name"`)
+}
+
 func TestCompanyRowsEmpty(t *testing.T) {
 	empty := CompanyList{Page: &store.CompanyPage{Items: []store.Company{}}}
 	out := render(t, CompaniesPage(Page{User: admin}, empty))
@@ -194,7 +213,7 @@ func TestCompanyFormPage(t *testing.T) {
 			Errors:  map[string]string{"name": "This field is required.", "website": "Enter a web address such as https://example.com."},
 			Message: "Please correct the highlighted fields.",
 		}
-		out := render(t, CompanyFormPage(Page{User: staff}, nil, f))
+		out := render(t, CompanyFormPage(Page{User: staff}, nil, f, nil))
 		contains(t, out, `action="/companies"`, `method="post"`, "New company", "Please correct the highlighted fields.",
 			`value="javascript:alert(1)"`, `<textarea id="company-description" name="description"`)
 		name := tagWith(t, out, `id="company-name"`)
@@ -215,25 +234,29 @@ func TestCompanyFormPage(t *testing.T) {
 		lacks(t, out, "/delete")
 	})
 	t.Run("edit as admin", func(t *testing.T) {
-		out := render(t, CompanyFormPage(Page{User: admin}, evilCompany, Form{}))
+		owners := []store.User{{ID: 3, Name: "Ann <i>"}, {ID: 4, Name: "Bo"}}
+		out := render(t, CompanyFormPage(Page{User: admin}, evilCompany, Form{}, owners))
+		contains(t, out, `<select id="company-owner_id" name="owner_id">`, `<option value="0" selected>Nobody</option>`,
+			`<option value="3">Ann &lt;i&gt;</option>`, `<option value="4">Bo</option>`)
 		contains(t, out, `action="/companies/7"`, `value="&lt;b&gt;x&lt;/b&gt;"`, `value="Springfield"`,
 			"First &lt;script&gt;alert(1)&lt;/script&gt; para.", `action="/companies/7/delete"`, `data-confirm="Delete &lt;b&gt;x&lt;/b&gt; and everything on its timeline?"`)
 		lacks(t, out, "<b>x</b>", "<script>alert")
 	})
 	t.Run("edit as staff", func(t *testing.T) {
-		out := render(t, CompanyFormPage(Page{User: staff}, evilCompany, Form{Values: map[string]string{"town": "Shelbyville"}}))
+		out := render(t, CompanyFormPage(Page{User: staff}, evilCompany, Form{Values: map[string]string{"town": "Shelbyville"}}, nil))
 		contains(t, out, `value="Shelbyville"`, `value="IL"`)
-		lacks(t, out, "/delete", "Delete company")
+		lacks(t, out, "/delete", "Delete company", `name="owner_id"`)
 	})
 }
 
 func sampleTimeline(next string) Timeline {
-	authorID := int64(1)
+	authorID, authorName := int64(1), "Eve <script>"
+	by := store.Author{AuthorID: &authorID, AuthorName: &authorName}
 	return Timeline{
 		Company: evilCompany,
 		Next:    next,
 		Items: []store.TimelineItem{
-			{Type: store.TypeNote, ID: 11, CompanyID: 7, CreatedAt: hourAgo, Note: &store.Note{ID: 11, CompanyID: 7, AuthorID: &authorID,
+			{Type: store.TypeNote, ID: 11, CompanyID: 7, CreatedAt: hourAgo, Author: by, Note: &store.Note{ID: 11, CompanyID: 7, Author: by,
 				Title: "Call <notes>", Body: "**Big** deal\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1))"}},
 			{Type: store.TypeContact, ID: 12, CompanyID: 7, CreatedAt: hourAgo, Contact: &store.Contact{ID: 12, CompanyID: 7,
 				Name: "Jo <Doe>", Email: "jo@acme.example", Phone: "+1 (555) 010-0000", Title: "CTO"}},
@@ -256,7 +279,7 @@ func TestCompanyPage(t *testing.T) {
 		// timeline
 		`<section id="timeline"`, `class="badge badge-note">Note</span>`, `class="badge badge-contact">Contact</span>`,
 		`class="badge badge-link">Link</span>`,
-		"<h3>Call &lt;notes&gt;</h3>", "<strong>Big</strong> deal",
+		"<h3>Call &lt;notes&gt;</h3>", "<strong>Big</strong> deal", `<span class="tl-author">by Eve &lt;script&gt;</span>`,
 		"<h3>Jo &lt;Doe&gt;</h3>", "CTO", `href="mailto:jo@acme.example"`, `href="tel:+15550100000"`,
 		`href="https://acme.example/pricing?a=1&amp;b=2" rel="nofollow noopener" target="_blank">Pricing</a>`,
 		">acme.example</span>",
