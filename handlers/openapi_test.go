@@ -204,10 +204,38 @@ func (s *apiSpec) checkAnswer(op *apiOp, status int, ctype string, body []byte) 
 	if schemaPtr == "" {
 		return fmt.Sprintf("%s answered %d with %s, which %s.responses[%q] does not list as content", op.key, status, mt, op.jsonPath(), code)
 	}
-	if mt != "application/json" {
-		return ""
+	what := fmt.Sprintf("%s answered %d with a body that %s.responses[%q] does not allow", op.key, status, op.jsonPath(), code)
+	switch mt {
+	case "application/json":
+		return s.validate(schemaPtr, body, what)
+	case jsonLines:
+		return s.validateLines(r, ptr, body, what)
 	}
-	return s.validate(schemaPtr, body, fmt.Sprintf("%s answered %d with a body that %s.responses[%q] does not allow", op.key, status, op.jsonPath(), code))
+	return ""
+}
+
+// jsonLines is the media type of JSON lines answers (the exports).
+const jsonLines = "application/x-ndjson"
+
+// validateLines checks each line of a JSON lines body against the item
+// schema of its content (x-itemSchema, OpenAPI 3.2's itemSchema, which
+// 3.1 has not), at ptr. A body cut off within a line fails: a whole one
+// ends with a line feed.
+func (s *apiSpec) validateLines(resp map[string]any, ptr string, body []byte, what string) string {
+	content, _ := resp["content"].(map[string]any)
+	if media, _ := content[jsonLines].(map[string]any); media["x-itemSchema"] == nil {
+		return fmt.Sprintf("%s: its %s content has no x-itemSchema", what, jsonLines)
+	}
+	itemPtr := ptr + "/content/" + pointerToken(jsonLines) + "/x-itemSchema"
+	if !bytes.HasSuffix(body, []byte("\n")) {
+		return fmt.Sprintf("%s: the last line does not end with a line feed: %.300q", what, body[max(0, len(body)-300):])
+	}
+	for i, line := range bytes.Split(body[:len(body)-1], []byte("\n")) {
+		if p := s.validate(itemPtr, line, fmt.Sprintf("%s (line %d)", what, i+1)); p != "" {
+			return p
+		}
+	}
+	return ""
 }
 
 // checkRequest reports how a JSON request body that op accepted disagrees
@@ -282,9 +310,11 @@ func (op *apiOp) jsonPath() string {
 // operation, and the query parameters and JSON body of every request such
 // an operation accepted, are checked against the document; disagreements
 // fail t when its app closes.
-// Benchmarks are served unwrapped, so that checking costs them nothing.
+// Benchmarks, and the bench reports (ROLODEX_BENCH_OUT), are served
+// unwrapped, so that checking costs them nothing: it keeps a copy of each
+// answer, a whole export's too.
 func checkAPI(t testing.TB, next http.Handler) http.Handler {
-	if _, bench := t.(*testing.B); bench {
+	if _, bench := t.(*testing.B); bench || os.Getenv("ROLODEX_BENCH_OUT") != "" {
 		return next
 	}
 	s := spec(t)
@@ -465,7 +495,7 @@ func TestOpenAPIDocument(t *testing.T) {
 				return // its subschemas are checked with it
 			}
 			for k, x := range v {
-				walk(x, ptr+"/"+pointerToken(k), k == "schema" || strings.HasSuffix(ptr, "/components/schemas"))
+				walk(x, ptr+"/"+pointerToken(k), k == "schema" || k == "x-itemSchema" || strings.HasSuffix(ptr, "/components/schemas"))
 			}
 		case []any:
 			for i, x := range v {
@@ -582,6 +612,23 @@ func TestOpenAPICheckCanFail(t *testing.T) {
 	} {
 		if p := s.checkAnswer(op, bad.status, "application/json", []byte(bad.body)); p == "" {
 			t.Errorf("%d %s: accepted", bad.status, bad.body)
+		}
+	}
+	// A JSON lines answer: each line is checked against the item schema.
+	export := s.ops["GET /api/v1/export/companies.jsonl"]
+	if export == nil {
+		t.Fatal("GET /api/v1/export/companies.jsonl is not documented")
+	}
+	if p := s.checkAnswer(export, 200, jsonLines+"; charset=utf-8", []byte(good+"\n"+good+"\n")); p != "" {
+		t.Fatalf("two good companies as JSON lines refused: %s", p)
+	}
+	for _, bad := range []string{
+		good + "\n" + strings.Replace(good, `"zip":"",`, ``, 1) + "\n", // the second line lacks a field
+		good + "\n" + good,          // cut off within a line
+		good + "\n\n" + good + "\n", // an empty line
+	} {
+		if p := s.checkAnswer(export, 200, jsonLines, []byte(bad)); p == "" {
+			t.Errorf("JSON lines %q: accepted", bad)
 		}
 	}
 	create := s.ops["POST /api/v1/companies"]
