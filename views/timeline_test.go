@@ -36,6 +36,8 @@ func TestItemKeyCoversEveryField(t *testing.T) {
 				f.SetString(f.String() + "x")
 			case reflect.Int64:
 				f.SetInt(f.Int() + 1)
+			case reflect.Slice:
+				f.Set(reflect.Append(f, reflect.ValueOf(int64(1))))
 			case reflect.Pointer:
 				n := f.Elem().Int() + 1
 				f.Set(reflect.ValueOf(&n))
