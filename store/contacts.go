@@ -132,6 +132,10 @@ func (s *Store) ListContacts(ctx context.Context, u *User, q ContactQuery) (*Con
 		cond, args = cond+` AND `+mine, append(args, margs...)
 	}
 	if q.CompanyID != 0 {
+		// A company u may not see is not found, not an empty list.
+		if _, err := s.Company(ctx, u, q.CompanyID); err != nil {
+			return nil, err
+		}
 		cond, args = cond+` AND ct.company_id = ?`, append(args, q.CompanyID)
 	}
 	if q.Q != "" {
