@@ -79,6 +79,19 @@ func (l ContactList) withoutCompany() string {
 	return contactsURL(q)
 }
 
+// paramErrors are the problems of the URL's parameters that have no field
+// on the page (all but q), as "limit: Use a number from 1 to 200.".
+func (l ContactList) paramErrors() []string {
+	var out []string
+	for k, v := range l.Errors {
+		if k != "q" {
+			out = append(out, k+": "+v)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 func (l ContactList) items() []store.ListedContact {
 	if l.Page == nil {
 		return nil
