@@ -46,11 +46,11 @@ type contactCursor struct {
 	Back      bool   `json:"b,omitempty"`
 }
 
-// myClients is the SQL condition that limits company alias c to the
-// viewer's own clients, the list's "My clients": what is assigned to them.
-// It is the one place that says what "mine" means.
-func myClients(u *User, c string) (string, []any) {
-	return c + `.id IN (SELECT company_id FROM user_clients WHERE user_id = ?)`, []any{u.ID}
+// myClients is the subquery of the ids (column company_id) of u's own
+// clients, the list's "My clients": what is assigned to them. It is the
+// one place that says what "mine" means.
+func myClients(u *User) (string, []any) {
+	return `SELECT company_id FROM user_clients WHERE user_id = ?`, []any{u.ID}
 }
 
 // prefixRange is the bounds of the strings that start with p under NOCASE:
@@ -86,12 +86,10 @@ func (c contactCursor) args() []any {
 }
 
 // ListContacts returns a page of the contacts u may see, by keyset on the
-// sort so that every page costs the same however deep it is. An admin's
-// page walks the workspace's index of the sort (migration 013); a staff
-// user's starts from their assignments, like ListCompanies, and sorts
-// their clients' contacts. The text filter is a prefix of the name or the
-// e-mail address: both are indexed ranges, where a match inside the text
-// would read every contact.
+// sort so that a page costs the same however deep it is (the indexes are
+// migration 013's). The text filter is a prefix of the name or of the
+// e-mail address: both are index ranges, where a match inside the text
+// (or the title, which has no index) would read every contact.
 func (s *Store) ListContacts(ctx context.Context, u *User, q ContactQuery) (*ContactPage, error) {
 	p := Problems{}
 	checkLimit(p, &q.Limit, 50, 200)
@@ -118,18 +116,44 @@ func (s *Store) ListContacts(ctx context.Context, u *User, q ContactQuery) (*Con
 		return nil, err
 	}
 
-	from := `contacts ct JOIN companies c ON c.id = ct.company_id`
-	cond, args := `ct.workspace_id = ? AND `, []any{u.WorkspaceID}
-	if u.IsAdmin() {
-		vis, vargs := visible(u, "c")
-		cond, args = cond+vis, append(args, vargs...)
-	} else {
-		from = staffClientsFrom + ` JOIN contacts ct ON ct.company_id = c.id`
-		cond, args = cond+staffClientsCond, append(args, staffClientsArgs(u)...)
+	// Where the rows come from decides the cost; CROSS JOIN fixes SQLite's
+	// loop order, which on its own walks the sort's index of the whole
+	// workspace and checks each row:
+	//   - "My clients", and every staff user's list, start from the
+	//     user's companies and sort their contacts: a few thousand rows
+	//     beat a million-row index walked in search of them;
+	//   - an admin's text filter starts from the two prefix ranges and
+	//     sorts what matched, so a rare prefix does not walk the index;
+	//   - an admin's plain list walks the sort's index from the cursor.
+	var from, cond string
+	var args []any
+	var matching string // the text filter's contact ids, as a subquery
+	var qargs []any
+	if q.Q != "" {
+		lo, hi := prefixRange(q.Q)
+		matching = `SELECT id FROM contacts WHERE workspace_id = ? AND name COLLATE NOCASE >= ? AND name COLLATE NOCASE < ?
+			UNION SELECT id FROM contacts WHERE workspace_id = ? AND email <> '' AND email >= ? AND email < ?`
+		qargs = []any{u.WorkspaceID, lo, hi, u.WorkspaceID, lo, hi}
 	}
-	if q.Mine {
-		mine, margs := myClients(u, "c")
-		cond, args = cond+` AND `+mine, append(args, margs...)
+	switch {
+	case q.Mine:
+		mine, margs := myClients(u)
+		vis, vargs := visible(u, "c")
+		from = `(` + mine + `) mc CROSS JOIN companies c ON c.id = mc.company_id CROSS JOIN contacts ct ON ct.company_id = c.id`
+		cond, args = vis, append(margs, vargs...)
+	case !u.IsAdmin():
+		from = staffClientsFrom + ` CROSS JOIN contacts ct ON ct.company_id = c.id`
+		cond, args = staffClientsCond, staffClientsArgs(u)
+	case matching != "":
+		from = `(` + matching + `) m CROSS JOIN contacts ct ON ct.id = m.id CROSS JOIN companies c ON c.id = ct.company_id`
+		cond, args = `c.workspace_id = ?`, append(qargs, u.WorkspaceID)
+		matching = ""
+	default:
+		from = `contacts ct JOIN companies c ON c.id = ct.company_id`
+		cond, args = `ct.workspace_id = ? AND c.workspace_id = ?`, []any{u.WorkspaceID, u.WorkspaceID}
+	}
+	if matching != "" {
+		cond, args = cond+` AND ct.id IN (`+matching+`)`, append(args, qargs...)
 	}
 	if q.CompanyID != 0 {
 		// A company u may not see is not found, not an empty list.
@@ -137,11 +161,6 @@ func (s *Store) ListContacts(ctx context.Context, u *User, q ContactQuery) (*Con
 			return nil, err
 		}
 		cond, args = cond+` AND ct.company_id = ?`, append(args, q.CompanyID)
-	}
-	if q.Q != "" {
-		lo, hi := prefixRange(q.Q)
-		cond += ` AND ((ct.name COLLATE NOCASE >= ? AND ct.name COLLATE NOCASE < ?) OR (ct.email <> '' AND ct.email >= ? AND ct.email < ?))`
-		args = append(args, lo, hi, lo, hi)
 	}
 	// Reading backwards flips the order; the page is reversed afterwards.
 	desc := q.Desc != cur.Back
@@ -151,9 +170,13 @@ func (s *Store) ListContacts(ctx context.Context, u *User, q ContactQuery) (*Con
 	}
 	if q.Cursor != "" {
 		cur.Sort = q.Sort
-		if q.Sort == "company" {
-			// The row value spans two tables, which no index range can
-			// use; the company name alone can, so the walk starts there.
+		// An index range can start at the leading column alone (the row
+		// value below, spanning two tables for the company sort, cannot
+		// be used for one), so that column's bound is given by itself too.
+		switch q.Sort {
+		case "name":
+			cond, args = cond+` AND ct.name COLLATE NOCASE `+op+`= ?`, append(args, cur.Name)
+		case "company":
 			cond, args = cond+` AND c.name COLLATE NOCASE `+op+`= ?`, append(args, cur.Company)
 		}
 		cond += ` AND (` + strings.Join(sort.cols, ", ") + `) ` + op + ` (` + placeholders(len(sort.cols)) + `)`
