@@ -198,3 +198,51 @@ func TestContactPages(t *testing.T) {
 		t.Fatalf("timeline does not link the contact: %d", resp.StatusCode)
 	}
 }
+
+// TestMeetingFormAttendees: the meeting form refuses another company's
+// contact beside the attendee field (422), saves the ones picked, shows
+// them ticked on the edit page, and ticks them in a new room's audience.
+func TestMeetingFormAttendees(t *testing.T) {
+	a := newTestApp(t)
+	ctx := context.Background()
+	staff := a.User(t, "staff@example.com", store.RoleStaff)
+	acme, other := mustCompany(t, a, "Acme"), mustCompany(t, a, "Other")
+	if err := a.Store.AssignClient(ctx, admin(), staff.ID, acme.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	ann, err := a.Store.AddContact(ctx, admin(), acme.ID, store.ContactInput{Name: "Ann", Email: "Ann@acme.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Store.AddContact(ctx, admin(), acme.ID, store.ContactInput{Name: "Bob", Email: "bob@acme.test"}); err != nil {
+		t.Fatal(err)
+	}
+	cy, err := a.Store.AddContact(ctx, admin(), other.ID, store.ContactInput{Name: "Cy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := a.client(t, staff)
+	form := "type=call&subject=Hi&starts_at=2026-03-01T14%3A00&attendees=1&attendee_ids="
+	resp, body := do(t, c, "POST", fmt.Sprintf("%s/companies/%d/meetings", a.Server.URL, acme.ID), formType, form+fmt.Sprint(cy.ID))
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "Choose attendees among this client&#39;s contacts.") {
+		t.Fatalf("another company's contact: %d\n%s", resp.StatusCode, body)
+	}
+	resp, _ = do(t, c, "POST", fmt.Sprintf("%s/companies/%d/meetings", a.Server.URL, acme.ID), formType, form+fmt.Sprint(ann.ID))
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add with Ann: %d", resp.StatusCode)
+	}
+	items, _, err := a.Store.Timeline(ctx, admin(), acme.ID, store.TimelineQuery{Types: []string{store.TypeMeeting}})
+	if err != nil || len(items) != 1 || !slices.Equal(items[0].Meeting.AttendeeIDs, []int64{ann.ID}) {
+		t.Fatalf("saved meeting: %+v, %v", items, err)
+	}
+	resp, body = do(t, c, "GET", fmt.Sprintf("%s/meetings/%d/edit", a.Server.URL, items[0].ID), "", "")
+	for _, want := range []string{
+		fmt.Sprintf(`name="attendee_ids" value="%d" checked`, ann.ID),
+		`name="audience" value="ann@acme.test" checked`,
+		`name="audience" value="bob@acme.test">`,
+	} {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, want) {
+			t.Fatalf("edit page lacks %s: %d\n%s", want, resp.StatusCode, body)
+		}
+	}
+}
