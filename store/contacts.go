@@ -330,11 +330,11 @@ func attendeesOf(ctx context.Context, q querier, u *User, ids []int64) (map[int6
 	return out, nil
 }
 
-// idsOf is the ids of attendees.
+// idsOf is the ids of attendees; nil for none, as Meeting keeps them.
 func idsOf(attendees []Attendee) []int64 {
-	ids := make([]int64, len(attendees))
-	for i, a := range attendees {
-		ids[i] = a.ID
+	var ids []int64
+	for _, a := range attendees {
+		ids = append(ids, a.ID)
 	}
 	return ids
 }
@@ -387,9 +387,9 @@ func setAttendees(ctx context.Context, tx *Tx, m *Meeting, ids []int64) error {
 	return nil
 }
 
-// sortedUnique is ids in ascending order without repeats, never nil.
+// sortedUnique is ids in ascending order without repeats; nil for none.
 func sortedUnique(ids []int64) []int64 {
-	out := append([]int64{}, ids...)
+	out := slices.Clone(ids)
 	slices.Sort(out)
 	return slices.Compact(out)
 }

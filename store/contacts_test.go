@@ -248,8 +248,8 @@ func TestMeetingAttendees(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if none.AttendeeIDs == nil || len(none.AttendeeIDs) != 0 {
-		t.Fatalf("a meeting without attendees has %#v, want []", none.AttendeeIDs)
+	if none.AttendeeIDs != nil {
+		t.Fatalf("a meeting without attendees has %#v, want none", none.AttendeeIDs)
 	}
 	for _, ids := range [][]int64{{ann, cy}, {-1}, {ann, 999999}} {
 		in.Attendees = &ids

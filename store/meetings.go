@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -24,10 +25,21 @@ type Meeting struct {
 	OwnerID   *int64 `json:"owner_id"`
 	CreatedAt int64  `json:"created_at"`
 	UpdatedAt int64  `json:"updated_at"`
-	// AttendeeIDs are the contacts of the client who attend, ascending.
-	// A single meeting read or written carries them; the meetings list
-	// leaves them nil (FillAttendees).
+	// AttendeeIDs are the contacts of the client who attend, ascending,
+	// nil for none. A single meeting read or written carries them; the
+	// meetings list leaves them out (FillAttendees).
 	AttendeeIDs []int64 `json:"attendee_ids"`
+}
+
+// MarshalJSON writes no attendees as [], which clients can iterate, while
+// the store keeps nil for none: a meeting read alone then equals the same
+// meeting in the list.
+func (m Meeting) MarshalJSON() ([]byte, error) {
+	type plain Meeting
+	if m.AttendeeIDs == nil {
+		m.AttendeeIDs = []int64{}
+	}
+	return json.Marshal(plain(m))
 }
 
 // Meeting statuses.
@@ -342,13 +354,11 @@ func (s *Store) editMeeting(ctx context.Context, u *User, id int64, fn func(tx *
 		if _, err := tx.Exec(`UPDATE companies SET updated_at = ? WHERE id = ?`, now(), m.CompanyID); err != nil {
 			return err
 		}
-		if m.AttendeeIDs == nil { // fn left them as they were
-			attendees, err := attendeesOf(ctx, tx, u, []int64{m.ID})
-			if err != nil {
-				return err
-			}
-			m.AttendeeIDs = idsOf(attendees[m.ID])
+		attendees, err := attendeesOf(ctx, tx, u, []int64{m.ID})
+		if err != nil {
+			return err
 		}
+		m.AttendeeIDs = idsOf(attendees[m.ID])
 		return tx.queue(u.WorkspaceID, OutboxMeeting, m.ID)
 	})
 	if err != nil {
