@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"net/http"
 	"strconv"
 
@@ -80,7 +81,7 @@ func (h *Handler) showContact(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, views.ContactPage(h.page(r, d.Contact.Name), d), nil)
+	h.render(w, r, http.StatusOK, views.ContactPage(h.page(r, cmp.Or(d.Contact.Name, d.Contact.Email)), d), nil)
 }
 
 func (h *Handler) apiListContacts(w http.ResponseWriter, r *http.Request) {

@@ -192,6 +192,19 @@ func TestContactPages(t *testing.T) {
 	if resp, body := do(t, c, "GET", a.Server.URL+"/contacts?limit=500", "", ""); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "Use a number from 1 to 200.") {
 		t.Fatalf("bad limit: %d\n%s", resp.StatusCode, body)
 	}
+	// The contact page links to its company's contacts, a filter a hidden
+	// company cannot be used in.
+	filter := fmt.Sprintf("/contacts?company_id=%d", acme.ID)
+	if !strings.Contains(body, `href="`+filter+`"`) {
+		t.Fatalf("contact page does not link to %s", filter)
+	}
+	resp, body = do(t, c, "GET", a.Server.URL+filter, "", "")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Lee Park") || !strings.Contains(body, `class="filter-chip"`) {
+		t.Fatalf("%s: %d\n%s", filter, resp.StatusCode, body)
+	}
+	if resp, _ := do(t, c, "GET", a.Server.URL+fmt.Sprintf("/contacts?company_id=%d", hidden.ID), "", ""); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("hidden company filter: %d, want 404", resp.StatusCode)
+	}
 	// The company timeline links the contact's name to its page.
 	resp, body = do(t, c, "GET", a.Server.URL+fmt.Sprintf("/companies/%d", acme.ID), "", "")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, fmt.Sprintf(`href="/contacts/%d"`, lee.ID)) {
