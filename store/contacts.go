@@ -116,52 +116,67 @@ func (s *Store) ListContacts(ctx context.Context, u *User, q ContactQuery) (*Con
 		return nil, err
 	}
 
-	// Where the rows come from decides the cost; CROSS JOIN fixes SQLite's
-	// loop order, which on its own walks the sort's index of the whole
-	// workspace and checks each row:
-	//   - "My clients", and every staff user's list, start from the
-	//     user's companies and sort their contacts: a few thousand rows
-	//     beat a million-row index walked in search of them;
-	//   - an admin's text filter starts from the two prefix ranges and
-	//     sorts what matched, so a rare prefix does not walk the index;
-	//   - an admin's plain list walks the sort's index from the cursor.
-	var from, cond string
-	var args []any
-	var matching string // the text filter's contact ids, as a subquery
-	var qargs []any
-	if q.Q != "" {
-		lo, hi := prefixRange(q.Q)
-		matching = `SELECT id FROM contacts WHERE workspace_id = ? AND name COLLATE NOCASE >= ? AND name COLLATE NOCASE < ?
-			UNION SELECT id FROM contacts WHERE workspace_id = ? AND email <> '' AND email >= ? AND email < ?`
-		qargs = []any{u.WorkspaceID, lo, hi, u.WorkspaceID, lo, hi}
-	}
+	// Where the rows come from decides the cost. CROSS JOIN fixes SQLite's
+	// loop order, which (without statistics) would often walk the whole
+	// workspace's index of another order, or sort it all:
+	//   - a staff user's list, or "My clients", starts from those
+	//     companies and sorts their contacts when that is cheaper than
+	//     walking the sort's index until a page of them turns up
+	//     (readByClient);
+	//   - a text filter otherwise starts from its two prefix ranges and
+	//     sorts what matched, so a rare prefix does not walk an index;
+	//   - otherwise the sort's index is walked from the cursor: by company,
+	//     the companies' name index and each one's contacts in name order.
+	cond, args := `ct.workspace_id = ?`, []any{u.WorkspaceID}
+	vis, vargs := visible(u, "c")
+	cond, args = cond+` AND `+vis, append(args, vargs...)
+	var clients string // the subquery of the companies to start from, if any
+	var cargs []any
 	switch {
 	case q.Mine:
-		mine, margs := myClients(u)
-		vis, vargs := visible(u, "c")
-		from = `(` + mine + `) mc CROSS JOIN companies c ON c.id = mc.company_id CROSS JOIN contacts ct ON ct.company_id = c.id`
-		cond, args = vis, append(margs, vargs...)
+		clients, cargs = myClients(u)
 	case !u.IsAdmin():
-		from = staffClientsFrom + ` CROSS JOIN contacts ct ON ct.company_id = c.id`
-		cond, args = staffClientsCond, staffClientsArgs(u)
-	case matching != "":
-		from = `(` + matching + `) m CROSS JOIN contacts ct ON ct.id = m.id CROSS JOIN companies c ON c.id = ct.company_id`
-		cond, args = `c.workspace_id = ?`, append(qargs, u.WorkspaceID)
-		matching = ""
+		clients, cargs = `SELECT company_id FROM user_clients WHERE user_id = ?`, []any{u.ID}
+	}
+	byClient := false
+	if clients != "" && q.CompanyID == 0 {
+		var err error
+		if byClient, err = s.readByClient(ctx, clients, cargs, q.Limit); err != nil {
+			return nil, err
+		}
+	}
+	var from string
+	var fargs []any // the arguments of from, which come before cond's
+	switch {
+	case byClient:
+		from, fargs = `(`+clients+`) mc CROSS JOIN companies c ON c.id = mc.company_id CROSS JOIN `+companyContacts, cargs
+	case q.Q != "":
+		lo, hi := prefixRange(q.Q)
+		from = `(SELECT id FROM contacts WHERE workspace_id = ? AND name COLLATE NOCASE >= ? AND name COLLATE NOCASE < ?
+			UNION SELECT id FROM contacts WHERE workspace_id = ? AND email <> '' AND email >= ? AND email < ?) m
+			CROSS JOIN contacts ct ON ct.id = m.id CROSS JOIN companies c ON c.id = ct.company_id`
+		fargs = []any{u.WorkspaceID, lo, hi, u.WorkspaceID, lo, hi}
+	case q.Sort == "company":
+		from = `companies c CROSS JOIN ` + companyContacts
 	default:
 		from = `contacts ct JOIN companies c ON c.id = ct.company_id`
-		cond, args = `ct.workspace_id = ? AND c.workspace_id = ?`, []any{u.WorkspaceID, u.WorkspaceID}
 	}
-	if matching != "" {
-		cond, args = cond+` AND ct.id IN (`+matching+`)`, append(args, qargs...)
+	if clients != "" && !byClient {
+		cond, args = cond+` AND c.id IN (`+clients+`)`, append(args, cargs...)
+	}
+	if q.Q != "" && byClient {
+		lo, hi := prefixRange(q.Q)
+		cond += ` AND ((ct.name COLLATE NOCASE >= ? AND ct.name COLLATE NOCASE < ?) OR (ct.email <> '' AND ct.email >= ? AND ct.email < ?))`
+		args = append(args, lo, hi, lo, hi)
 	}
 	if q.CompanyID != 0 {
 		// A company u may not see is not found, not an empty list.
 		if _, err := s.Company(ctx, u, q.CompanyID); err != nil {
 			return nil, err
 		}
-		cond, args = cond+` AND ct.company_id = ?`, append(args, q.CompanyID)
+		cond, args = cond+` AND c.id = ? AND ct.company_id = ?`, append(args, q.CompanyID, q.CompanyID)
 	}
+	args = concat(fargs, args)
 	// Reading backwards flips the order; the page is reversed afterwards.
 	desc := q.Desc != cur.Back
 	op, dir := ">", " ASC"
@@ -227,6 +242,26 @@ func (s *Store) ListContacts(ctx context.Context, u *User, q ContactQuery) (*Con
 		page.Prev = at(&page.Items[0], true)
 	}
 	return page, nil
+}
+
+// companyContacts joins a company's contacts by their company. The index
+// is named: a cursor's range on a sort column would otherwise tempt SQLite
+// into that column's workspace-wide index for every company.
+const companyContacts = `contacts ct INDEXED BY contacts_company_name ON ct.company_id = c.id`
+
+// readByClient reports whether a list limited to the companies of the
+// subquery clients is cheaper read from those companies, sorting all their
+// contacts (their number times the contacts a company has on average),
+// than by walking the workspace's index of the sort, which meets one of
+// theirs every companies/clients rows, until a page turns up. Sorting
+// costs more a row than walking, hence the factor. Ids stand in for
+// counts, as in listMeetingsSQL.
+func (s *Store) readByClient(ctx context.Context, clients string, args []any, limit int) (bool, error) {
+	var mine, companies, contacts float64
+	err := s.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM (`+clients+`)),
+		(SELECT coalesce(max(id), 1) FROM companies), (SELECT coalesce(max(id), 0) FROM contacts)`, args...).Scan(&mine, &companies, &contacts)
+	walk := float64(limit+1) * companies / max(mine, 1)
+	return mine*contacts/companies <= 4*walk, err
 }
 
 // contactPageItems bounds the meetings and the notes a contact's page
