@@ -74,7 +74,7 @@ var contactSorts = map[string]struct {
 	}},
 }
 
-// cursorArgs are the cursor's values in the order of its sort's columns.
+// args are the cursor's values in the order of its sort's columns.
 func (c contactCursor) args() []any {
 	switch c.Sort {
 	case "company":
@@ -184,7 +184,6 @@ func (s *Store) ListContacts(ctx context.Context, u *User, q ContactQuery) (*Con
 		op, dir = "<", " DESC"
 	}
 	if q.Cursor != "" {
-		cur.Sort = q.Sort
 		// An index range can start at the leading column alone (the row
 		// value below, spanning two tables for the company sort, cannot
 		// be used for one), so that column's bound is given by itself too.
