@@ -153,6 +153,9 @@ func TestAuthorization(t *testing.T) {
 		{"DELETE /api/v1/companies/{id}", "DELETE", func() string { return fmt.Sprintf("/api/v1/companies/%d", newCompany()) }, "", "", api(404, 403, 204, 404)},
 		{"GET /api/v1/companies/{id}/timeline", "GET", fixed("/api/v1/companies/" + A + "/timeline"), "", "", api(404, 200, 200, 404)},
 		{"GET /api/v1/search", "GET", fixed("/api/v1/search?q=acme"), "", "", api(200, 200, 200, 200)},
+		{"GET /contacts", "GET", fixed("/contacts?sort=company&order=desc&mine=1"), "", "", page(200, 200, 200, 200)},
+		{"GET /contacts/{id}", "GET", func() string { return fmt.Sprintf("/contacts/%d", newItem("contacts")) }, "", "", page(404, 200, 200, 404)},
+		{"GET /api/v1/contacts", "GET", fixed("/api/v1/contacts?sort=updated&limit=200"), "", "", api(200, 200, 200, 200)},
 		// Addresses are unique across workspaces: the admin's run took this one.
 		{"POST /api/v1/users", "POST", fixed("/api/v1/users"), jsonType, `{"email":"x@example.com","name":"X","password":"longenough1","role":"staff"}`, api(403, 403, 201, 409)},
 		{"PUT /api/v1/users/{id}/clients", "PUT", fixed(fmt.Sprintf("/api/v1/users/%d/clients", target.ID)), jsonType, `{"company_ids":[` + A + `]}`, api(403, 403, 200, 404)},

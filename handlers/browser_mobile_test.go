@@ -164,6 +164,10 @@ func TestBrowserMobile(t *testing.T) {
 	mustImport(t, a, false)
 	draft := mustImport(t, a, true) // its page previews the file's columns
 	base := a.Server.URL
+	contacts, cerr := a.Store.ListContacts(context.Background(), admin(), store.ContactQuery{})
+	if cerr != nil || len(contacts.Items) == 0 {
+		t.Fatalf("contacts: %v", cerr)
+	}
 
 	type page struct {
 		name, path string
@@ -176,6 +180,8 @@ func TestBrowserMobile(t *testing.T) {
 		{"company-edit", fmt.Sprintf("/companies/%d/edit", co.ID), false},
 		{"company-new", "/companies/new", false},
 		{"meetings", "/meetings", false},
+		{"contacts", "/contacts", false},
+		{"contact", fmt.Sprintf("/contacts/%d", contacts.Items[0].ID), false},
 		{"meeting-edit", fmt.Sprintf("/meetings/%d/edit", m.ID), false},
 		{"search", "/search?q=anderton", false},
 		{"not-found", "/no/such/page", false},

@@ -210,7 +210,10 @@ func (h *Handler) itemForms(r *http.Request, open string) (views.ItemForms, erro
 	if err != nil {
 		return forms, err
 	}
-	forms.Room, err = h.roomChoices(r, companyID)
+	if forms.Room, err = h.roomChoices(r, companyID); err != nil {
+		return forms, err
+	}
+	forms.Attendees, err = h.attendeeChoices(r, companyID)
 	return forms, err
 }
 

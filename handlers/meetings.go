@@ -166,11 +166,15 @@ type meetingBody struct {
 	// Room, when present, sets the live room in the same transaction
 	// (as PUT /api/v1/meetings/{id}/room would).
 	Room *store.RoomInput `json:"room"`
+	// AttendeeIDs are contacts of the meeting's company. Absent is none
+	// for a new meeting and, on PUT, leaves the attendees as they are, so
+	// a client that predates attendees does not drop them.
+	AttendeeIDs *[]int64 `json:"attendee_ids"`
 }
 
 func (b meetingBody) input() (store.MeetingInput, error) {
 	p := store.Problems{}
-	in := store.MeetingInput{Type: b.Type, Status: b.Status, Subject: b.Subject, Details: b.Details, EndsAt: jsonTime(p, "ends_at", b.EndsAt), Room: b.Room}
+	in := store.MeetingInput{Type: b.Type, Status: b.Status, Subject: b.Subject, Details: b.Details, EndsAt: jsonTime(p, "ends_at", b.EndsAt), Room: b.Room, Attendees: b.AttendeeIDs}
 	if ms := jsonTime(p, "starts_at", b.StartsAt); ms != nil {
 		in.StartsAt = *ms
 	}
@@ -302,6 +306,7 @@ func (h *Handler) addMeeting(w http.ResponseWriter, r *http.Request) {
 	f := formOf(r, meetingFields...)
 	in, err := meetingInput(f, userFrom(r.Context()).Location())
 	in.Room = roomFormInput(r, f)
+	in.Attendees = attendeesFormInput(r, f)
 	var m *store.Meeting
 	if err == nil {
 		m, err = h.Store.CreateMeeting(r.Context(), userFrom(r.Context()), c.ID, in)
@@ -373,7 +378,52 @@ func (h *Handler) meetingEditPage(w http.ResponseWriter, r *http.Request, st int
 			maps.Copy(f.Values, views.RoomSettingsValues(room).Values)
 		}
 	}
-	h.render(w, r, st, views.MeetingEditPage(h.page(r, "Edit meeting"), c, m, types, choices, f, listReturn(r)), nil)
+	attendees, err := h.attendeeChoices(r, c.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if fresh && choices != nil && f.Values["audience"] == "" {
+		// A room with no audience yet offers the attendees ticked: who
+		// comes to the meeting is who a restricted room is for.
+		var emails []string
+		for _, ct := range attendees.Contacts {
+			if ct.Email != "" && slices.Contains(m.AttendeeIDs, ct.ID) {
+				emails = append(emails, strings.ToLower(ct.Email))
+			}
+		}
+		f.Values["audience"] = strings.Join(emails, "\n")
+	}
+	h.render(w, r, st, views.MeetingEditPage(h.page(r, "Edit meeting"), c, m, types, choices, attendees, f, listReturn(r)), nil)
+}
+
+// attendeeChoices is what the meeting form offers as attendees.
+func (h *Handler) attendeeChoices(r *http.Request, companyID int64) (*views.AttendeeChoices, error) {
+	contacts, err := h.Store.CompanyContacts(r.Context(), userFrom(r.Context()), companyID)
+	if err != nil {
+		return nil, err
+	}
+	return &views.AttendeeChoices{Contacts: contacts}, nil
+}
+
+// attendeesFormInput reads the meeting form's attendees into f (ids a
+// space apart) and returns them, or nil when the form had no attendee
+// section (a company without contacts): the attendees are then left as
+// they are. An id that is not a number is refused like another company's.
+func attendeesFormInput(r *http.Request, f views.Form) *[]int64 {
+	if r.PostFormValue("attendees") == "" {
+		return nil
+	}
+	ids := []int64{}
+	for _, s := range r.PostForm["attendee_ids"] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			n = -1 // no contact has it
+		}
+		ids = append(ids, n)
+	}
+	f.Values["attendee_ids"] = views.AttendeeValue(ids)
+	return &ids
 }
 
 // roomChoices is what the meeting form offers for a room's audience.
@@ -417,6 +467,7 @@ func (h *Handler) updateMeeting(w http.ResponseWriter, r *http.Request) {
 	f := formOf(r, meetingFields...)
 	in, err := meetingInput(f, userFrom(r.Context()).Location())
 	in.Room = roomFormInput(r, f)
+	in.Attendees = attendeesFormInput(r, f)
 	if err == nil {
 		_, err = h.Store.UpdateMeeting(r.Context(), userFrom(r.Context()), m.ID, in)
 	}
@@ -516,6 +567,9 @@ func (h *Handler) apiListMeetings(w http.ResponseWriter, r *http.Request) {
 	var page *store.MeetingPage
 	if err == nil {
 		page, err = h.Store.ListMeetings(r.Context(), userFrom(r.Context()), q)
+	}
+	if err == nil {
+		err = h.Store.FillAttendees(r.Context(), userFrom(r.Context()), page.Items)
 	}
 	if err != nil {
 		h.fail(w, r, err)

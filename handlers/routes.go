@@ -75,6 +75,8 @@ func (h *Handler) Routes() http.Handler {
 	page("POST /notes/{id}/delete", h.deleteItem(noteKind))
 	page("GET /companies/{id}/contacts/new", h.newItem(store.TypeContact))
 	page("POST /companies/{id}/contacts", h.addItem(contactKind))
+	page("GET /contacts", h.listContacts)
+	page("GET /contacts/{id}", h.showContact)
 	page("GET /contacts/{id}/edit", h.editItem(contactKind))
 	page("POST /contacts/{id}", h.updateItem(contactKind))
 	page("POST /contacts/{id}/delete", h.deleteItem(contactKind))
@@ -152,6 +154,7 @@ func (h *Handler) Routes() http.Handler {
 	api("GET /api/v1/companies/{id}/timeline", h.apiTimeline)
 	api("POST /api/v1/companies/{id}/notes", h.apiAddItem(noteKind))
 	api("POST /api/v1/companies/{id}/contacts", h.apiAddItem(contactKind))
+	api("GET /api/v1/contacts", h.apiListContacts)
 	api("POST /api/v1/companies/{id}/links", h.apiAddItem(linkKind))
 	// One item at a time, and a company's items of one type (api.go).
 	api("GET /api/v1/notes/{id}", h.apiGetItem(noteKind))

@@ -141,6 +141,22 @@
     if (top < below) window.scrollBy(0, top - below - 8);
   });
 
+  // A meeting form's attendee filter (views' attendeePicker) hides the
+  // contacts whose name or address lacks what is typed. Delegated, since
+  // the form arrives by htmx; ticked contacts stay in view.
+  document.addEventListener("input", function (e) {
+    var box = e.target;
+    var sel = box && box.getAttribute && box.getAttribute("data-filter");
+    var list = sel && document.querySelector(sel);
+    if (!list) return;
+    var want = box.value.trim().toLowerCase();
+    Array.prototype.forEach.call(list.querySelectorAll("label"), function (label) {
+      var text = (label.textContent + " " + (label.title || "")).toLowerCase();
+      var input = label.querySelector("input");
+      label.hidden = want !== "" && text.indexOf(want) < 0 && !(input && input.checked);
+    });
+  });
+
   // Times are rendered in the user's own zone (their profile), so the page
   // leaves them alone. The browser only tells the server its zone: in the
   // sign-in form, a default for a user who has none yet, and as the

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -24,6 +25,21 @@ type Meeting struct {
 	OwnerID   *int64 `json:"owner_id"`
 	CreatedAt int64  `json:"created_at"`
 	UpdatedAt int64  `json:"updated_at"`
+	// AttendeeIDs are the contacts of the client who attend, ascending,
+	// nil for none. A single meeting read or written carries them; the
+	// meetings list leaves them out (FillAttendees).
+	AttendeeIDs []int64 `json:"attendee_ids"`
+}
+
+// MarshalJSON writes no attendees as [], which clients can iterate, while
+// the store keeps nil for none: a meeting read alone then equals the same
+// meeting in the list.
+func (m Meeting) MarshalJSON() ([]byte, error) {
+	type plain Meeting
+	if m.AttendeeIDs == nil {
+		m.AttendeeIDs = []int64{}
+	}
+	return json.Marshal(plain(m))
 }
 
 // Meeting statuses.
@@ -50,6 +66,9 @@ type MeetingInput struct {
 	// Room, when set, saves the live room's settings in the same
 	// transaction; only the meeting's organiser or an admin may.
 	Room *RoomInput `json:"room,omitempty"`
+	// Attendees, when set, become the meeting's attendees (contacts of its
+	// company). Unset is none for a new meeting and no change for an edit.
+	Attendees *[]int64 `json:"attendee_ids,omitempty"`
 }
 
 // normalize checks in against the workspace's types; edit says whether an
@@ -201,6 +220,13 @@ func (s *Store) CreateMeeting(ctx context.Context, u *User, companyID int64, in 
 			return err
 		}
 		m.ID, _ = res.LastInsertId()
+		var attendees []int64
+		if in.Attendees != nil {
+			attendees = *in.Attendees
+		}
+		if err := setAttendees(ctx, tx, m, attendees); err != nil {
+			return err
+		}
 		if err := setMeetingRoom(ctx, tx, u, c.WorkspaceID, m, in.Room); err != nil {
 			return err
 		}
@@ -215,9 +241,19 @@ func (s *Store) CreateMeeting(ctx context.Context, u *User, companyID int64, in 
 	return m, nil
 }
 
-// Meeting returns a meeting u may see; any other id is ENotFound.
+// Meeting returns a meeting u may see, with its attendees; any other id is
+// ENotFound.
 func (s *Store) Meeting(ctx context.Context, u *User, id int64) (*Meeting, error) {
-	return s.meeting(ctx, s.r, u, id)
+	m, err := s.meeting(ctx, s.r, u, id)
+	if err != nil {
+		return nil, err
+	}
+	attendees, err := attendeesOf(ctx, s.r, u, []int64{m.ID})
+	if err != nil {
+		return nil, err
+	}
+	m.AttendeeIDs = idsOf(attendees[m.ID])
+	return m, nil
 }
 
 func (s *Store) meeting(ctx context.Context, q querier, u *User, id int64) (*Meeting, error) {
@@ -262,6 +298,11 @@ func (s *Store) ChangeMeeting(ctx context.Context, u *User, id int64, change fun
 			in.Status = m.Status
 		}
 		m.Type, m.Status, m.Subject, m.Details, m.StartsAt, m.EndsAt = in.Type, in.Status, in.Subject, in.Details, in.StartsAt, in.EndsAt
+		if in.Attendees != nil {
+			if err := setAttendees(ctx, tx, m, *in.Attendees); err != nil {
+				return err
+			}
+		}
 		return setMeetingRoom(ctx, tx, u, u.WorkspaceID, m, in.Room)
 	})
 }
@@ -326,6 +367,11 @@ func (s *Store) editMeeting(ctx context.Context, u *User, id int64, fn func(tx *
 		if _, err := tx.Exec(`UPDATE companies SET updated_at = ? WHERE id = ?`, now(), m.CompanyID); err != nil {
 			return err
 		}
+		attendees, err := attendeesOf(ctx, tx, u, []int64{m.ID})
+		if err != nil {
+			return err
+		}
+		m.AttendeeIDs = idsOf(attendees[m.ID])
 		return tx.queue(u.WorkspaceID, OutboxMeeting, m.ID)
 	})
 	if err != nil {

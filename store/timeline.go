@@ -81,6 +81,8 @@ type TimelineItem struct {
 	// Author is who added the item (a meeting's is its owner, who
 	// created it).
 	Author
+	// Attendees name a meeting's attendees (Meeting.AttendeeIDs).
+	Attendees []Attendee `json:"attendees,omitempty"`
 }
 
 // Item is the note, contact, link or meeting of the entry.
@@ -253,7 +255,29 @@ func (s *Store) CompanyTimeline(ctx context.Context, u *User, companyID int64, q
 		return nil, nil, "", err
 	}
 	items, next, err := s.companyTimeline(ctx, c, q)
-	return c, items, next, err
+	if err != nil {
+		return nil, nil, "", err
+	}
+	// Meetings name their attendees: one query for the page's meetings.
+	var ids []int64
+	for _, it := range items {
+		if it.Meeting != nil {
+			ids = append(ids, it.ID)
+		}
+	}
+	if len(ids) > 0 {
+		byMeeting, err := attendeesOf(ctx, s.r, u, ids)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		for i := range items {
+			if m := items[i].Meeting; m != nil {
+				items[i].Attendees = byMeeting[m.ID]
+				m.AttendeeIDs = idsOf(items[i].Attendees)
+			}
+		}
+	}
+	return c, items, next, nil
 }
 
 // CompanyItems returns a page of a company's items of one type (TypeNote,

@@ -18,7 +18,8 @@ const dateTimeLocal = "2006-01-02T15:04"
 func FormFromMeeting(m *store.Meeting, loc *time.Location) Form {
 	f := Form{Values: map[string]string{
 		"type": m.Type, "subject": m.Subject, "details": m.Details,
-		"starts_at": store.Time(m.StartsAt).In(loc).Format(dateTimeLocal),
+		"starts_at":    store.Time(m.StartsAt).In(loc).Format(dateTimeLocal),
+		"attendee_ids": AttendeeValue(m.AttendeeIDs),
 	}}
 	if m.EndsAt != nil {
 		f.Values["ends_at"] = store.Time(*m.EndsAt).In(loc).Format(dateTimeLocal)

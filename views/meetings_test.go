@@ -20,7 +20,7 @@ func TestMeetingNav(t *testing.T) {
 }
 
 func TestMeetingForm(t *testing.T) {
-	out := render(t, MeetingForm(evilCompany, meetingTypes, nil, Form{}))
+	out := render(t, MeetingForm(evilCompany, meetingTypes, nil, nil, Form{}))
 	form := tagWith(t, out, `id="meeting-form"`)
 	for _, a := range []string{`method="post"`, `action="/companies/7/meetings"`, `hx-post="/companies/7/meetings"`, `hx-target="#timeline"`, `hx-swap="outerHTML"`} {
 		if !strings.Contains(form, a) {
@@ -36,7 +36,7 @@ func TestMeetingForm(t *testing.T) {
 
 	f := Form{Values: map[string]string{"type": "sms", "subject": "<hi>", "starts_at": "2026-03-01T14:00"},
 		Errors: map[string]string{"type": "Choose one of email, sms.", "ends_at": "The meeting cannot end before it starts."}, Message: "Please correct the highlighted fields."}
-	out = render(t, MeetingForm(evilCompany, meetingTypes, nil, f))
+	out = render(t, MeetingForm(evilCompany, meetingTypes, nil, nil, f))
 	contains(t, out, `<option value="sms" selected>`, `value="&lt;hi&gt;"`, `value="2026-03-01T14:00"`,
 		`id="meeting-type-error">Choose one of email, sms.</p>`, `id="meeting-ends_at-error">The meeting cannot end before it starts.</p>`,
 		"Please correct the highlighted fields.")
@@ -75,7 +75,7 @@ func TestMeetingEditPage(t *testing.T) {
 	end := hourAgo + 30*60*1000
 	m := &store.Meeting{ID: 21, CompanyID: 7, Type: "video", Status: store.MeetingOpen, Subject: `Demo "1"`, Details: "\nnotes",
 		StartsAt: hourAgo, EndsAt: &end, UpdatedAt: hourAgo}
-	out := render(t, MeetingEditPage(Page{User: staff}, evilCompany, m, meetingTypes, nil, FormFromMeeting(m, time.UTC), ""))
+	out := render(t, MeetingEditPage(Page{User: staff}, evilCompany, m, meetingTypes, nil, nil, FormFromMeeting(m, time.UTC), ""))
 	contains(t, out, `action="/meetings/21"`, `<option value="video" selected>`, `value="Demo &#34;1&#34;"`,
 		`value="2025-06-15T11:00"`, `value="2025-06-15T11:30"`, "\n\nnotes</textarea>",
 		`action="/meetings/21/status"`, `value="closed"`, `action="/meetings/21/delete"`, `href="/companies/7"`, "Edit meeting")
@@ -205,7 +205,7 @@ func TestMeetingTimesInViewerZone(t *testing.T) {
 		}
 		contains(t, b.String(), "Jul 1, 2026 "+tc.clock+"</time>", "Date ("+tc.zone+")", `<span class="optional">(`+tc.zone+`)</span>`)
 		b.Reset()
-		if err := MeetingEditPage(Page{User: staff}, evilCompany, &m, meetingTypes, nil, FormFromMeeting(&m, loc), "").Render(ctx, &b); err != nil {
+		if err := MeetingEditPage(Page{User: staff}, evilCompany, &m, meetingTypes, nil, nil, FormFromMeeting(&m, loc), "").Render(ctx, &b); err != nil {
 			t.Fatal(err)
 		}
 		contains(t, b.String(), `value="2026-07-01T`+tc.clock+`"`, "Starts ("+tc.zone+")", "Ends ("+tc.zone+")")
@@ -221,10 +221,10 @@ func TestMeetingListReturn(t *testing.T) {
 	back := l.Filter.URL("P1")
 	contains(t, out, `href="/meetings/31/edit?return=`+strings.ReplaceAll(url.QueryEscape(back), "&", "&amp;")+`"`)
 	m := &l.Page.Items[0]
-	out = render(t, MeetingEditPage(Page{User: staff}, evilCompany, m, meetingTypes, nil, FormFromMeeting(m, time.UTC), back))
+	out = render(t, MeetingEditPage(Page{User: staff}, evilCompany, m, meetingTypes, nil, nil, FormFromMeeting(m, time.UTC), back))
 	field := `<input type="hidden" name="return" value="` + strings.ReplaceAll(back, "&", "&amp;") + `">`
 	if n := strings.Count(out, field); n != 3 {
 		t.Errorf("%d return fields, want 3 (save, close, delete):\n%s", n, out)
 	}
-	lacks(t, render(t, MeetingEditPage(Page{User: staff}, evilCompany, m, meetingTypes, nil, FormFromMeeting(m, time.UTC), "")), `name="return"`)
+	lacks(t, render(t, MeetingEditPage(Page{User: staff}, evilCompany, m, meetingTypes, nil, nil, FormFromMeeting(m, time.UTC), "")), `name="return"`)
 }

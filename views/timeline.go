@@ -138,6 +138,12 @@ func keyOf(it store.TimelineItem) itemKey {
 		opt(m.EndsAt)
 		opt(m.OwnerID)
 		str(m.Type, m.Status, m.Subject, m.Details)
+		num(m.AttendeeIDs...)
+		// Attendees are named as they are now: a renamed contact shows.
+		for _, a := range it.Attendees {
+			num(a.ID)
+			str(a.Name, a.Email)
+		}
 	}
 	// A meeting's room summary appears when the room ends.
 	if held := it.Held; held != nil {

@@ -51,6 +51,8 @@ func TestItemKeyCoversEveryField(t *testing.T) {
 				f.SetString(f.String() + "x")
 			case f.Kind() == reflect.Int64:
 				f.SetInt(f.Int() + 1)
+			case f.Kind() == reflect.Slice:
+				f.Set(reflect.Append(f, reflect.ValueOf(int64(1))))
 			case f.Kind() == reflect.Pointer && f.Type().Elem().Kind() == reflect.Int64:
 				n := f.Elem().Int() + 1
 				f.Set(reflect.ValueOf(&n))

@@ -121,7 +121,8 @@ type ItemForms struct {
 	Open                         string   // which add-form to show open: "note", "contact", "link", "meeting" or ""
 	Focus                        string   // which collapsed add-form takes the focus, or ""
 
-	Room *RoomChoices // the meeting form's "Live room" section
+	Room      *RoomChoices     // the meeting form's "Live room" section
+	Attendees *AttendeeChoices // the meeting form's attendees
 }
 
 // With returns fs with the add form of type typ set to f and open (a form
@@ -152,7 +153,7 @@ func (fs ItemForms) OpenForm(c *store.Company) templ.Component {
 	case store.TypeLink:
 		return LinkForm(c, fs.Link)
 	case store.TypeMeeting:
-		return MeetingForm(c, fs.MeetingTypes, fs.Room, fs.Meeting)
+		return MeetingForm(c, fs.MeetingTypes, fs.Room, fs.Attendees, fs.Meeting)
 	}
 	return templ.NopComponent
 }

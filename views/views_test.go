@@ -280,7 +280,7 @@ func TestCompanyPage(t *testing.T) {
 		`<section id="timeline"`, `class="badge badge-note">Note</span>`, `class="badge badge-contact">Contact</span>`,
 		`class="badge badge-link">Link</span>`,
 		"<h3>Call &lt;notes&gt;</h3>", "<strong>Big</strong> deal", `<span class="tl-author">by Eve &lt;script&gt;</span>`,
-		"<h3>Jo &lt;Doe&gt;</h3>", "CTO", `href="mailto:jo@acme.example"`, `href="tel:+15550100000"`,
+		`<h3><a href="/contacts/12">Jo &lt;Doe&gt;</a></h3>`, "CTO", `href="mailto:jo@acme.example"`, `href="tel:+15550100000"`,
 		`href="https://acme.example/pricing?a=1&amp;b=2" rel="nofollow noopener" target="_blank">Pricing</a>`,
 		">acme.example</span>",
 		`href="/notes/11/edit"`, `action="/notes/11/delete"`, `href="/contacts/12/edit"`, `action="/contacts/12/delete"`,
