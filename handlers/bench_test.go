@@ -492,7 +492,7 @@ func noteStep(n int) int64 { return int64(max(1, n/20000)) }
 
 // generate bulk-loads n companies and n contacts straight into SQLite: a
 // benchmark fixture, not a code path users take.
-func generate(t *testing.T, path string, n int) {
+func generate(t testing.TB, path string, n int) {
 	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=OFF&_busy_timeout=10000")
 	if err != nil {
 		t.Fatal(err)
@@ -528,6 +528,130 @@ func generate(t *testing.T, path string, n int) {
 		for j := 0; j < 5; j++ {
 			if _, err := nt.Exec(cid, fmt.Sprintf("Call %d", j), "Spoke about **pricing**:\n\n- volume\n- terms", now-int64(j*1000), now); err != nil {
 				t.Fatal(err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// generateDay bulk-loads what the home page reads into SQLite, around now,
+// on a workspace made by generate with n companies: every client of staff
+// has a meeting within 30 days either way (about 17 a day) and ten
+// changes by a colleague over the last 30 days, among n/20 other meetings
+// and n/10 other changes in the workspace; staff and adm have 200
+// notifications of 3 changes each, the newest 20 unread; three of staff's
+// clients and ten other companies have a room open now. The caller
+// rebuilds Redis from it.
+func generateDay(t testing.TB, path string, n int, staff, colleague, adm *store.User, clients []int64) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=OFF&_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	now := time.Now().UnixMilli()
+	const day = 24 * 60 * 60 * 1000
+	types := []string{"email", "sms", "call", "video", "in-person"}
+	mt, err := tx.Prepare(`INSERT INTO meetings (workspace_id, company_id, owner_id, type, status, subject, starts_at, ends_at, created_at, updated_at)
+		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meeting := func(company int64, at int64) int64 {
+		status := store.MeetingOpen
+		if at < now && rng.IntN(4) > 0 { // most past meetings are closed, some overdue
+			status = store.MeetingClosed
+		}
+		res, err := mt.Exec(company, staff.ID, types[rng.IntN(len(types))], status, fmt.Sprintf("Review %d", company), at, at+30*60*1000, now-day, now-day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := res.LastInsertId()
+		return id
+	}
+	for _, c := range clients {
+		meeting(c, now-30*day+rng.Int64N(60*day))
+	}
+	for i := 0; i < n/20; i++ {
+		meeting(1+rng.Int64N(int64(n)), now-30*day+rng.Int64N(60*day))
+	}
+	room, err := tx.Prepare(`INSERT INTO rooms (meeting_id, workspace_id, state, opened_at) VALUES (?, 1, 'open', ?)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 13; i++ {
+		c := 1 + rng.Int64N(int64(n))
+		if i < 3 {
+			c = clients[i]
+		}
+		// Open until two hours from now, so the rooms' scheduler leaves them open.
+		res, err := mt.Exec(c, staff.ID, "video", store.MeetingOpen, "Live review", now-10*60*1000, now+2*60*60*1000, now-day, now-day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := res.LastInsertId()
+		must(room.Exec(id, now-10*60*1000))
+	}
+	// Changes, oldest first so that ids grow with time as they do live:
+	// each is on one of staff's clients with the odds of the mix.
+	act, err := tx.Prepare(`INSERT INTO activities (workspace_id, company_id, actor_id, kind, ref_id, summary, created_at) VALUES (1, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := 10 * len(clients)
+	total := mine + n/10
+	var ofClients []int64 // activity ids on staff's clients, for notifications
+	for i := 0; i < total; i++ {
+		c := 1 + rng.Int64N(int64(n))
+		onClient := rng.IntN(total) < mine
+		if onClient {
+			c = clients[rng.IntN(len(clients))]
+		}
+		at := now - 30*day + int64(i)*30*day/int64(total)
+		res, err := act.Exec(c, colleague.ID, store.ActivityNoteCreated, i+1, fmt.Sprintf("%s added a note “Call %d”", colleague.Name, i), at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if onClient {
+			id, _ := res.LastInsertId()
+			ofClients = append(ofClients, id)
+		}
+	}
+	nt, err := tx.Prepare(`INSERT INTO notifications (workspace_id, user_id, digest_key, created_at, read_at) VALUES (1, ?, ?, ?, ?)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	item, err := tx.Prepare(`INSERT OR IGNORE INTO notification_items (activity_id, notification_id) VALUES (?, ?)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []*store.User{staff, adm} {
+		for i := 0; i < 200; i++ {
+			at := now - int64(200-i)*60*60*1000
+			read := at + 1000
+			if i >= 180 {
+				read = 0
+			}
+			res, err := nt.Exec(u.ID, fmt.Sprintf("bench-%d-%d", u.ID, i), at, read)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, _ := res.LastInsertId()
+			for j := 0; j < 3; j++ {
+				must(item.Exec(ofClients[rng.IntN(len(ofClients))], id))
 			}
 		}
 	}
