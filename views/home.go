@@ -1,11 +1,16 @@
 package views
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/url"
 	"strconv"
 	"time"
 
+	"github.com/a-h/templ"
+
+	"github.com/rolodex/rolodex/cache"
 	"github.com/rolodex/rolodex/store"
 )
 
@@ -25,16 +30,13 @@ type Home struct {
 	// an uncounted many.
 	MoreMeetings int64
 	Rooms        []store.LiveRoom
-	Activity     []store.Activity         // by others, newest first
-	Unread       []store.Notification     // the newest few unread
-	Companies    map[int64]*store.Company // of the meetings and rooms
+	Activity     []store.Activity     // by others, newest first
+	Unread       []store.Notification // the newest few unread
+	Companies    map[int64]string     // names of the meetings' companies
 }
 
 func (h Home) companyName(cid int64) string {
-	if c := h.Companies[cid]; c != nil {
-		return c.Name
-	}
-	return ""
+	return h.Companies[cid]
 }
 
 // overdue reports whether m should have happened by now and is still open.
@@ -77,3 +79,39 @@ func dayTime(ctx context.Context, ms int64) string {
 
 // meetingEditPath is where a meeting is seen and changed.
 func meetingEditPath(mid int64) string { return meetingPath(mid) + "/edit" }
+
+// A home's meetings are rendered once per version of their row and kept,
+// as timeline items are: a meeting's updated_at grows with every write of
+// its row, so with its id it names every field; the key adds what else the
+// markup shows (the company's name, the zone its time is written in, which
+// list it is in and whether it is overdue), so nothing is invalidated.
+type homeMeetingKey struct {
+	id, version    int64
+	company, zone  string
+	today, overdue bool
+}
+
+var homeMeetings = cache.New(4<<20, func(k homeMeetingKey, b []byte) int { return 32 + len(k.company) + len(k.zone) + len(b) })
+
+// meetingItem is m in the today list (its clock time) or the week's (its
+// day and time).
+func (h Home) meetingItem(m store.Meeting, today bool) templ.Component {
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		key := homeMeetingKey{m.ID, m.UpdatedAt, h.companyName(m.CompanyID), zoneName(ctx), today, h.overdue(m)}
+		b, ok := homeMeetings.Get(key)
+		if !ok {
+			when := dayTime(ctx, m.StartsAt)
+			if today {
+				when = clockTime(ctx, m.StartsAt)
+			}
+			var buf bytes.Buffer
+			if err := homeMeeting(h, m, when).Render(ctx, &buf); err != nil {
+				return err
+			}
+			b = buf.Bytes()
+			homeMeetings.Put(key, b)
+		}
+		_, err := w.Write(b)
+		return err
+	})
+}
