@@ -127,6 +127,83 @@ func TestHomePage(t *testing.T) {
 	hasNot("staff without clients", get(loner), "Acme", "Beta")
 }
 
+// TestHomeFollowsChanges: the home keeps a viewer's meetings and recent
+// changes between loads (store.Home), and the next load after any change
+// that concerns them shows it: a client taken away takes its meetings and
+// changes with it, a company renamed or deleted, a meeting or a note added.
+func TestHomeFollowsChanges(t *testing.T) {
+	a := newTestApp(t)
+	ctx := context.Background()
+	alice, bob, adm := homeWorkspace(t, a)
+	ca := a.client(t, alice)
+	get := func() string {
+		t.Helper()
+		resp, body := do(t, ca, "GET", a.Server.URL+"/", "", "")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("home: %d", resp.StatusCode)
+		}
+		return body
+	}
+	expect := func(step string, want, unwanted []string) {
+		t.Helper()
+		body := get()
+		for _, s := range want {
+			if !strings.Contains(body, s) {
+				t.Errorf("%s: no %q", step, s)
+			}
+		}
+		for _, s := range unwanted {
+			if strings.Contains(body, s) {
+				t.Errorf("%s: still shows %q", step, s)
+			}
+		}
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	gamma, err := a.Store.CreateCompany(ctx, adm, store.CompanyInput{Name: "Gamma"})
+	must(err)
+	must(a.Store.AssignClient(ctx, adm, alice.ID, gamma.ID, true))
+	soon := time.Now().Add(time.Hour).UnixMilli()
+	_, err = a.Store.CreateMeeting(ctx, adm, gamma.ID, store.MeetingInput{Type: "call", Subject: "Gamma kickoff", Status: store.MeetingOpen, StartsAt: soon})
+	must(err)
+	_, err = a.Store.AddNote(ctx, adm, gamma.ID, store.NoteInput{Title: "Gamma pricing"})
+	must(err)
+	expect("a client given", []string{"Gamma kickoff", "Gamma pricing", "Acme week call"}, nil)
+	expect("loaded again", []string{"Gamma kickoff", "Gamma pricing", "Acme week call"}, nil)
+
+	// Changes on someone else's client leave alice's home as it was.
+	beta, err := a.Store.CreateCompany(ctx, adm, store.CompanyInput{Name: "Delta"})
+	must(err)
+	must(a.Store.AssignClient(ctx, adm, bob.ID, beta.ID, true))
+	_, err = a.Store.AddNote(ctx, adm, beta.ID, store.NoteInput{Title: "Delta news"})
+	must(err)
+	expect("another's client changed", []string{"Gamma kickoff", "Gamma pricing"}, []string{"Delta"})
+
+	_, err = a.Store.AddNote(ctx, adm, gamma.ID, store.NoteInput{Title: "Gamma follow-up"})
+	must(err)
+	expect("a note added", []string{"Gamma follow-up"}, nil)
+	_, err = a.Store.UpdateCompany(ctx, adm, gamma.ID, store.CompanyInput{Name: "Gamma Holdings"})
+	must(err)
+	expect("a client renamed", []string{"Gamma Holdings"}, nil)
+	_, err = a.Store.CreateMeeting(ctx, adm, gamma.ID, store.MeetingInput{Type: "call", Subject: "Gamma second call", Status: store.MeetingOpen, StartsAt: soon})
+	must(err)
+	expect("a meeting added", []string{"Gamma kickoff", "Gamma second call"}, nil)
+
+	must(a.Store.AssignClient(ctx, adm, alice.ID, gamma.ID, false))
+	expect("the client taken away", []string{"Acme week call"}, []string{"Gamma"})
+
+	// Deleting a company deletes its activity too: no newer change says
+	// so, and the home notices the company gone.
+	must(a.Store.AssignClient(ctx, adm, alice.ID, gamma.ID, true))
+	expect("given back", []string{"Gamma second call"}, nil)
+	must(a.Store.DeleteCompany(ctx, adm, gamma.ID))
+	expect("the client deleted", []string{"Acme week call"}, []string{"Gamma"})
+}
+
 // TestActivityAPI pages through GET /api/v1/activity and checks that bad
 // parameters answer 422 with the field, never 500.
 func TestActivityAPI(t *testing.T) {
