@@ -33,8 +33,9 @@ import (
 
 // TestBenchReport is `make bench`: it is skipped unless ROLODEX_BENCH_OUT
 // names the report file. It builds N companies and N contacts (default 1M,
-// ROLODEX_BENCH_N), then measures as-you-type search and the company page
-// beside a minimal handler serving the same bytes, in one run.
+// ROLODEX_BENCH_N), then measures as-you-type search, the company page and
+// the home page beside a minimal handler serving the same bytes (the
+// company page's), in one run.
 func TestBenchReport(t *testing.T) {
 	out := os.Getenv("ROLODEX_BENCH_OUT")
 	if out == "" {
@@ -70,6 +71,13 @@ func TestBenchReport(t *testing.T) {
 		clients = append(clients, 1+rng.Int64N(int64(n)))
 	}
 	if err := a.Store.SetUserClients(ctx, admin(), staff.ID, clients); err != nil {
+		t.Fatal(err)
+	}
+	// The home page's day, on every client but the one whose company page
+	// is measured, so that page stays as earlier reports measured it.
+	colleague := a.User(t, "colleague@example.com", store.RoleStaff)
+	generateDay(t, filepath.Join(a.Dir, "rolodex.db"), n, staff, colleague, adm, clients[1:])
+	if err := a.Store.RebuildRedis(ctx, store.DefaultWorkspace); err != nil {
 		t.Fatal(err)
 	}
 
@@ -136,12 +144,22 @@ func TestBenchReport(t *testing.T) {
 	logOut := proc.NewLogWriter(logFile, logFlush) // as main.go does for serve
 	defer logOut.Close()
 	a.Handler.Log = slog.New(slog.NewTextHandler(logOut, nil))
-	pageURL := serve(t, a.Handler.Routes()) + fmt.Sprintf("/companies/%d", clients[0])
+	server := serve(t, a.Handler.Routes())
+	pageURL := server + fmt.Sprintf("/companies/%d", clients[0])
 	staticURL := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, body)
 	}))
 	cookies := sc.Jar.Cookies(mustURL(a.Server.URL))
+	// The home page, as the staff user and as an admin.
+	ac := a.client(t, adm)
+	for _, c := range []*http.Client{sc, ac} {
+		if resp, _ := do(t, c, "GET", a.Server.URL+"/", "", ""); resp.StatusCode != 200 {
+			t.Fatalf("home page: %d", resp.StatusCode)
+		}
+	}
+	homeURL := server + "/"
+	adminCookies := ac.Jar.Cookies(mustURL(a.Server.URL))
 	// load runs one load test; cpu is the server's CPU time per request
 	// (this process's user and system time over the run; wrk is another
 	// process), which is what sets the throughput.
@@ -149,11 +167,12 @@ func TestBenchReport(t *testing.T) {
 		rps      float64
 		p99, cpu time.Duration
 	}
-	load := func(target string, cpus []int) result {
+	loadAs := func(cookies []*http.Cookie, target string, cpus []int) result {
 		before := cpuTime()
 		rps, p99 := loadTest(t, target, cookies, 64, 10*time.Second, cpus)
 		return result{rps, p99, time.Duration(float64(cpuTime()-before) / (rps * 10))}
 	}
+	load := func(target string, cpus []int) result { return loadAs(cookies, target, cpus) }
 	pagePath := fmt.Sprintf("path=/companies/%d ", clients[0])
 	// The collector as `rolodex serve` sets it.
 	defer proc.TuneGC()()
@@ -174,7 +193,7 @@ func TestBenchReport(t *testing.T) {
 
 	// First the server and wrk on cores of their own (the targets' row),
 	// then both sharing every core, as the earlier reports measured.
-	var ownStatic, ownPage result
+	var ownStatic, ownPage, ownHome, ownHomeAdmin result
 	var inP50, inP90, inP99 time.Duration
 	loadCPUs, undo, owned := ownCores(t)
 	if owned {
@@ -184,6 +203,8 @@ func TestBenchReport(t *testing.T) {
 		ownPage = load(pageURL, loadCPUs)
 		stop()
 		inP50, inP90, inP99 = serverTimes(t, logPath, mark, pagePath)
+		ownHome = load(homeURL, loadCPUs)
+		ownHomeAdmin = loadAs(adminCookies, homeURL, loadCPUs)
 		undo()
 	}
 	sharedStatic := load(staticURL, nil)
@@ -197,6 +218,8 @@ func TestBenchReport(t *testing.T) {
 	if !owned {
 		inP50, inP90, inP99 = serverTimes(t, logPath, mark, pagePath)
 	}
+	sharedHome := load(homeURL, nil)
+	sharedHomeAdmin := loadAs(adminCookies, homeURL, nil)
 	logOut.Close()
 
 	row("Command: `make bench` (ROLODEX_BENCH_N=%d); machine: 2 cores, 24 GiB; %s", n, time.Now().UTC().Format("2006-01-02"))
@@ -207,18 +230,20 @@ func TestBenchReport(t *testing.T) {
 	row("| build the search index (%d docs) | %s | |", 2*n, indexTime.Round(time.Millisecond))
 	row("| search as you type, staff with 1,000 clients, p50 / p99 | %s / %s | p99 ≤ 15 ms |", ms(sp50), ms(sp99))
 	row("| search as you type, admin, p50 / p99 | %s / %s | p99 ≤ 15 ms |", ms(ap50), ms(ap99))
-	loadRows := func(place string, static, page result) {
+	// inside: the company page's times in the server go below its row.
+	loadRows := func(place string, static, page, home, homeAdmin result, inside bool) {
 		row("| minimal handler, same bytes, 64 connections, %s | %.0f req/s, p99 %s; server CPU %s a request | baseline |", place, static.rps, ms(static.p99), us(static.cpu))
 		row("| company page, 64 connections, %s | %.0f req/s (%.0f%% of baseline), p99 %s; server CPU %s a request | ≥ 25%%, p99 ≤ 20 ms |", place, page.rps, 100*page.rps/static.rps, ms(page.p99), us(page.cpu))
+		if inside {
+			row("| … of which inside the server (request log), p50 / p90 / p99 | %s / %s / %s | |", ms(inP50), ms(inP90), ms(inP99))
+		}
+		row("| home page, staff with 1,000 clients, 64 connections, %s | %.0f req/s (%.0f%% of baseline), p99 %s; server CPU %s a request | ≥ 25%%, p99 ≤ 20 ms |", place, home.rps, 100*home.rps/static.rps, ms(home.p99), us(home.cpu))
+		row("| home page, admin, 64 connections, %s | %.0f req/s (%.0f%% of baseline), p99 %s; server CPU %s a request | ≥ 25%%, p99 ≤ 20 ms |", place, homeAdmin.rps, 100*homeAdmin.rps/static.rps, ms(homeAdmin.p99), us(homeAdmin.cpu))
 	}
 	if owned {
-		loadRows(fmt.Sprintf("server on %d of %d cores, wrk on the rest", runtime.NumCPU()-len(loadCPUs), runtime.NumCPU()), ownStatic, ownPage)
-		row("| … of which inside the server (request log), p50 / p90 / p99 | %s / %s / %s | |", ms(inP50), ms(inP90), ms(inP99))
+		loadRows(fmt.Sprintf("server on %d of %d cores, wrk on the rest", runtime.NumCPU()-len(loadCPUs), runtime.NumCPU()), ownStatic, ownPage, ownHome, ownHomeAdmin, true)
 	}
-	loadRows("server and load sharing every core", sharedStatic, sharedPage)
-	if !owned {
-		row("| … of which inside the server (request log), p50 / p90 / p99 | %s / %s / %s | |", ms(inP50), ms(inP90), ms(inP99))
-	}
+	loadRows("server and load sharing every core", sharedStatic, sharedPage, sharedHome, sharedHomeAdmin, !owned)
 	row("")
 	loader := "a Go load generator in the same process"
 	if _, err := exec.LookPath("wrk"); err == nil {

@@ -14,9 +14,9 @@ import (
 // activity id of the workspace (its mark) says whether anything changed
 // since a home was read: a kept home is used while the changes after its
 // mark concern neither the viewer's clients nor their assignments, and
-// each use still checks in SQLite that every company it names exists and
-// is the viewer's. What no activity records (a company deleted with its
-// activity) is caught by that check.
+// while every company it names still exists and is the viewer's. What no
+// activity records (a company deleted, with its activity) is caught by
+// that last check. All three are one statement (homeCheck).
 
 // HomeQuery is what the home page lists.
 type HomeQuery struct {
@@ -25,12 +25,12 @@ type HomeQuery struct {
 	Activity int   // how many of the newest changes by others
 }
 
-// Home is the home page's meetings and recent changes, with the companies
-// they name.
+// Home is the home page's meetings and recent changes, with the names of
+// the meetings' companies.
 type Home struct {
 	Meetings  *MeetingPage
 	Activity  []Activity
-	Companies map[int64]string // names, by id
+	Companies map[int64]string
 }
 
 type homeKey struct {
@@ -39,23 +39,25 @@ type homeKey struct {
 	q     HomeQuery
 }
 
+// keptHome is a Home and what checks it: the workspace's newest activity
+// when it was read, and the companies it names.
 type keptHome struct {
-	mark     int64 // the workspace's newest activity when it was read
-	meetings *MeetingPage
-	activity []Activity
+	Home
+	mark      int64
+	companies []int64
 }
 
 // homeWalk is how far past a kept home's mark (in activity ids) the
 // changes are looked through before it is read anew instead.
 const homeWalk = 1000
 
-func newHomeCache() *cache.Cache[homeKey, keptHome] {
-	return cache.New(16<<20, func(_ homeKey, h keptHome) int {
-		n := 64
-		for _, m := range h.meetings.Items {
-			n += 128 + len(m.Type) + len(m.Subject) + len(m.Details)
+func newHomeCache() *cache.Cache[homeKey, *keptHome] {
+	return cache.New(16<<20, func(_ homeKey, h *keptHome) int {
+		n := 64 + 8*len(h.companies)
+		for _, m := range h.Meetings.Items {
+			n += 128 + len(m.Type) + len(m.Subject) + len(m.Details) + len(h.Companies[m.CompanyID])
 		}
-		for _, a := range h.activity {
+		for _, a := range h.Activity {
 			n += 128 + len(a.CompanyName) + len(a.Summary)
 		}
 		return n
@@ -65,26 +67,22 @@ func newHomeCache() *cache.Cache[homeKey, keptHome] {
 // Home returns u's meetings in [q.From, q.To) (ListMeetings, by date)
 // and the newest changes on their clients by others (Activities).
 func (s *Store) Home(ctx context.Context, u *User, q HomeQuery) (*Home, error) {
-	var mark int64
-	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM activities WHERE workspace_id = ?`, u.WorkspaceID).Scan(&mark); err != nil {
-		return nil, err
-	}
 	key := homeKey{u.ID, u.IsAdmin(), q}
+	var mark int64
 	if kept, ok := s.homes.Get(key); ok {
-		fresh, err := s.homeStillFresh(ctx, u, kept.mark, mark)
-		if err != nil {
+		var usable bool
+		var err error
+		if mark, usable, err = s.homeCheck(ctx, u, kept); err != nil {
 			return nil, err
 		}
-		if fresh {
-			h, ok, err := s.checkHome(ctx, u, kept)
-			if err != nil || ok {
-				if ok && kept.mark != mark {
-					kept.mark = mark
-					s.homes.Put(key, kept)
-				}
-				return h, err
+		if usable {
+			if mark != kept.mark {
+				s.homes.Put(key, &keptHome{Home: kept.Home, mark: mark, companies: kept.companies})
 			}
+			return &kept.Home, nil
 		}
+	} else if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM activities WHERE workspace_id = ?`, u.WorkspaceID).Scan(&mark); err != nil {
+		return nil, err
 	}
 	// A change whose outbox row is still pending may not be in the
 	// meetings index yet: what is read now is shown, not kept.
@@ -100,62 +98,54 @@ func (s *Store) Home(ctx context.Context, u *User, q HomeQuery) (*Home, error) {
 	if err != nil {
 		return nil, err
 	}
-	kept := keptHome{mark: mark, meetings: week, activity: activity.Items}
-	h, ok, err := s.checkHome(ctx, u, kept)
-	if err == nil && ok && !pending {
+	kept := &keptHome{Home: Home{Meetings: week, Activity: activity.Items, Companies: map[int64]string{}}, mark: mark}
+	for _, m := range week.Items {
+		kept.companies = append(kept.companies, m.CompanyID)
+	}
+	companies, err := s.CompaniesByID(ctx, u, kept.companies)
+	if err != nil {
+		return nil, err
+	}
+	for id, c := range companies {
+		kept.Companies[id] = c.Name
+	}
+	for _, a := range activity.Items {
+		if a.CompanyID != nil {
+			kept.companies = append(kept.companies, *a.CompanyID)
+		}
+	}
+	slices.Sort(kept.companies)
+	kept.companies = slices.Compact(kept.companies)
+	if !pending {
 		s.homes.Put(key, kept)
 	}
-	return h, err
+	return &kept.Home, nil
 }
 
-// homeStillFresh reports whether no change in (from, to] concerns what u's
-// home shows: for an admin, none at all; for staff, none on a current
-// client and no client given or taken away.
-func (s *Store) homeStillFresh(ctx context.Context, u *User, from, to int64) (bool, error) {
-	switch {
-	case from == to:
-		return true, nil
-	case u.IsAdmin() || to-from > homeWalk:
-		return false, nil
+// homeCheck returns the workspace's newest activity id, and whether kept
+// may be shown: no change after its mark (up to homeWalk ids on) concerns
+// u (for an admin, none at all; for staff, none on a current client and no
+// client given or taken away), and u may still see every company it
+// names.
+func (s *Store) homeCheck(ctx context.Context, u *User, kept *keptHome) (mark int64, usable bool, err error) {
+	var changed, seen int
+	args := []any{u.WorkspaceID, u.WorkspaceID, kept.mark, kept.mark + homeWalk}
+	changes := `EXISTS (SELECT 1 FROM activities a WHERE a.workspace_id = ? AND a.id > ? AND a.id <= ?`
+	if !u.IsAdmin() {
+		changes += ` AND (EXISTS (SELECT 1 FROM user_clients uc WHERE uc.user_id = ? AND uc.company_id = a.company_id)
+			OR (a.kind IN (?, ?) AND a.ref_id = ?))`
+		args = append(args, u.ID, ActivityClientAssigned, ActivityClientUnassigned, u.ID)
 	}
-	var changed bool
-	err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM activities a WHERE a.workspace_id = ? AND a.id > ? AND a.id <= ?
-		AND (EXISTS (SELECT 1 FROM user_clients uc WHERE uc.user_id = ? AND uc.company_id = a.company_id)
-			OR (a.kind IN (?, ?) AND a.ref_id = ?)))`,
-		u.WorkspaceID, from, to, u.ID, ActivityClientAssigned, ActivityClientUnassigned, u.ID).Scan(&changed)
-	return !changed, err
-}
-
-// checkHome names the companies of a home in one query, which applies
-// u's client security now; ok is false when one of them is gone or no
-// longer u's (the home is then not to be used when kept, and names only
-// what u may see when just read).
-func (s *Store) checkHome(ctx context.Context, u *User, kept keptHome) (*Home, bool, error) {
-	ids := make([]int64, 0, len(kept.meetings.Items)+len(kept.activity))
-	for _, m := range kept.meetings.Items {
-		ids = append(ids, m.CompanyID)
+	// Staff see their clients; an admin, the workspace's companies (NOT
+	// INDEXED: rowid lookups for the list, as CompaniesByID).
+	visible, vargs := `SELECT count(*) FROM user_clients WHERE user_id = ? AND company_id IN (`, []any{u.ID}
+	if u.IsAdmin() {
+		visible, vargs = `SELECT count(*) FROM companies NOT INDEXED WHERE workspace_id = ? AND id IN (`, []any{u.WorkspaceID}
 	}
-	for _, a := range kept.activity {
-		if a.CompanyID != nil {
-			ids = append(ids, *a.CompanyID)
-		}
+	for _, id := range kept.companies {
+		vargs = append(vargs, id)
 	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	names := make(map[int64]string, len(ids))
-	if len(ids) > 0 {
-		cond, args := visible(u, "c")
-		inArgs := make([]any, len(ids))
-		for i, id := range ids {
-			inArgs[i] = id
-		}
-		// NOT INDEXED: rowid lookups for the id list, as CompaniesByID.
-		err := queryEach(ctx, s.r, func(row interface{ Scan(...any) error }, c *Company) error { return row.Scan(&c.ID, &c.Name) },
-			func(c *Company) error { names[c.ID] = c.Name; return nil },
-			`SELECT c.id, c.name FROM companies c NOT INDEXED WHERE c.id IN (`+placeholders(len(ids))+`) AND `+cond, append(inArgs, args...)...)
-		if err != nil {
-			return nil, false, err
-		}
-	}
-	return &Home{Meetings: kept.meetings, Activity: kept.activity, Companies: names}, len(names) == len(ids), nil
+	err = s.r.QueryRowContext(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM activities WHERE workspace_id = ?), `+changes+`), (`+
+		visible+placeholders(len(kept.companies))+`))`, append(args, vargs...)...).Scan(&mark, &changed, &seen)
+	return mark, err == nil && changed == 0 && mark-kept.mark <= homeWalk && seen == len(kept.companies), err
 }

@@ -38,7 +38,7 @@ type Store struct {
 
 	meetings MeetingIndex // set by UseMeetingIndex
 
-	homes *cache.Cache[homeKey, keptHome] // the home pages read lately (home.go)
+	homes *cache.Cache[homeKey, *keptHome] // the home pages read lately (home.go)
 
 	// Applier applies the outbox rows the store does not own (search
 	// index updates) after their transaction commits. Left nil, those rows

@@ -3,6 +3,8 @@ package views
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"hash/maphash"
 	"io"
 	"net/url"
 	"strconv"
@@ -80,25 +82,36 @@ func dayTime(ctx context.Context, ms int64) string {
 // meetingEditPath is where a meeting is seen and changed.
 func meetingEditPath(mid int64) string { return meetingPath(mid) + "/edit" }
 
-// A home's meetings are rendered once per version of their row and kept,
-// as timeline items are: a meeting's updated_at grows with every write of
-// its row, so with its id it names every field; the key adds what else the
-// markup shows (the company's name, the zone its time is written in, which
-// list it is in and whether it is overdue), so nothing is invalidated.
+// A home's meetings are rendered once per version of what they show and
+// kept, as timeline items are: the key hashes every field the markup
+// shows (and the company's name), with the zone its time is written in,
+// which list it is in and whether it is overdue, so an edit simply misses.
 type homeMeetingKey struct {
-	id, version    int64
-	company, zone  string
+	id             int64
+	sum            uint64
+	zone           string
 	today, overdue bool
 }
 
-var homeMeetings = cache.New(4<<20, func(k homeMeetingKey, b []byte) int { return 32 + len(k.company) + len(k.zone) + len(b) })
+var homeMeetings = cache.New(4<<20, func(k homeMeetingKey, b []byte) int { return 32 + len(k.zone) + len(b) })
 
 // meetingItem is m in the today list (its clock time) or the week's (its
 // day and time).
 func (h Home) meetingItem(m store.Meeting, today bool) templ.Component {
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
-		key := homeMeetingKey{m.ID, m.UpdatedAt, h.companyName(m.CompanyID), zoneName(ctx), today, h.overdue(m)}
-		b, ok := homeMeetings.Get(key)
+		var sum maphash.Hash
+		sum.SetSeed(itemSeed)
+		for _, s := range []string{m.Type, m.Status, m.Subject, h.companyName(m.CompanyID)} {
+			sum.WriteString(s)
+			sum.WriteByte(0)
+		}
+		var b [8]byte
+		for _, n := range []int64{m.CompanyID, m.StartsAt} {
+			binary.LittleEndian.PutUint64(b[:], uint64(n))
+			sum.Write(b[:])
+		}
+		key := homeMeetingKey{m.ID, sum.Sum64(), zoneName(ctx), today, h.overdue(m)}
+		html, ok := homeMeetings.Get(key)
 		if !ok {
 			when := dayTime(ctx, m.StartsAt)
 			if today {
@@ -108,10 +121,10 @@ func (h Home) meetingItem(m store.Meeting, today bool) templ.Component {
 			if err := homeMeeting(h, m, when).Render(ctx, &buf); err != nil {
 				return err
 			}
-			b = buf.Bytes()
-			homeMeetings.Put(key, b)
+			html = buf.Bytes()
+			homeMeetings.Put(key, html)
 		}
-		_, err := w.Write(b)
+		_, err := w.Write(html)
 		return err
 	})
 }
