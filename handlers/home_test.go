@@ -310,3 +310,57 @@ func TestHomeNotifications(t *testing.T) {
 		t.Errorf("kim's home page shows lee's notification")
 	}
 }
+
+// TestHomeLiveRooms: each live room on the home says how many are in it
+// (the participants of every room are read in one query).
+func TestHomeLiveRooms(t *testing.T) {
+	a := newTestApp(t)
+	ctx := context.Background()
+	adm := a.User(t, "admin@example.com", store.RoleAdmin)
+	alice := a.User(t, "alice@example.com", store.RoleStaff)
+	bob := a.User(t, "bob@example.com", store.RoleStaff)
+	room := func(name string, people ...*store.User) {
+		t.Helper()
+		c, err := a.Store.CreateCompany(ctx, adm, store.CompanyInput{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := a.Store.CreateMeeting(ctx, adm, c.ID, store.MeetingInput{Type: "video", Subject: name + " live review", Status: store.MeetingOpen, StartsAt: time.Now().UnixMilli()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Store.OpenRoom(ctx, adm, m.ID); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range people {
+			if u.Role == store.RoleStaff {
+				if err := a.Store.AssignClient(ctx, adm, u.ID, c.ID, true); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := a.Store.JoinRoom(ctx, u, m.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	room("Alpha", alice)
+	room("Bravo", bob, adm)
+	room("Charlie")
+	resp, body := do(t, a.client(t, adm), "GET", a.Server.URL+"/", "", "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("home: %d", resp.StatusCode)
+	}
+	_, live, _ := strings.Cut(body, `id="home-rooms"`)
+	live, _, _ = strings.Cut(live, "</section>")
+	var got []string
+	for _, item := range strings.Split(live, "<li")[1:] {
+		for _, s := range []string{"Alpha", "Bravo", "Charlie", "Nobody in yet", "1 person in", "2 people in"} {
+			if strings.Contains(item, s) {
+				got = append(got, s)
+			}
+		}
+	}
+	if want := "Alpha,1 person in,Bravo,2 people in,Charlie,Nobody in yet"; strings.Join(got, ",") != want {
+		t.Errorf("live rooms: %s, want %s", strings.Join(got, ","), want)
+	}
+}
