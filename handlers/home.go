@@ -17,9 +17,9 @@ const homeMeetings = 50
 // homeNotifications is how many unread notifications the home page shows.
 const homeNotifications = 5
 
-// home is "my day" (views.HomePage): the meetings and recent changes
-// (Store.Home, which keeps them until something changes), live rooms and
-// unread notifications, under the viewer's client security.
+// home is "my day" (views.HomePage): the meetings, recent changes and
+// unread notifications (Store.Home, which keeps them until something
+// changes) and live rooms, under the viewer's client security.
 func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	u := userFrom(ctx)
@@ -28,7 +28,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	tomorrow := day.AddDate(0, 0, 1).UnixMilli()
 	v := views.Home{Admin: u.IsAdmin(), Clients: true, Now: now.UnixMilli(), Day: day}
 
-	home, err := h.Store.Home(ctx, u, store.HomeQuery{From: day.UnixMilli(), To: day.AddDate(0, 0, 8).UnixMilli(), Meetings: homeMeetings, Activity: 10})
+	home, err := h.Store.Home(ctx, u, store.HomeQuery{From: day.UnixMilli(), To: day.AddDate(0, 0, 8).UnixMilli(), Meetings: homeMeetings, Activity: 10, Unread: homeNotifications})
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -47,17 +47,11 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 			v.MoreMeetings = week.Count - int64(len(week.Items))
 		}
 	}
-	v.Activity, v.Companies = home.Activity, home.Companies
+	v.Activity, v.Unread, v.Companies = home.Activity, home.Unread, home.Companies
 	if v.Rooms, err = h.Store.LiveRooms(ctx, u); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	unread, err := h.Store.Notifications(ctx, u, true, "", homeNotifications)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	v.Unread = unread.Items
 	// A staff user with nothing at all on the page may have no clients:
 	// then every section says how to get some.
 	if !v.Admin && len(week.Items) == 0 && len(v.Rooms) == 0 && len(v.Activity) == 0 {

@@ -202,6 +202,34 @@ func TestHomeFollowsChanges(t *testing.T) {
 	expect("given back", []string{"Gamma second call"}, nil)
 	must(a.Store.DeleteCompany(ctx, adm, gamma.ID))
 	expect("the client deleted", []string{"Acme week call"}, []string{"Gamma"})
+
+	// A notification arrives (the pipeline runs apart, writing no
+	// activity), then is read (neither).
+	must(a.Store.SetNotificationSettings(ctx, alice, store.NotificationSettings{Mode: store.NotifyImmediate}, a.Handler.Notify.OfferedMS()))
+	echo, err := a.Store.CreateCompany(ctx, adm, store.CompanyInput{Name: "Echo"})
+	must(err)
+	must(a.Store.AssignClient(ctx, adm, alice.ID, echo.ID, true))
+	_, err = a.Store.AddNote(ctx, adm, echo.ID, store.NoteInput{Title: "Echo renewal"})
+	must(err)
+	get() // kept, most likely before the notification
+	var notified int64
+	for deadline := time.Now().Add(10 * time.Second); notified == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no notification of the note")
+		}
+		unread, err := a.Store.Notifications(ctx, alice, true, "", 20)
+		must(err)
+		for _, n := range unread.Items {
+			for _, it := range n.Items {
+				if strings.Contains(it.Summary, "Echo renewal") {
+					notified = n.ID
+				}
+			}
+		}
+	}
+	expect("a notification", []string{fmt.Sprintf(`href="/notifications#notification-%d"`, notified)}, []string{"No unread notifications"})
+	must(a.Store.MarkNotificationsRead(ctx, alice, nil, true))
+	expect("the notification read", []string{"No unread notifications"}, []string{"/notifications#notification-"})
 }
 
 // TestActivityAPI pages through GET /api/v1/activity and checks that bad
