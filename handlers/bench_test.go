@@ -33,8 +33,9 @@ import (
 
 // TestBenchReport is `make bench`: it is skipped unless ROLODEX_BENCH_OUT
 // names the report file. It builds N companies and N contacts (default 1M,
-// ROLODEX_BENCH_N), then measures as-you-type search and the company page
-// beside a minimal handler serving the same bytes, in one run.
+// ROLODEX_BENCH_N), then measures as-you-type search, the company page and
+// the home page beside a minimal handler serving the same bytes (the
+// company page's), in one run.
 func TestBenchReport(t *testing.T) {
 	out := os.Getenv("ROLODEX_BENCH_OUT")
 	if out == "" {
@@ -70,6 +71,13 @@ func TestBenchReport(t *testing.T) {
 		clients = append(clients, 1+rng.Int64N(int64(n)))
 	}
 	if err := a.Store.SetUserClients(ctx, admin(), staff.ID, clients); err != nil {
+		t.Fatal(err)
+	}
+	// The home page's day, on every client but the one whose company page
+	// is measured, so that page stays as earlier reports measured it.
+	colleague := a.User(t, "colleague@example.com", store.RoleStaff)
+	generateDay(t, filepath.Join(a.Dir, "rolodex.db"), n, staff, colleague, adm, clients[1:])
+	if err := a.Store.RebuildRedis(ctx, store.DefaultWorkspace); err != nil {
 		t.Fatal(err)
 	}
 
@@ -136,12 +144,22 @@ func TestBenchReport(t *testing.T) {
 	logOut := proc.NewLogWriter(logFile, logFlush) // as main.go does for serve
 	defer logOut.Close()
 	a.Handler.Log = slog.New(slog.NewTextHandler(logOut, nil))
-	pageURL := serve(t, a.Handler.Routes()) + fmt.Sprintf("/companies/%d", clients[0])
+	server := serve(t, a.Handler.Routes())
+	pageURL := server + fmt.Sprintf("/companies/%d", clients[0])
 	staticURL := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, body)
 	}))
 	cookies := sc.Jar.Cookies(mustURL(a.Server.URL))
+	// The home page, as the staff user and as an admin.
+	ac := a.client(t, adm)
+	for _, c := range []*http.Client{sc, ac} {
+		if resp, _ := do(t, c, "GET", a.Server.URL+"/", "", ""); resp.StatusCode != 200 {
+			t.Fatalf("home page: %d", resp.StatusCode)
+		}
+	}
+	homeURL := server + "/"
+	adminCookies := ac.Jar.Cookies(mustURL(a.Server.URL))
 	// load runs one load test; cpu is the server's CPU time per request
 	// (this process's user and system time over the run; wrk is another
 	// process), which is what sets the throughput.
@@ -149,11 +167,12 @@ func TestBenchReport(t *testing.T) {
 		rps      float64
 		p99, cpu time.Duration
 	}
-	load := func(target string, cpus []int) result {
+	loadAs := func(cookies []*http.Cookie, target string, cpus []int) result {
 		before := cpuTime()
 		rps, p99 := loadTest(t, target, cookies, 64, 10*time.Second, cpus)
 		return result{rps, p99, time.Duration(float64(cpuTime()-before) / (rps * 10))}
 	}
+	load := func(target string, cpus []int) result { return loadAs(cookies, target, cpus) }
 	pagePath := fmt.Sprintf("path=/companies/%d ", clients[0])
 	// The collector as `rolodex serve` sets it.
 	defer proc.TuneGC()()
@@ -174,7 +193,7 @@ func TestBenchReport(t *testing.T) {
 
 	// First the server and wrk on cores of their own (the targets' row),
 	// then both sharing every core, as the earlier reports measured.
-	var ownStatic, ownPage result
+	var ownStatic, ownPage, ownHome, ownHomeAdmin result
 	var inP50, inP90, inP99 time.Duration
 	loadCPUs, undo, owned := ownCores(t)
 	if owned {
@@ -184,6 +203,8 @@ func TestBenchReport(t *testing.T) {
 		ownPage = load(pageURL, loadCPUs)
 		stop()
 		inP50, inP90, inP99 = serverTimes(t, logPath, mark, pagePath)
+		ownHome = load(homeURL, loadCPUs)
+		ownHomeAdmin = loadAs(adminCookies, homeURL, loadCPUs)
 		undo()
 	}
 	sharedStatic := load(staticURL, nil)
@@ -197,6 +218,8 @@ func TestBenchReport(t *testing.T) {
 	if !owned {
 		inP50, inP90, inP99 = serverTimes(t, logPath, mark, pagePath)
 	}
+	sharedHome := load(homeURL, nil)
+	sharedHomeAdmin := loadAs(adminCookies, homeURL, nil)
 	logOut.Close()
 
 	row("Command: `make bench` (ROLODEX_BENCH_N=%d); machine: 2 cores, 24 GiB; %s", n, time.Now().UTC().Format("2006-01-02"))
@@ -207,18 +230,20 @@ func TestBenchReport(t *testing.T) {
 	row("| build the search index (%d docs) | %s | |", 2*n, indexTime.Round(time.Millisecond))
 	row("| search as you type, staff with 1,000 clients, p50 / p99 | %s / %s | p99 ≤ 15 ms |", ms(sp50), ms(sp99))
 	row("| search as you type, admin, p50 / p99 | %s / %s | p99 ≤ 15 ms |", ms(ap50), ms(ap99))
-	loadRows := func(place string, static, page result) {
+	// inside: the company page's times in the server go below its row.
+	loadRows := func(place string, static, page, home, homeAdmin result, inside bool) {
 		row("| minimal handler, same bytes, 64 connections, %s | %.0f req/s, p99 %s; server CPU %s a request | baseline |", place, static.rps, ms(static.p99), us(static.cpu))
 		row("| company page, 64 connections, %s | %.0f req/s (%.0f%% of baseline), p99 %s; server CPU %s a request | ≥ 25%%, p99 ≤ 20 ms |", place, page.rps, 100*page.rps/static.rps, ms(page.p99), us(page.cpu))
+		if inside {
+			row("| … of which inside the server (request log), p50 / p90 / p99 | %s / %s / %s | |", ms(inP50), ms(inP90), ms(inP99))
+		}
+		row("| home page, staff with 1,000 clients, 64 connections, %s | %.0f req/s (%.0f%% of baseline), p99 %s; server CPU %s a request | ≥ 25%%, p99 ≤ 20 ms |", place, home.rps, 100*home.rps/static.rps, ms(home.p99), us(home.cpu))
+		row("| home page, admin, 64 connections, %s | %.0f req/s (%.0f%% of baseline), p99 %s; server CPU %s a request | ≥ 25%%, p99 ≤ 20 ms |", place, homeAdmin.rps, 100*homeAdmin.rps/static.rps, ms(homeAdmin.p99), us(homeAdmin.cpu))
 	}
 	if owned {
-		loadRows(fmt.Sprintf("server on %d of %d cores, wrk on the rest", runtime.NumCPU()-len(loadCPUs), runtime.NumCPU()), ownStatic, ownPage)
-		row("| … of which inside the server (request log), p50 / p90 / p99 | %s / %s / %s | |", ms(inP50), ms(inP90), ms(inP99))
+		loadRows(fmt.Sprintf("server on %d of %d cores, wrk on the rest", runtime.NumCPU()-len(loadCPUs), runtime.NumCPU()), ownStatic, ownPage, ownHome, ownHomeAdmin, true)
 	}
-	loadRows("server and load sharing every core", sharedStatic, sharedPage)
-	if !owned {
-		row("| … of which inside the server (request log), p50 / p90 / p99 | %s / %s / %s | |", ms(inP50), ms(inP90), ms(inP99))
-	}
+	loadRows("server and load sharing every core", sharedStatic, sharedPage, sharedHome, sharedHomeAdmin, !owned)
 	row("")
 	loader := "a Go load generator in the same process"
 	if _, err := exec.LookPath("wrk"); err == nil {
@@ -492,7 +517,7 @@ func noteStep(n int) int64 { return int64(max(1, n/20000)) }
 
 // generate bulk-loads n companies and n contacts straight into SQLite: a
 // benchmark fixture, not a code path users take.
-func generate(t *testing.T, path string, n int) {
+func generate(t testing.TB, path string, n int) {
 	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=OFF&_busy_timeout=10000")
 	if err != nil {
 		t.Fatal(err)
@@ -528,6 +553,130 @@ func generate(t *testing.T, path string, n int) {
 		for j := 0; j < 5; j++ {
 			if _, err := nt.Exec(cid, fmt.Sprintf("Call %d", j), "Spoke about **pricing**:\n\n- volume\n- terms", now-int64(j*1000), now); err != nil {
 				t.Fatal(err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// generateDay bulk-loads what the home page reads into SQLite, around now,
+// on a workspace made by generate with n companies: every client of staff
+// has a meeting within 30 days either way (about 17 a day) and ten
+// changes by a colleague over the last 30 days, among n/20 other meetings
+// and n/10 other changes in the workspace; staff and adm have 200
+// notifications of 3 changes each, the newest 20 unread; three of staff's
+// clients and ten other companies have a room open now. The caller
+// rebuilds Redis from it.
+func generateDay(t testing.TB, path string, n int, staff, colleague, adm *store.User, clients []int64) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=OFF&_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	now := time.Now().UnixMilli()
+	const day = 24 * 60 * 60 * 1000
+	types := []string{"email", "sms", "call", "video", "in-person"}
+	mt, err := tx.Prepare(`INSERT INTO meetings (workspace_id, company_id, owner_id, type, status, subject, starts_at, ends_at, created_at, updated_at)
+		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meeting := func(company int64, at int64) int64 {
+		status := store.MeetingOpen
+		if at < now && rng.IntN(4) > 0 { // most past meetings are closed, some overdue
+			status = store.MeetingClosed
+		}
+		res, err := mt.Exec(company, staff.ID, types[rng.IntN(len(types))], status, fmt.Sprintf("Review %d", company), at, at+30*60*1000, now-day, now-day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := res.LastInsertId()
+		return id
+	}
+	for _, c := range clients {
+		meeting(c, now-30*day+rng.Int64N(60*day))
+	}
+	for i := 0; i < n/20; i++ {
+		meeting(1+rng.Int64N(int64(n)), now-30*day+rng.Int64N(60*day))
+	}
+	room, err := tx.Prepare(`INSERT INTO rooms (meeting_id, workspace_id, state, opened_at) VALUES (?, 1, 'open', ?)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 13; i++ {
+		c := 1 + rng.Int64N(int64(n))
+		if i < 3 {
+			c = clients[i]
+		}
+		// Open until two hours from now, so the rooms' scheduler leaves them open.
+		res, err := mt.Exec(c, staff.ID, "video", store.MeetingOpen, "Live review", now-10*60*1000, now+2*60*60*1000, now-day, now-day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := res.LastInsertId()
+		must(room.Exec(id, now-10*60*1000))
+	}
+	// Changes, oldest first so that ids grow with time as they do live:
+	// each is on one of staff's clients with the odds of the mix.
+	act, err := tx.Prepare(`INSERT INTO activities (workspace_id, company_id, actor_id, kind, ref_id, summary, created_at) VALUES (1, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := 10 * len(clients)
+	total := mine + n/10
+	var ofClients []int64 // activity ids on staff's clients, for notifications
+	for i := 0; i < total; i++ {
+		c := 1 + rng.Int64N(int64(n))
+		onClient := rng.IntN(total) < mine
+		if onClient {
+			c = clients[rng.IntN(len(clients))]
+		}
+		at := now - 30*day + int64(i)*30*day/int64(total)
+		res, err := act.Exec(c, colleague.ID, store.ActivityNoteCreated, i+1, fmt.Sprintf("%s added a note “Call %d”", colleague.Name, i), at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if onClient {
+			id, _ := res.LastInsertId()
+			ofClients = append(ofClients, id)
+		}
+	}
+	nt, err := tx.Prepare(`INSERT INTO notifications (workspace_id, user_id, digest_key, created_at, read_at) VALUES (1, ?, ?, ?, ?)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	item, err := tx.Prepare(`INSERT OR IGNORE INTO notification_items (activity_id, notification_id) VALUES (?, ?)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []*store.User{staff, adm} {
+		for i := 0; i < 200; i++ {
+			at := now - int64(200-i)*60*60*1000
+			read := at + 1000
+			if i >= 180 {
+				read = 0
+			}
+			res, err := nt.Exec(u.ID, fmt.Sprintf("bench-%d-%d", u.ID, i), at, read)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, _ := res.LastInsertId()
+			for j := 0; j < 3; j++ {
+				must(item.Exec(ofClients[rng.IntN(len(ofClients))], id))
 			}
 		}
 	}

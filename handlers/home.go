@@ -15,8 +15,9 @@ const homeMeetings = 50
 // homeNotifications is how many unread notifications the home page shows.
 const homeNotifications = 5
 
-// home is "my day" (views.HomePage): a few indexed reads, each the same
-// one another page makes, under the viewer's client security.
+// home is "my day" (views.HomePage): the meetings, recent changes and
+// unread notifications (Store.Home, which keeps them until something
+// changes) and live rooms, under the viewer's client security.
 func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	u := userFrom(ctx)
@@ -25,11 +26,12 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	tomorrow := day.AddDate(0, 0, 1).UnixMilli()
 	v := views.Home{Admin: u.IsAdmin(), Clients: true, Now: now.UnixMilli(), Day: day}
 
-	week, err := h.Store.ListMeetings(ctx, u, store.MeetingQuery{From: day.UnixMilli(), To: day.AddDate(0, 0, 8).UnixMilli(), Limit: homeMeetings})
+	home, err := h.Store.Home(ctx, u, store.HomeQuery{From: day.UnixMilli(), To: day.AddDate(0, 0, 8).UnixMilli(), Meetings: homeMeetings, Activity: 10, Unread: homeNotifications})
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	week := home.Meetings
 	for _, m := range week.Items {
 		if m.StartsAt < tomorrow {
 			v.Today = append(v.Today, m)
@@ -43,37 +45,14 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 			v.MoreMeetings = week.Count - int64(len(week.Items))
 		}
 	}
+	v.Activity, v.Unread, v.Companies = home.Activity, home.Unread, home.Companies
 	if v.Rooms, err = h.Store.LiveRooms(ctx, u); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	unread, err := h.Store.Notifications(ctx, u, true, "", homeNotifications)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	v.Unread = unread.Items
-	activity, err := h.Store.Activities(ctx, u, store.ActivityQuery{NotBy: u.ID, Limit: 10})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	v.Activity = activity.Items
-
-	var ids []int64
-	for _, m := range week.Items {
-		ids = append(ids, m.CompanyID)
-	}
-	for _, lr := range v.Rooms {
-		ids = append(ids, lr.CompanyID)
-	}
-	if v.Companies, err = h.Store.CompaniesByID(ctx, u, ids); err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	// A staff user with nothing at all on the page may have no clients:
 	// then every section says how to get some.
-	if !v.Admin && len(ids) == 0 && len(v.Activity) == 0 {
+	if !v.Admin && len(week.Items) == 0 && len(v.Rooms) == 0 && len(v.Activity) == 0 {
 		clients, err := h.Store.ClientIDs(ctx, u)
 		if err != nil {
 			h.fail(w, r, err)

@@ -127,6 +127,111 @@ func TestHomePage(t *testing.T) {
 	hasNot("staff without clients", get(loner), "Acme", "Beta")
 }
 
+// TestHomeFollowsChanges: the home keeps a viewer's meetings and recent
+// changes between loads (store.Home), and the next load after any change
+// that concerns them shows it: a client taken away takes its meetings and
+// changes with it, a company renamed or deleted, a meeting or a note added.
+func TestHomeFollowsChanges(t *testing.T) {
+	a := newTestApp(t)
+	ctx := context.Background()
+	alice, bob, adm := homeWorkspace(t, a)
+	ca := a.client(t, alice)
+	get := func() string {
+		t.Helper()
+		resp, body := do(t, ca, "GET", a.Server.URL+"/", "", "")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("home: %d", resp.StatusCode)
+		}
+		return body
+	}
+	expect := func(step string, want, unwanted []string) {
+		t.Helper()
+		body := get()
+		for _, s := range want {
+			if !strings.Contains(body, s) {
+				t.Errorf("%s: no %q", step, s)
+			}
+		}
+		for _, s := range unwanted {
+			if strings.Contains(body, s) {
+				t.Errorf("%s: still shows %q", step, s)
+			}
+		}
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	gamma, err := a.Store.CreateCompany(ctx, adm, store.CompanyInput{Name: "Gamma"})
+	must(err)
+	must(a.Store.AssignClient(ctx, adm, alice.ID, gamma.ID, true))
+	soon := time.Now().Add(time.Hour).UnixMilli()
+	_, err = a.Store.CreateMeeting(ctx, adm, gamma.ID, store.MeetingInput{Type: "call", Subject: "Gamma kickoff", Status: store.MeetingOpen, StartsAt: soon})
+	must(err)
+	_, err = a.Store.AddNote(ctx, adm, gamma.ID, store.NoteInput{Title: "Gamma pricing"})
+	must(err)
+	expect("a client given", []string{"Gamma kickoff", "Gamma pricing", "Acme week call"}, nil)
+	expect("loaded again", []string{"Gamma kickoff", "Gamma pricing", "Acme week call"}, nil)
+
+	// Changes on someone else's client leave alice's home as it was.
+	beta, err := a.Store.CreateCompany(ctx, adm, store.CompanyInput{Name: "Delta"})
+	must(err)
+	must(a.Store.AssignClient(ctx, adm, bob.ID, beta.ID, true))
+	_, err = a.Store.AddNote(ctx, adm, beta.ID, store.NoteInput{Title: "Delta news"})
+	must(err)
+	expect("another's client changed", []string{"Gamma kickoff", "Gamma pricing"}, []string{"Delta"})
+
+	_, err = a.Store.AddNote(ctx, adm, gamma.ID, store.NoteInput{Title: "Gamma follow-up"})
+	must(err)
+	expect("a note added", []string{"Gamma follow-up"}, nil)
+	_, err = a.Store.UpdateCompany(ctx, adm, gamma.ID, store.CompanyInput{Name: "Gamma Holdings"})
+	must(err)
+	expect("a client renamed", []string{"Gamma Holdings"}, nil)
+	_, err = a.Store.CreateMeeting(ctx, adm, gamma.ID, store.MeetingInput{Type: "call", Subject: "Gamma second call", Status: store.MeetingOpen, StartsAt: soon})
+	must(err)
+	expect("a meeting added", []string{"Gamma kickoff", "Gamma second call"}, nil)
+
+	must(a.Store.AssignClient(ctx, adm, alice.ID, gamma.ID, false))
+	expect("the client taken away", []string{"Acme week call"}, []string{"Gamma"})
+
+	// Deleting a company deletes its activity too: no newer change says
+	// so, and the home notices the company gone.
+	must(a.Store.AssignClient(ctx, adm, alice.ID, gamma.ID, true))
+	expect("given back", []string{"Gamma second call"}, nil)
+	must(a.Store.DeleteCompany(ctx, adm, gamma.ID))
+	expect("the client deleted", []string{"Acme week call"}, []string{"Gamma"})
+
+	// A notification arrives (the pipeline runs apart, writing no
+	// activity), then is read (neither).
+	must(a.Store.SetNotificationSettings(ctx, alice, store.NotificationSettings{Mode: store.NotifyImmediate}, a.Handler.Notify.OfferedMS()))
+	echo, err := a.Store.CreateCompany(ctx, adm, store.CompanyInput{Name: "Echo"})
+	must(err)
+	must(a.Store.AssignClient(ctx, adm, alice.ID, echo.ID, true))
+	_, err = a.Store.AddNote(ctx, adm, echo.ID, store.NoteInput{Title: "Echo renewal"})
+	must(err)
+	get() // kept, most likely before the notification
+	var notified int64
+	for deadline := time.Now().Add(10 * time.Second); notified == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no notification of the note")
+		}
+		unread, err := a.Store.Notifications(ctx, alice, true, "", 20)
+		must(err)
+		for _, n := range unread.Items {
+			for _, it := range n.Items {
+				if strings.Contains(it.Summary, "Echo renewal") {
+					notified = n.ID
+				}
+			}
+		}
+	}
+	expect("a notification", []string{fmt.Sprintf(`href="/notifications#notification-%d"`, notified)}, []string{"No unread notifications"})
+	must(a.Store.MarkNotificationsRead(ctx, alice, nil, true))
+	expect("the notification read", []string{"No unread notifications"}, []string{"/notifications#notification-"})
+}
+
 // TestActivityAPI pages through GET /api/v1/activity and checks that bad
 // parameters answer 422 with the field, never 500.
 func TestActivityAPI(t *testing.T) {
@@ -231,5 +336,59 @@ func TestHomeNotifications(t *testing.T) {
 	}
 	if _, body := do(t, a.client(t, kim), "GET", a.Server.URL+"/", "", ""); strings.Contains(body, "1 update on 1 client") {
 		t.Errorf("kim's home page shows lee's notification")
+	}
+}
+
+// TestHomeLiveRooms: each live room on the home says how many are in it
+// (the participants of every room are read in one query).
+func TestHomeLiveRooms(t *testing.T) {
+	a := newTestApp(t)
+	ctx := context.Background()
+	adm := a.User(t, "admin@example.com", store.RoleAdmin)
+	alice := a.User(t, "alice@example.com", store.RoleStaff)
+	bob := a.User(t, "bob@example.com", store.RoleStaff)
+	room := func(name string, people ...*store.User) {
+		t.Helper()
+		c, err := a.Store.CreateCompany(ctx, adm, store.CompanyInput{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := a.Store.CreateMeeting(ctx, adm, c.ID, store.MeetingInput{Type: "video", Subject: name + " live review", Status: store.MeetingOpen, StartsAt: time.Now().UnixMilli()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Store.OpenRoom(ctx, adm, m.ID); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range people {
+			if u.Role == store.RoleStaff {
+				if err := a.Store.AssignClient(ctx, adm, u.ID, c.ID, true); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := a.Store.JoinRoom(ctx, u, m.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	room("Alpha", alice)
+	room("Bravo", bob, adm)
+	room("Charlie")
+	resp, body := do(t, a.client(t, adm), "GET", a.Server.URL+"/", "", "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("home: %d", resp.StatusCode)
+	}
+	_, live, _ := strings.Cut(body, `id="home-rooms"`)
+	live, _, _ = strings.Cut(live, "</section>")
+	var got []string
+	for _, item := range strings.Split(live, "<li")[1:] {
+		for _, s := range []string{"Alpha", "Bravo", "Charlie", "Nobody in yet", "1 person in", "2 people in"} {
+			if strings.Contains(item, s) {
+				got = append(got, s)
+			}
+		}
+	}
+	if want := "Alpha,1 person in,Bravo,2 people in,Charlie,Nobody in yet"; strings.Join(got, ",") != want {
+		t.Errorf("live rooms: %s, want %s", strings.Join(got, ","), want)
 	}
 }

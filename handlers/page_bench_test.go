@@ -3,8 +3,13 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rolodex/rolodex/store"
@@ -50,28 +55,53 @@ func BenchmarkCompanyPage(b *testing.B) {
 	}
 }
 
-// BenchmarkHomePage is the server's share of the home page for a staff
-// user, as BenchmarkCompanyPage: session, user, the week's meetings,
-// overdue ones, live rooms, recent activity, company names, render.
+// BenchmarkHomePage is the server's share of the home page, as
+// BenchmarkCompanyPage: session, user, the week's meetings, live rooms,
+// unread notifications, recent activity, company names, render. Its
+// workspace is generate's and generateDay's at 100,000 companies: a staff
+// user with 1,000 clients, and an admin, each with a busy day.
 // `go test -bench 'HomePage|CompanyPage' ./handlers/` compares the two.
 func BenchmarkHomePage(b *testing.B) {
+	const n = 100_000
 	a := newTestApp(b)
-	alice, _, _ := homeWorkspace(b, a)
-	cookies := a.client(b, alice).Jar.Cookies(mustURL(a.Server.URL))
-	h := a.Handler.Routes()
-	req := httptest.NewRequest("GET", "/", nil)
-	for _, ck := range cookies {
-		req.AddCookie(ck)
+	ctx := context.Background()
+	path := filepath.Join(a.Dir, "rolodex.db")
+	generate(b, path, n)
+	staff := a.User(b, "staff@example.com", store.RoleStaff)
+	colleague := a.User(b, "colleague@example.com", store.RoleStaff)
+	adm := a.User(b, "admin@example.com", store.RoleAdmin)
+	rng := rand.New(rand.NewPCG(3, 4))
+	clients := map[int64]bool{}
+	for len(clients) < 1000 {
+		clients[1+rng.Int64N(n)] = true
 	}
-	b.ReportAllocs()
-	w := &discardWriter{h: http.Header{}}
-	for b.Loop() {
-		clear(w.h)
-		w.code = 0
-		h.ServeHTTP(w, req)
-		if w.code != http.StatusOK {
-			b.Fatalf("status %d", w.code)
-		}
+	ids := slices.Sorted(maps.Keys(clients))
+	if err := a.Store.SetUserClients(ctx, admin(), staff.ID, ids); err != nil {
+		b.Fatal(err)
+	}
+	generateDay(b, path, n, staff, colleague, adm, ids)
+	if err := a.Store.RebuildRedis(ctx, store.DefaultWorkspace); err != nil {
+		b.Fatal(err)
+	}
+	for _, u := range []*store.User{staff, adm} {
+		b.Run(strings.TrimSuffix(u.Email, "@example.com"), func(b *testing.B) {
+			cookies := a.client(b, u).Jar.Cookies(mustURL(a.Server.URL))
+			h := a.Handler.Routes()
+			req := httptest.NewRequest("GET", "/", nil)
+			for _, ck := range cookies {
+				req.AddCookie(ck)
+			}
+			b.ReportAllocs()
+			w := &discardWriter{h: http.Header{}}
+			for b.Loop() {
+				clear(w.h)
+				w.code = 0
+				h.ServeHTTP(w, req)
+				if w.code != http.StatusOK {
+					b.Fatalf("status %d", w.code)
+				}
+			}
+		})
 	}
 }
 

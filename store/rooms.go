@@ -186,14 +186,35 @@ func (s *Store) room(ctx context.Context, q querier, u *User, meetingID int64) (
 }
 
 func participants(ctx context.Context, q querier, meetingID int64) ([]Participant, error) {
-	out := []Participant{}
-	err := queryEach(ctx, q, func(row interface{ Scan(...any) error }, p *Participant) error {
-		err := row.Scan(&p.UserID, &p.Name, &p.JoinedAt)
-		p.Guest = p.UserID < 0
+	in, err := participantsOf(ctx, q, []int64{meetingID})
+	if in[meetingID] == nil {
+		return []Participant{}, err
+	}
+	return in[meetingID], err
+}
+
+// participantsOf is participants for several rooms in one query, keyed by
+// meeting (a room nobody is in has no key).
+func participantsOf(ctx context.Context, q querier, meetingIDs []int64) (map[int64][]Participant, error) {
+	out := map[int64][]Participant{}
+	args := make([]any, 0, 2*len(meetingIDs))
+	for range 2 {
+		for _, id := range meetingIDs {
+			args = append(args, id)
+		}
+	}
+	type inRoom struct {
+		meetingID int64
+		p         Participant
+	}
+	in := placeholders(len(meetingIDs))
+	err := queryEach(ctx, q, func(row interface{ Scan(...any) error }, v *inRoom) error {
+		err := row.Scan(&v.meetingID, &v.p.UserID, &v.p.Name, &v.p.JoinedAt)
+		v.p.Guest = v.p.UserID < 0
 		return err
-	}, func(p *Participant) error { out = append(out, *p); return nil },
-		`SELECT user_id, name, joined_at FROM room_participants WHERE meeting_id = ?
-		UNION ALL SELECT -contact_id, name, joined_at FROM room_guests WHERE meeting_id = ? ORDER BY 3, 1`, meetingID, meetingID)
+	}, func(v *inRoom) error { out[v.meetingID] = append(out[v.meetingID], v.p); return nil },
+		`SELECT meeting_id, user_id, name, joined_at FROM room_participants WHERE meeting_id IN (`+in+`)
+		UNION ALL SELECT meeting_id, -contact_id, name, joined_at FROM room_guests WHERE meeting_id IN (`+in+`) ORDER BY 1, 4, 2`, args...)
 	return out, err
 }
 
@@ -690,9 +711,21 @@ func (s *Store) LiveRooms(ctx context.Context, u *User) ([]LiveRoom, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	ids := make([]int64, len(out))
 	for i := range out {
-		if out[i].Participants, err = participants(ctx, s.r, out[i].MeetingID); err != nil {
-			return nil, err
+		ids[i] = out[i].MeetingID
+	}
+	in, err := participantsOf(ctx, s.r, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Participants = in[out[i].MeetingID]
+		if out[i].Participants == nil {
+			out[i].Participants = []Participant{}
 		}
 		out[i].Count = len(out[i].Participants)
 	}

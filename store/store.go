@@ -18,6 +18,7 @@ import (
 	"github.com/mattn/go-sqlite3"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rolodex/rolodex/cache"
 	"github.com/rolodex/rolodex/migrations"
 )
 
@@ -38,6 +39,7 @@ type Store struct {
 	meetings MeetingIndex // set by UseMeetingIndex
 
 	names userNames // authors' names for timelines (authors.go)
+	homes *cache.Cache[homeKey, *keptHome] // the home pages read lately (home.go)
 
 	// Applier applies the outbox rows the store does not own (search
 	// index updates) after their transaction commits. Left nil, those rows
@@ -99,7 +101,7 @@ func Open(ctx context.Context, path string, rdb *redis.Client, log *slog.Logger)
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	s := &Store{w: w, r: r, rdb: rdb, log: log, guard: redisGuard{budget: redisBudget, cooldown: redisCooldown}}
+	s := &Store{w: w, r: r, rdb: rdb, log: log, guard: redisGuard{budget: redisBudget, cooldown: redisCooldown}, homes: newHomeCache()}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	if rdb != nil {
 		s.guard.ping = func(ctx context.Context) error { return rdb.Ping(ctx).Err() }

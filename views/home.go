@@ -1,11 +1,18 @@
 package views
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"hash/maphash"
+	"io"
 	"net/url"
 	"strconv"
 	"time"
 
+	"github.com/a-h/templ"
+
+	"github.com/rolodex/rolodex/cache"
 	"github.com/rolodex/rolodex/store"
 )
 
@@ -25,16 +32,13 @@ type Home struct {
 	// an uncounted many.
 	MoreMeetings int64
 	Rooms        []store.LiveRoom
-	Activity     []store.Activity         // by others, newest first
-	Unread       []store.Notification     // the newest few unread
-	Companies    map[int64]*store.Company // of the meetings and rooms
+	Activity     []store.Activity     // by others, newest first
+	Unread       []store.Notification // the newest few unread
+	Companies    map[int64]string     // names of the meetings' companies
 }
 
 func (h Home) companyName(cid int64) string {
-	if c := h.Companies[cid]; c != nil {
-		return c.Name
-	}
-	return ""
+	return h.Companies[cid]
 }
 
 // overdue reports whether m should have happened by now and is still open.
@@ -77,3 +81,50 @@ func dayTime(ctx context.Context, ms int64) string {
 
 // meetingEditPath is where a meeting is seen and changed.
 func meetingEditPath(mid int64) string { return meetingPath(mid) + "/edit" }
+
+// A home's meetings are rendered once per version of what they show and
+// kept, as timeline items are: the key hashes every field the markup
+// shows (and the company's name), with the zone its time is written in,
+// which list it is in and whether it is overdue, so an edit simply misses.
+type homeMeetingKey struct {
+	id             int64
+	sum            uint64
+	zone           string
+	today, overdue bool
+}
+
+var homeMeetings = cache.New(4<<20, func(k homeMeetingKey, b []byte) int { return 32 + len(k.zone) + len(b) })
+
+// meetingItem is m in the today list (its clock time) or the week's (its
+// day and time).
+func (h Home) meetingItem(m store.Meeting, today bool) templ.Component {
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		var sum maphash.Hash
+		sum.SetSeed(itemSeed)
+		for _, s := range []string{m.Type, m.Status, m.Subject, h.companyName(m.CompanyID)} {
+			sum.WriteString(s)
+			sum.WriteByte(0)
+		}
+		var b [8]byte
+		for _, n := range []int64{m.CompanyID, m.StartsAt} {
+			binary.LittleEndian.PutUint64(b[:], uint64(n))
+			sum.Write(b[:])
+		}
+		key := homeMeetingKey{m.ID, sum.Sum64(), zoneName(ctx), today, h.overdue(m)}
+		html, ok := homeMeetings.Get(key)
+		if !ok {
+			when := dayTime(ctx, m.StartsAt)
+			if today {
+				when = clockTime(ctx, m.StartsAt)
+			}
+			var buf bytes.Buffer
+			if err := homeMeeting(h, m, when).Render(ctx, &buf); err != nil {
+				return err
+			}
+			html = buf.Bytes()
+			homeMeetings.Put(key, html)
+		}
+		_, err := w.Write(html)
+		return err
+	})
+}

@@ -1,0 +1,184 @@
+package store
+
+import (
+	"context"
+	"slices"
+
+	"github.com/rolodex/rolodex/cache"
+)
+
+// The home page's meetings and recent changes are the costly part of it
+// (a meetings page from Redis, checked against SQLite; a walk of the
+// activity) and change far less often than the page is loaded. Every
+// change to a client writes an activity in its transaction, so the newest
+// activity id of the workspace (its mark) says whether anything changed
+// since a home was read: a kept home is used while the changes after its
+// mark concern neither the viewer's clients nor their assignments, while
+// the viewer has no new notification and read none, and while every
+// company it names still exists and is the viewer's. What no activity
+// records (a company deleted, with its activity) is caught by that last
+// check. All of them are one statement (homeCheck).
+
+// HomeQuery is what the home page lists.
+type HomeQuery struct {
+	From, To int64 // the meetings' window, unix ms
+	Meetings int   // how many meetings at most
+	Activity int   // how many of the newest changes by others
+	Unread   int   // how many of the newest unread notifications
+}
+
+// Home is the home page's meetings, recent changes and unread
+// notifications, with the names of the meetings' companies.
+type Home struct {
+	Meetings  *MeetingPage
+	Activity  []Activity
+	Unread    []Notification
+	Companies map[int64]string
+}
+
+type homeKey struct {
+	user  int64
+	admin bool
+	q     HomeQuery
+}
+
+// keptHome is a Home and what checks it.
+type keptHome struct {
+	Home
+	homeStamp
+	companies []int64 // every company it names
+}
+
+// homeStamp is what changes when a home may have: the workspace's newest
+// activity (the mark), the viewer's newest notification and how many
+// they have unread.
+type homeStamp struct {
+	mark, notified int64
+	unread         int
+}
+
+// homeWalk is how far past a kept home's mark (in activity ids) the
+// changes are looked through before it is read anew instead.
+const homeWalk = 1000
+
+func newHomeCache() *cache.Cache[homeKey, *keptHome] {
+	return cache.New(16<<20, func(_ homeKey, h *keptHome) int {
+		n := 64 + 8*len(h.companies)
+		for _, m := range h.Meetings.Items {
+			n += 128 + len(m.Type) + len(m.Subject) + len(m.Details) + len(h.Companies[m.CompanyID])
+		}
+		for _, a := range h.Activity {
+			n += 128 + len(a.CompanyName) + len(a.Summary)
+		}
+		for _, u := range h.Unread {
+			n += 64 + len(u.Key)
+			for _, a := range u.Items {
+				n += 128 + len(a.CompanyName) + len(a.Summary)
+			}
+		}
+		return n
+	})
+}
+
+// Home returns u's meetings in [q.From, q.To) (ListMeetings, by date),
+// the newest changes on their clients by others (Activities) and their
+// newest unread notifications (Notifications).
+func (s *Store) Home(ctx context.Context, u *User, q HomeQuery) (*Home, error) {
+	key := homeKey{u.ID, u.IsAdmin(), q}
+	if kept, ok := s.homes.Get(key); ok {
+		stamp, usable, err := s.homeCheck(ctx, u, kept)
+		if err != nil {
+			return nil, err
+		}
+		if usable {
+			if stamp.mark != kept.mark {
+				s.homes.Put(key, &keptHome{Home: kept.Home, homeStamp: stamp, companies: kept.companies})
+			}
+			return &kept.Home, nil
+		}
+	}
+	// The stamp is read before what it stamps. A change whose outbox row
+	// is still pending may not be in the meetings index yet: what is read
+	// now is shown, not kept.
+	var stamp homeStamp
+	var pending bool
+	err := s.r.QueryRowContext(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM activities WHERE workspace_id = ?), `+homeNotified+`,
+		EXISTS (SELECT 1 FROM outbox WHERE workspace_id = ?)`, u.WorkspaceID, u.ID, u.ID, u.WorkspaceID).Scan(&stamp.mark, &stamp.notified, &stamp.unread, &pending)
+	if err != nil {
+		return nil, err
+	}
+	week, err := s.ListMeetings(ctx, u, MeetingQuery{From: q.From, To: q.To, Limit: q.Meetings})
+	if err != nil {
+		return nil, err
+	}
+	activity, err := s.Activities(ctx, u, ActivityQuery{NotBy: u.ID, Limit: q.Activity})
+	if err != nil {
+		return nil, err
+	}
+	unread, err := s.Notifications(ctx, u, true, "", q.Unread)
+	if err != nil {
+		return nil, err
+	}
+	kept := &keptHome{Home: Home{Meetings: week, Activity: activity.Items, Unread: unread.Items, Companies: map[int64]string{}}, homeStamp: stamp}
+	for _, m := range week.Items {
+		kept.companies = append(kept.companies, m.CompanyID)
+	}
+	companies, err := s.CompaniesByID(ctx, u, kept.companies)
+	if err != nil {
+		return nil, err
+	}
+	for id, c := range companies {
+		kept.Companies[id] = c.Name
+	}
+	for _, a := range activity.Items {
+		if a.CompanyID != nil {
+			kept.companies = append(kept.companies, *a.CompanyID)
+		}
+	}
+	for _, n := range unread.Items {
+		for _, a := range n.Items {
+			kept.companies = append(kept.companies, *a.CompanyID) // never an import: Notifications joins companies
+		}
+	}
+	slices.Sort(kept.companies)
+	kept.companies = slices.Compact(kept.companies)
+	if !pending {
+		s.homes.Put(key, kept)
+	}
+	return &kept.Home, nil
+}
+
+// homeNotified is the notification part of a homeStamp (args: the user's
+// id twice).
+const homeNotified = `(SELECT coalesce(max(id), 0) FROM notifications WHERE user_id = ?),
+	(SELECT count(*) FROM notifications WHERE user_id = ? AND read_at = 0)`
+
+// homeCheck returns the stamp of u's home now, and whether kept may be
+// shown: no change after its mark (up to homeWalk ids on) concerns u (for
+// an admin, none at all; for staff, none on a current client and no
+// client given or taken away), u's notifications are as they were, and u
+// may still see every company it names.
+func (s *Store) homeCheck(ctx context.Context, u *User, kept *keptHome) (stamp homeStamp, usable bool, err error) {
+	var changed, seen int
+	args := []any{u.WorkspaceID, u.ID, u.ID, u.WorkspaceID, kept.mark, kept.mark + homeWalk}
+	changes := `EXISTS (SELECT 1 FROM activities a WHERE a.workspace_id = ? AND a.id > ? AND a.id <= ?`
+	if !u.IsAdmin() {
+		changes += ` AND (EXISTS (SELECT 1 FROM user_clients uc WHERE uc.user_id = ? AND uc.company_id = a.company_id)
+			OR (a.kind IN (?, ?) AND a.ref_id = ?))`
+		args = append(args, u.ID, ActivityClientAssigned, ActivityClientUnassigned, u.ID)
+	}
+	// Staff see their clients; an admin, the workspace's companies (NOT
+	// INDEXED: rowid lookups for the list, as CompaniesByID).
+	visible, vargs := `SELECT count(*) FROM user_clients WHERE user_id = ? AND company_id IN (`, []any{u.ID}
+	if u.IsAdmin() {
+		visible, vargs = `SELECT count(*) FROM companies NOT INDEXED WHERE workspace_id = ? AND id IN (`, []any{u.WorkspaceID}
+	}
+	for _, id := range kept.companies {
+		vargs = append(vargs, id)
+	}
+	err = s.r.QueryRowContext(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM activities WHERE workspace_id = ?), `+homeNotified+`, `+changes+`), (`+
+		visible+placeholders(len(kept.companies))+`))`, append(args, vargs...)...).Scan(&stamp.mark, &stamp.notified, &stamp.unread, &changed, &seen)
+	usable = err == nil && changed == 0 && stamp.mark-kept.mark <= homeWalk && stamp.notified == kept.notified && stamp.unread == kept.unread &&
+		seen == len(kept.companies)
+	return stamp, usable, err
+}
