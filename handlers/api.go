@@ -173,7 +173,12 @@ func (h *Handler) failEdit(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (h *Handler) apiListCompanies(w http.ResponseWriter, r *http.Request) {
-	page, err := h.Store.ListCompanies(r.Context(), userFrom(r.Context()), companyQuery(r))
+	q, err := companyQuery(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	page, err := h.Store.ListCompanies(r.Context(), userFrom(r.Context()), q)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -452,6 +457,21 @@ func limitParam(q url.Values) int {
 		return -1
 	}
 	return n
+}
+
+// boolParam reads query parameter name as true or false (strconv's
+// spellings: 1, t, true, 0, f, false…); absent or empty is false, anything
+// else 422 naming it.
+func boolParam(q url.Values, name string) (bool, error) {
+	s := q.Get(name)
+	if s == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, &store.Error{Code: store.EInvalid, Message: name + " is true or false.", Fields: map[string]string{name: "Use true or false."}}
+	}
+	return b, nil
 }
 
 // health reports the state of SQLite and Redis; 200 while SQLite answers,

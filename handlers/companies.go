@@ -27,11 +27,12 @@ func companyInput(f views.Form) (store.CompanyInput, error) {
 }
 
 // companyQuery reads the list's sort, order, cursor and "My clients"
-// (mine=1 or mine=true) from the URL.
-func companyQuery(r *http.Request) store.CompanyQuery {
+// (mine=1 or mine=true) from the URL; a mine that is not a boolean is
+// EInvalid rather than read as false.
+func companyQuery(r *http.Request) (store.CompanyQuery, error) {
 	q := r.URL.Query()
-	mine, _ := strconv.ParseBool(q.Get("mine"))
-	return store.CompanyQuery{Sort: q.Get("sort"), Desc: q.Get("order") == "desc", Cursor: q.Get("cursor"), Limit: limitParam(q), Mine: mine}
+	mine, err := boolParam(q, "mine")
+	return store.CompanyQuery{Sort: q.Get("sort"), Desc: q.Get("order") == "desc", Cursor: q.Get("cursor"), Limit: limitParam(q), Mine: mine}, err
 }
 
 // ownerChoices is who may own c, for the edit form of a user who may
@@ -45,7 +46,11 @@ func (h *Handler) ownerChoices(r *http.Request, c *store.Company) ([]store.User,
 }
 
 func (h *Handler) listCompanies(w http.ResponseWriter, r *http.Request) {
-	q := companyQuery(r)
+	q, err := companyQuery(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	page, err := h.Store.ListCompanies(r.Context(), userFrom(r.Context()), q)
 	if err != nil {
 		h.fail(w, r, err)

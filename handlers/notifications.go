@@ -163,13 +163,10 @@ func (h *Handler) markRead(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) apiNotifications(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	unread := false
-	if v := q.Get("unread"); v != "" {
-		var err error
-		if unread, err = strconv.ParseBool(v); err != nil {
-			h.fail(w, r, &store.Error{Code: store.EInvalid, Message: "unread is true or false.", Fields: map[string]string{"unread": "Use true or false."}})
-			return
-		}
+	unread, err := boolParam(q, "unread")
+	if err != nil {
+		h.fail(w, r, err)
+		return
 	}
 	page, err := h.Store.Notifications(r.Context(), userFrom(r.Context()), unread, q.Get("cursor"), 20)
 	if err != nil {

@@ -596,7 +596,7 @@ func TestOpenAPICheckCanFail(t *testing.T) {
 	if op == nil {
 		t.Fatal("GET /api/v1/companies/{id} is not documented")
 	}
-	good := `{"id":1,"workspace_id":1,"name":"Acme","street":"","town":"","state":"","zip":"","website":"","description":"","created_at":1,"updated_at":1}`
+	good := `{"id":1,"workspace_id":1,"name":"Acme","street":"","town":"","state":"","zip":"","website":"","description":"","created_at":1,"updated_at":1,"owner_id":null,"owner_name":null}`
 	if p := s.checkAnswer(op, 200, "application/json", []byte(good)); p != "" {
 		t.Fatalf("a good company refused: %s", p)
 	}

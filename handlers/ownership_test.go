@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rolodex/rolodex/store"
@@ -215,5 +218,73 @@ func TestOwnershipPages(t *testing.T) {
 	c, err := a.Store.Company(ctx, admin(), acme.ID)
 	if err != nil || c.OwnerID == nil || *c.OwnerID != bob.ID {
 		t.Errorf("owner after handing over: %+v %v", c, err)
+	}
+}
+
+// TestOwnershipMineInvalid: mine is a boolean; any other value is 422 in
+// fields.mine (on the page too), not read as false.
+func TestOwnershipMineInvalid(t *testing.T) {
+	a := newTestApp(t)
+	c := a.client(t, a.User(t, "alice@example.com", store.RoleStaff))
+	for _, q := range []string{"?mine=1", "?mine=false", "?mine="} {
+		if resp, body := do(t, c, "GET", a.Server.URL+"/api/v1/companies"+q, "", ""); resp.StatusCode != http.StatusOK {
+			t.Errorf("GET /api/v1/companies%s: %d %s", q, resp.StatusCode, body)
+		}
+	}
+	resp, body := do(t, c, "GET", a.Server.URL+"/api/v1/companies?mine=maybe", "", "")
+	var e struct {
+		Error  string            `json:"error"`
+		Fields map[string]string `json:"fields"`
+	}
+	json.Unmarshal([]byte(body), &e)
+	if resp.StatusCode != http.StatusUnprocessableEntity || e.Error == "" || e.Fields["mine"] == "" {
+		t.Errorf("GET /api/v1/companies?mine=maybe: %d %s, want 422 in fields.mine", resp.StatusCode, body)
+	}
+	if resp, body := do(t, c, "GET", a.Server.URL+"/companies?mine=maybe", "", ""); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("GET /companies?mine=maybe: %d, want 422\n%.300s", resp.StatusCode, body)
+	}
+}
+
+// TestOwnershipWebhook: a webhook may hear company.owner_changed by name,
+// and what it receives is what the document's webhooks.activity says.
+func TestOwnershipWebhook(t *testing.T) {
+	s := spec(t)
+	a := newTestApp(t)
+	adm := a.User(t, "admin@example.com", store.RoleAdmin)
+	alice := a.User(t, "alice@example.com", store.RoleStaff)
+	acme := mustCompany(t, a, "Acme")
+	var mu sync.Mutex
+	var got [][]byte
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, body)
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(rc.Close)
+	ac := a.client(t, adm)
+	if resp, body := do(t, ac, "POST", a.Server.URL+"/api/v1/webhooks", jsonType, `{"url":"`+rc.URL+`","events":["company.owner_changed"]}`); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("subscribe to company.owner_changed: %d %s", resp.StatusCode, body)
+	}
+	runDeliverer(t, a)
+	if resp, body := do(t, ac, "PATCH", fmt.Sprintf("%s/api/v1/companies/%d", a.Server.URL, acme.ID), jsonType, fmt.Sprintf(`{"owner_id":%d}`, alice.ID)); resp.StatusCode != http.StatusOK {
+		t.Fatalf("change the owner: %d %s", resp.StatusCode, body)
+	}
+	eventually(t, "a delivery", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) > 0 })
+	mu.Lock()
+	defer mu.Unlock()
+	if p := s.validate(payloadOp+"/requestBody/content/application~1json/schema", got[0], "a webhook's body"); p != "" {
+		t.Error(p)
+	}
+	var payload struct {
+		Event string `json:"event"`
+		Data  struct {
+			ResourceID int64 `json:"resource_id"`
+		} `json:"data"`
+	}
+	json.Unmarshal(got[0], &payload)
+	if len(got) != 1 || payload.Event != store.ActivityCompanyOwnerChanged || payload.Data.ResourceID != alice.ID {
+		t.Errorf("%d deliveries, the first %s; want one company.owner_changed naming user %d", len(got), got[0], alice.ID)
 	}
 }

@@ -40,7 +40,7 @@ const AllEvents = "*"
 
 // WebhookEvents are the event kinds a webhook may pick: the activity kinds.
 var WebhookEvents = []string{
-	ActivityCompanyCreated, ActivityCompanyUpdated,
+	ActivityCompanyCreated, ActivityCompanyUpdated, ActivityCompanyOwnerChanged,
 	ActivityNoteCreated, ActivityNoteUpdated, ActivityNoteDeleted,
 	ActivityContactCreated, ActivityContactUpdated, ActivityContactDeleted,
 	ActivityLinkCreated, ActivityLinkUpdated, ActivityLinkDeleted,
