@@ -191,7 +191,7 @@ func (s *Store) ListContacts(ctx context.Context, u *User, q ContactQuery) (*Con
 	}
 	order := strings.Join(sort.cols, dir+", ") + dir
 	args = append(args, q.Limit+1)
-	rows, err := s.r.QueryContext(ctx, `SELECT ct.id, ct.company_id, ct.name, ct.email, ct.phone, ct.title, ct.created_at, ct.updated_at, c.name
+	rows, err := s.r.QueryContext(ctx, `SELECT ct.id, ct.company_id, ct.name, ct.email, ct.phone, ct.title, ct.created_at, ct.updated_at, c.name, `+authorCols("ct.author_id")+`
 		FROM `+from+` WHERE `+cond+` ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, err
@@ -200,7 +200,7 @@ func (s *Store) ListContacts(ctx context.Context, u *User, q ContactQuery) (*Con
 	page := &ContactPage{Items: []ListedContact{}}
 	for rows.Next() {
 		var c ListedContact
-		if err := rows.Scan(&c.ID, &c.CompanyID, &c.Name, &c.Email, &c.Phone, &c.Title, &c.CreatedAt, &c.UpdatedAt, &c.CompanyName); err != nil {
+		if err := rows.Scan(&c.ID, &c.CompanyID, &c.Name, &c.Email, &c.Phone, &c.Title, &c.CreatedAt, &c.UpdatedAt, &c.CompanyName, &c.AuthorID, &c.AuthorName); err != nil {
 			return nil, err
 		}
 		page.Items = append(page.Items, c)
