@@ -369,16 +369,22 @@ func idsOf(attendees []Attendee) []int64 {
 // FillAttendees sets AttendeeIDs on meetings of the list (which leaves
 // them out: its rows come from Redis as often as not), in one query.
 func (s *Store) FillAttendees(ctx context.Context, u *User, meetings []Meeting) error {
-	ids := make([]int64, len(meetings))
-	for i, m := range meetings {
-		ids[i] = m.ID
+	return fillAttendees(ctx, s.r, u, len(meetings), func(i int) *Meeting { return &meetings[i] })
+}
+
+// fillAttendees sets AttendeeIDs on the n meetings that meeting(i) gives,
+// for the lists and exports that read meetings without them.
+func fillAttendees(ctx context.Context, q querier, u *User, n int, meeting func(i int) *Meeting) error {
+	ids := make([]int64, n)
+	for i := range n {
+		ids[i] = meeting(i).ID
 	}
-	byMeeting, err := attendeesOf(ctx, s.r, u, ids)
+	byMeeting, err := attendeesOf(ctx, q, u, ids)
 	if err != nil {
 		return err
 	}
-	for i := range meetings {
-		meetings[i].AttendeeIDs = idsOf(byMeeting[meetings[i].ID])
+	for i := range n {
+		meeting(i).AttendeeIDs = idsOf(byMeeting[ids[i]])
 	}
 	return nil
 }
