@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,21 +15,28 @@ import (
 	"github.com/rolodex/rolodex/store"
 )
 
-// TestBrowserExport: a staff user clicks "Export CSV" on the companies and
-// meetings lists in Chromium and gets a file of their clients' rows.
+// TestBrowserExport: a staff user clicks "Export CSV" on the companies,
+// meetings and contacts lists in Chromium and gets a file of their clients' rows.
 func TestBrowserExport(t *testing.T) {
 	a := newTestApp(t)
 	ctx0 := context.Background()
 	staff := a.User(t, "staff@example.com", store.RoleStaff)
-	for _, name := range []string{"Mine", "Hidden"} {
+	var mine int64
+	for _, name := range []string{"Mine", "Hidden", "Other"} {
 		c := mustCompany(t, a, name+" Co")
 		if _, err := a.Store.CreateMeeting(ctx0, admin(), c.ID, store.MeetingInput{Type: "call", Subject: name + " call", StartsAt: time.Now().Add(time.Hour).UnixMilli()}); err != nil {
 			t.Fatal(err)
 		}
-		if name == "Mine" {
+		if _, err := a.Store.AddContact(ctx0, admin(), c.ID, store.ContactInput{Name: name + " person"}); err != nil {
+			t.Fatal(err)
+		}
+		if name != "Hidden" {
 			if err := a.Store.AssignClient(ctx0, admin(), staff.ID, c.ID, true); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if name == "Mine" {
+			mine = c.ID
 		}
 	}
 
@@ -64,11 +72,15 @@ func TestBrowserExport(t *testing.T) {
 		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: &events}); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct{ page, file, mine, hidden string }{
-		{"/companies", "companies", "Mine Co", "Hidden"},
-		{"/meetings", "meetings", "Mine call", "Hidden"},
+	// The contacts list filtered to a company exports that company's.
+	filtered := "?company_id=" + strconv.FormatInt(mine, 10)
+	for _, tc := range []struct{ page, file, query, mine, hidden string }{
+		{"/companies", "companies", "", "Mine Co", "Hidden"},
+		{"/meetings", "meetings", "", "Mine call", "Hidden"},
+		{"/contacts", "contacts", "", "Other person", "Hidden"},
+		{"/contacts" + filtered, "contacts", filtered, "Mine person", "Other"},
 	} {
-		link := `a[href="/api/v1/export/` + tc.file + `.csv"]`
+		link := `a[href="/api/v1/export/` + tc.file + `.csv` + tc.query + `"]`
 		if err := chromedp.Do(ctx, chromedp.Navigate(a.Server.URL+tc.page), chromedp.WaitVisible(link), chromedp.Click(link)); err != nil {
 			t.Fatalf("%s: %v", tc.page, err)
 		}

@@ -234,7 +234,7 @@ func TestExportJSONLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	ends := int64(1772377200500)
-	m, err := a.Store.CreateMeeting(ctx, admin(), acme.ID, store.MeetingInput{Type: "call", Subject: "Kick-off", Details: "=cmd", StartsAt: 1772373600000, EndsAt: &ends})
+	m, err := a.Store.CreateMeeting(ctx, admin(), acme.ID, store.MeetingInput{Type: "call", Subject: "Kick-off", Details: "=cmd", StartsAt: 1772373600000, EndsAt: &ends, Attendees: &[]int64{lee.ID}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -191,7 +191,7 @@ func (s *Store) ListContacts(ctx context.Context, u *User, q ContactQuery) (*Con
 	}
 	order := strings.Join(sort.cols, dir+", ") + dir
 	args = append(args, q.Limit+1)
-	rows, err := s.r.QueryContext(ctx, `SELECT ct.id, ct.company_id, ct.name, ct.email, ct.phone, ct.title, ct.created_at, ct.updated_at, c.name
+	rows, err := s.r.QueryContext(ctx, `SELECT ct.id, ct.company_id, ct.name, ct.email, ct.phone, ct.title, ct.created_at, ct.updated_at, c.name, `+authorCols("ct.author_id")+`
 		FROM `+from+` WHERE `+cond+` ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, err
@@ -200,7 +200,7 @@ func (s *Store) ListContacts(ctx context.Context, u *User, q ContactQuery) (*Con
 	page := &ContactPage{Items: []ListedContact{}}
 	for rows.Next() {
 		var c ListedContact
-		if err := rows.Scan(&c.ID, &c.CompanyID, &c.Name, &c.Email, &c.Phone, &c.Title, &c.CreatedAt, &c.UpdatedAt, &c.CompanyName); err != nil {
+		if err := rows.Scan(&c.ID, &c.CompanyID, &c.Name, &c.Email, &c.Phone, &c.Title, &c.CreatedAt, &c.UpdatedAt, &c.CompanyName, &c.AuthorID, &c.AuthorName); err != nil {
 			return nil, err
 		}
 		page.Items = append(page.Items, c)
@@ -369,16 +369,22 @@ func idsOf(attendees []Attendee) []int64 {
 // FillAttendees sets AttendeeIDs on meetings of the list (which leaves
 // them out: its rows come from Redis as often as not), in one query.
 func (s *Store) FillAttendees(ctx context.Context, u *User, meetings []Meeting) error {
-	ids := make([]int64, len(meetings))
-	for i, m := range meetings {
-		ids[i] = m.ID
+	return fillAttendees(ctx, s.r, u, len(meetings), func(i int) *Meeting { return &meetings[i] })
+}
+
+// fillAttendees sets AttendeeIDs on the n meetings that meeting(i) gives,
+// for the lists and exports that read meetings without them.
+func fillAttendees(ctx context.Context, q querier, u *User, n int, meeting func(i int) *Meeting) error {
+	ids := make([]int64, n)
+	for i := range n {
+		ids[i] = meeting(i).ID
 	}
-	byMeeting, err := attendeesOf(ctx, s.r, u, ids)
+	byMeeting, err := attendeesOf(ctx, q, u, ids)
 	if err != nil {
 		return err
 	}
-	for i := range meetings {
-		meetings[i].AttendeeIDs = idsOf(byMeeting[meetings[i].ID])
+	for i := range n {
+		meeting(i).AttendeeIDs = idsOf(byMeeting[ids[i]])
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -80,6 +81,14 @@ func TestContactList(t *testing.T) {
 	for _, c := range everything.Items {
 		if c.CompanyName != companyName[c.CompanyID] {
 			t.Fatalf("contact %d: company_name %q, want %q", c.ID, c.CompanyName, companyName[c.CompanyID])
+		}
+		// A listed contact is the contact as read alone, author and all.
+		alone, err := env.Store.Contact(ctx, admin, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(c.Contact, *alone) || c.AuthorName == nil {
+			t.Fatalf("contact %d listed as %+v, read alone %+v", c.ID, c.Contact, *alone)
 		}
 	}
 	order := map[string]func(a, b store.ListedContact) int{

@@ -79,6 +79,15 @@ func (l ContactList) withoutCompany() string {
 	return contactsURL(q)
 }
 
+// exportLink is the CSV export of the list's contacts: one company's when
+// the list shows one (a rejected company_id exports everything visible).
+func (l ContactList) exportLink() string {
+	if l.Company == nil {
+		return "/api/v1/export/contacts.csv"
+	}
+	return "/api/v1/export/contacts.csv?company_id=" + id(l.Company.ID)
+}
+
 // paramErrors are the problems of the URL's parameters that have no field
 // on the page (all but q), as "limit: Use a number from 1 to 200.".
 func (l ContactList) paramErrors() []string {
