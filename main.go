@@ -82,6 +82,9 @@ type config struct {
 	SecureCookie  bool
 	Proxies       []netip.Prefix // reverse proxies whose X-Forwarded-For is believed
 	Demo          bool
+	// Webhooks may go to loopback and private network addresses: a
+	// workspace admin is otherwise kept off the host's own network.
+	WebhookAllowPrivate bool
 
 	DigestPeriods []time.Duration // quiet periods users may choose
 	SMTPURL       *url.URL        // nil: mail is written to <data>/mail
@@ -115,6 +118,7 @@ func parseConfig(cmd string, args []string, out io.Writer, getenv func(string) s
 	fs.StringVar(&cfg.AdminPassword, "admin-password", env("ROLODEX_ADMIN_PASSWORD", ""), "first admin's password; empty generates one (ROLODEX_ADMIN_PASSWORD)")
 	fs.StringVar(&cfg.LogFormat, "log", env("ROLODEX_LOG", "text"), "log format: text or json (ROLODEX_LOG)")
 	fs.BoolVar(&cfg.SecureCookie, "secure-cookie", env("ROLODEX_SECURE_COOKIE", "") == "true", "mark the session cookie Secure, when served over TLS (ROLODEX_SECURE_COOKIE=true)")
+	fs.BoolVar(&cfg.WebhookAllowPrivate, "webhook-allow-private", env("ROLODEX_WEBHOOK_ALLOW_PRIVATE", "") == "1", "let webhooks go to localhost and private network addresses (ROLODEX_WEBHOOK_ALLOW_PRIVATE=1)")
 	proxies := fs.String("trusted-proxies", env("ROLODEX_TRUSTED_PROXIES", ""), "reverse proxies, comma-separated addresses or prefixes (10.0.0.0/8), whose X-Forwarded-For names the client (ROLODEX_TRUSTED_PROXIES)")
 	periods := fs.String("digest-periods", env("ROLODEX_DIGEST_PERIODS", notify.DefaultPeriods), "quiet periods a user may choose for digests, comma-separated, each at least 1s (ROLODEX_DIGEST_PERIODS)")
 	smtpURL := fs.String("smtp-url", env("ROLODEX_SMTP_URL", ""), "SMTP server for e-mail, smtp://user:pass@host:587; empty writes .eml files to <data>/mail (ROLODEX_SMTP_URL)")
@@ -315,6 +319,7 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger, freshIndex bool
 	if a.store, err = store.Open(ctx, filepath.Join(cfg.Data, "rolodex.db"), a.rdb, log); err != nil {
 		return nil, err
 	}
+	a.store.WebhooksAllowPrivate = cfg.WebhookAllowPrivate
 	meetindex.New(a.store)
 	indexDir := filepath.Join(cfg.Data, "index.bleve")
 	if freshIndex {
@@ -443,7 +448,9 @@ func (a *app) serve(ctx context.Context, cfg *config) error {
 	background("outbox relay", (&jobs.Relay{Store: a.store, Log: a.log}).Run)
 	background("importer", importer.Run)
 	background("notifications", func(ctx context.Context) { h.Notify.Run(ctx, time.Second) })
-	background("webhooks", webhooks.New(a.store, a.log).Run)
+	deliverer := webhooks.New(a.store, a.log)
+	deliverer.AllowPrivate = cfg.WebhookAllowPrivate
+	background("webhooks", deliverer.Run)
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err

@@ -229,7 +229,6 @@ func (h *Handler) Routes() http.Handler {
 
 	h.patterns = mux.patterns
 	var handler http.Handler = mux.ServeMux
-	handler = crossOrigin(handler)
 	handler = secureHeaders(handler)
 	handler = h.logRequests(handler)
 	return handler
@@ -252,13 +251,21 @@ const (
 // the query string check, the signed-in user (by session cookie, or on an
 // API route by bearer token), then who (requireUser, requireAdmin, or nil
 // for anyone).
+//
+// A request signed in by cookie, or by nobody, passes the cross-origin
+// check first: a browser attaches the cookie to another site's request,
+// and an Authorization header of another scheme too (a reverse proxy's
+// HTTP Basic auth). Only a bearer token on an API route is let through
+// unchecked: such a request is signed in by the token alone, never by the
+// cookie, and another site cannot have the token; a browser sends no such
+// header cross-origin without CORS, which Rolodex does not grant.
 func (h *Handler) route(style errorStyle, limit bodyLimit, who func(http.HandlerFunc) http.Handler, fn http.HandlerFunc) http.Handler {
 	var next http.Handler = fn
 	if who != nil {
 		next = who(fn)
 	}
 	next = h.checkQuery(next)
-	withCookie := h.loadUser(next)
+	withCookie := crossOrigin.Handler(h.loadUser(next))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if style == jsonOnly {
 			r = r.WithContext(context.WithValue(r.Context(), jsonKey{}, true))
@@ -275,20 +282,8 @@ func (h *Handler) route(style errorStyle, limit bodyLimit, who func(http.Handler
 }
 
 // crossOrigin refuses cross-origin requests that a browser makes with the
-// session cookie. A request with a bearer token is let through: it is
-// signed in by the token alone (route), which another site cannot have,
-// and a browser sends no such header cross-origin without CORS, which
-// Rolodex does not grant.
-func crossOrigin(next http.Handler) http.Handler {
-	protected := http.NewCrossOriginProtection().Handler(next)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := bearer(r); ok {
-			next.ServeHTTP(w, r)
-			return
-		}
-		protected.ServeHTTP(w, r)
-	})
-}
+// session cookie (route).
+var crossOrigin = http.NewCrossOriginProtection()
 
 // jsonKey marks a request of an API route (route): its errors are JSON.
 type jsonKey struct{}

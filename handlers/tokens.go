@@ -24,16 +24,14 @@ func currentToken(ctx context.Context) *store.Token {
 	return t
 }
 
-// bearer returns the token of an Authorization: Bearer header; ok is false
-// when there is no such header.
+// bearer returns the token of an Authorization: Bearer header (the scheme
+// is case-insensitive, RFC 9110); ok is false when there is none. Another
+// scheme is not a token: it may be a reverse proxy's Basic auth, which a
+// browser sends by itself, so such a request is the cookie's (route).
 func bearer(r *http.Request) (secret string, ok bool) {
-	v := r.Header.Get("Authorization")
-	if v == "" {
-		return "", false
-	}
-	scheme, secret, _ := strings.Cut(v, " ")
+	scheme, secret, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !strings.EqualFold(scheme, "Bearer") {
-		return "", true // another scheme: a malformed token
+		return "", false
 	}
 	return strings.TrimSpace(secret), true
 }

@@ -72,7 +72,7 @@ func (rc *hookReceiver) got() (ids []string, bad int) {
 // runDeliverer sends the test app's webhooks until the test ends.
 func runDeliverer(t *testing.T, a *testApp) {
 	d := webhooks.New(a.Store, a.Handler.Log)
-	d.Poll = 10 * time.Millisecond
+	d.Poll, d.AllowPrivate = 10*time.Millisecond, true
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); d.Run(ctx) }()
@@ -255,5 +255,11 @@ func TestWebhookFormErrors(t *testing.T) {
 	}
 	if resp.StatusCode != 422 || json.Unmarshal([]byte(body), &e) != nil || !strings.Contains(e.Fields["events"], `"note.made"`) {
 		t.Errorf("%d %s", resp.StatusCode, body)
+	}
+	a.Store.WebhooksAllowPrivate = false
+	resp, body = do(t, ac, "POST", a.Server.URL+"/api/v1/webhooks", jsonType, `{"url":"http://169.254.169.254/latest/meta-data/","events":["*"]}`)
+	e.Fields = nil
+	if resp.StatusCode != 422 || json.Unmarshal([]byte(body), &e) != nil || !strings.Contains(e.Fields["url"], "private") {
+		t.Errorf("a private address: %d %s", resp.StatusCode, body)
 	}
 }

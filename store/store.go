@@ -38,7 +38,7 @@ type Store struct {
 
 	meetings MeetingIndex // set by UseMeetingIndex
 
-	names userNames // authors' names for timelines (authors.go)
+	names userNames                        // authors' names for timelines (authors.go)
 	homes *cache.Cache[homeKey, *keptHome] // the home pages read lately (home.go)
 
 	// Applier applies the outbox rows the store does not own (search
@@ -50,6 +50,11 @@ type Store struct {
 	// pipeline). Left nil, activity rows are done at once: nobody is
 	// waiting for them.
 	ActivitySink ActivitySink
+
+	// WebhooksAllowPrivate lets a webhook's URL name localhost or a
+	// private network address, for an operator whose receivers are there
+	// (ROLODEX_WEBHOOK_ALLOW_PRIVATE). Off, CreateWebhook refuses them.
+	WebhooksAllowPrivate bool
 }
 
 // Applier applies committed outbox rows to the search index.

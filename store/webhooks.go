@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -109,6 +110,58 @@ type WebhookData struct {
 	Summary     string `json:"summary"`
 }
 
+// privateHost reports whether host is localhost or a literal address
+// PublicAddr refuses. A name that resolves to one is refused when the
+// deliverer dials it (webhooks), which also covers DNS that changes later.
+func privateHost(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && !PublicAddr(a)
+}
+
+// reserved are the IPv4 ranges, besides those netip classifies, that are
+// no public host's: "this network", carrier-grade NAT (where some clouds
+// put their metadata service), IETF protocol assignments, benchmarking,
+// and the reserved 240/4 with the broadcast address.
+var reserved = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+}
+
+// nat64 is the well-known NAT64 prefix: its addresses stand for the IPv4
+// address in their last 32 bits.
+var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+
+// PublicAddr reports whether a webhook may be sent to a: not loopback,
+// private (RFC 1918, fc00::/7), link-local (169.254/16, fe80::/10, where
+// cloud metadata services answer), unspecified, multicast or reserved. A
+// workspace admin is not the host's operator: without this a webhook
+// could reach the services beside Rolodex and show their answers in its
+// delivery log.
+func PublicAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	if nat64.Contains(a) {
+		b := a.As16()
+		a = netip.AddrFrom4([4]byte(b[12:]))
+	}
+	if a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsUnspecified() ||
+		a.IsMulticast() || a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast() {
+		return false
+	}
+	for _, p := range reserved {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	return true
+}
+
 func adminOnly(u *User) error {
 	if !u.IsAdmin() {
 		return Errorf(EForbidden, "Admins only.")
@@ -128,6 +181,8 @@ func (s *Store) CreateWebhook(ctx context.Context, admin *User, in WebhookInput)
 	checkLen(p, "url", in.URL, 1, 2000)
 	if u, err := url.Parse(in.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
 		p.Add("url", "Give an http:// or https:// address.")
+	} else if !s.WebhooksAllowPrivate && privateHost(u.Hostname()) {
+		p.Add("url", "Give a public address: loopback and private network addresses are refused.")
 	}
 	if in.Secret != "" {
 		checkLen(p, "secret", in.Secret, 16, 200)

@@ -12,12 +12,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/rolodex/rolodex/store"
@@ -31,8 +35,13 @@ type Deliverer struct {
 	Now   func() time.Time // the clock; tests set their own
 	// Client sends the requests; it must not follow redirects (New's
 	// does not): a receiver that moved is told so by a failed delivery.
-	Client  *http.Client
-	Timeout time.Duration // per attempt
+	// New's dials only public addresses (allowDial) and uses no proxy.
+	Client *http.Client
+	// AllowPrivate lets New's client dial loopback and private network
+	// addresses (ROLODEX_WEBHOOK_ALLOW_PRIVATE; tests whose receivers are
+	// on 127.0.0.1).
+	AllowPrivate bool
+	Timeout      time.Duration // per attempt
 	// Lease is how long a claimed delivery stays out of other deliverers'
 	// reach; one that dies mid-send lets it fall due again after this.
 	// Longer than Timeout, or a slow answer is sent twice.
@@ -45,12 +54,36 @@ type Deliverer struct {
 
 // New returns a deliverer with the defaults filled in.
 func New(st *store.Store, log *slog.Logger) *Deliverer {
-	return &Deliverer{
+	d := &Deliverer{
 		Store: st, Log: log, Now: time.Now,
-		Client:  &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		Timeout: 10 * time.Second, Lease: time.Minute, Workers: 8, Poll: time.Second,
 		wake: make(chan struct{}, 1),
 	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	// A proxy would dial for us, past allowDial.
+	t.Proxy = nil
+	t.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: d.allowDial}).DialContext
+	d.Client = &http.Client{Transport: t, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return d
+}
+
+// errPrivate is an attempt's error when its address is refused. It names
+// no address: a name's private address is the host's to know.
+var errPrivate = errors.New("refused: private address")
+
+// allowDial refuses to connect to an address store.PublicAddr refuses,
+// unless AllowPrivate. It runs on the address being dialled, after DNS,
+// so a name that resolves (or is later made to resolve) to a private
+// address is caught too.
+func (d *Deliverer) allowDial(network, address string, _ syscall.RawConn) error {
+	if d.AllowPrivate {
+		return nil
+	}
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil || !store.PublicAddr(ap.Addr()) {
+		return errPrivate
+	}
+	return nil
 }
 
 // Wake makes Run look for work now rather than at its next poll.
@@ -179,7 +212,10 @@ func (d *Deliverer) send(ctx context.Context, dl *store.Delivery) error {
 		// another deliverer sends it again.
 		return nil
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, errPrivate):
+		a.Error = errPrivate.Error()
+	case err != nil:
 		a.Error = err.Error()
 	}
 	ok := a.Status >= 200 && a.Status < 300

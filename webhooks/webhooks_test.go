@@ -144,13 +144,15 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The tests' receivers are on 127.0.0.1.
+	e.Store.WebhooksAllowPrivate = true
 	return &env{Env: e, admin: adm, company: c, clock: &clock{t: time.Now()}}
 }
 
 // start runs a deliverer over st until the test ends or stop is called.
 func (e *env) start(t *testing.T, st *store.Store, timeout time.Duration) (stop func()) {
 	d := webhooks.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	d.Now, d.Poll, d.Timeout = e.clock.Now, 10*time.Millisecond, timeout
+	d.Now, d.Poll, d.Timeout, d.AllowPrivate = e.clock.Now, 10*time.Millisecond, timeout, true
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); d.Run(ctx) }()
@@ -440,6 +442,61 @@ func TestCreateWebhookChecks(t *testing.T) {
 	staff := e.User(t, "staff@example.com", store.RoleStaff)
 	if _, err := e.Store.CreateWebhook(ctx, staff, store.WebhookInput{URL: "https://example.com", Events: []string{"*"}}); store.ErrorCode(err) != store.EForbidden {
 		t.Errorf("staff: %v", err)
+	}
+}
+
+// Without the operator's switch, a URL naming localhost or a private,
+// loopback or link-local address is refused at creation; a public one
+// (by name or address) is not.
+func TestCreateWebhookRefusesPrivate(t *testing.T) {
+	e := newEnv(t)
+	e.Store.WebhooksAllowPrivate = false
+	ctx := context.Background()
+	for _, u := range []string{
+		"http://localhost:8080/hook", "http://LOCALHOST./hook", "http://api.localhost/hook",
+		"http://127.0.0.1/hook", "http://127.9.9.9:6379/", "http://0.0.0.0/", "http://10.1.2.3/", "http://172.16.0.1/",
+		"http://192.168.1.1/", "http://169.254.169.254/latest/meta-data/", "http://100.100.100.200/",
+		"http://[::1]/", "http://[::]/", "http://[fc00::1]/", "http://[fd12:3456::1]/", "http://[fe80::1%25eth0]/",
+		"http://[::ffff:127.0.0.1]/", "http://[::ffff:10.0.0.1]/", "http://[64:ff9b::a9fe:a9fe]/",
+	} {
+		_, err := e.Store.CreateWebhook(ctx, e.admin, store.WebhookInput{URL: u, Events: []string{"*"}})
+		if store.ErrorCode(err) != store.EInvalid || store.ErrorFields(err)["url"] == "" {
+			t.Errorf("%s: %v, want 422 in url", u, err)
+		}
+	}
+	for _, u := range []string{"https://example.com/hook", "http://93.184.216.34/", "https://[2606:4700:4700::1111]/", "https://localhost.example.com/"} {
+		if _, err := e.Store.CreateWebhook(ctx, e.admin, store.WebhookInput{URL: u, Events: []string{"*"}}); err != nil {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+	e.Store.WebhooksAllowPrivate = true
+	if _, err := e.Store.CreateWebhook(ctx, e.admin, store.WebhookInput{URL: "http://10.1.2.3/hook", Events: []string{"*"}}); err != nil {
+		t.Errorf("with the switch on: %v", err)
+	}
+}
+
+// A deliverer without AllowPrivate never connects to a private address,
+// whatever the URL says (here the webhook was made with the switch on, as
+// a name that resolves to 127.0.0.1 would be): the attempt is logged as
+// refused and the receiver never hears of it.
+func TestDeliveryRefusesPrivateAddress(t *testing.T) {
+	e := newEnv(t)
+	rc := newReceiver(t, secret, always(200))
+	w := e.hook(t, e.admin, rc.URL, secret, "*")
+	d := webhooks.New(e.Store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	d.Now, d.Poll = e.clock.Now, 10*time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); d.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	e.note(t, "n")
+	waitFor(t, "the attempt", func() bool { d := e.deliveries(t, w.ID); return len(d) == 1 && len(d[0].Log) == 1 })
+	got := e.deliveries(t, w.ID)[0]
+	if a := got.Log[0]; a.Status != 0 || a.Error != "refused: private address" || a.Response != "" || got.Status != store.DeliveryPending {
+		t.Errorf("delivery %+v, attempt %+v", got, a)
+	}
+	if rc.requests() != 0 {
+		t.Errorf("the receiver was called %d times", rc.requests())
 	}
 }
 
