@@ -78,12 +78,17 @@ func loadDemo(ctx context.Context, st *store.Store, out io.Writer) error {
 			return err
 		}
 		ids = append(ids, c.ID)
+		var people []int64 // the company's contacts, who attend its meetings
 		for j := 0; j < 1+rng.IntN(3); j++ {
 			first, last := pick(w.people), pick(w.surnames)
 			email := fmt.Sprintf("%s.%s%d@%s", strings.ToLower(first), strings.ToLower(last), rng.IntN(100), domain)
-			if _, err := st.AddContact(ctx, sys, c.ID, store.ContactInput{Name: first + " " + last, Email: email,
-				Phone: fmt.Sprintf("+44 1483 %06d", rng.IntN(999999)), Title: pick(w.roles)}); err != nil && store.ErrorCode(err) != store.EConflict {
+			ct, err := st.AddContact(ctx, sys, c.ID, store.ContactInput{Name: first + " " + last, Email: email,
+				Phone: fmt.Sprintf("+44 1483 %06d", rng.IntN(999999)), Title: pick(w.roles)})
+			if err != nil && store.ErrorCode(err) != store.EConflict {
 				return err
+			}
+			if err == nil {
+				people = append(people, ct.ID)
 			}
 		}
 		for j := 0; j < 1+rng.IntN(3); j++ {
@@ -103,6 +108,7 @@ func loadDemo(ctx context.Context, st *store.Store, out io.Writer) error {
 			if _, err := st.CreateMeeting(ctx, sys, c.ID, store.MeetingInput{
 				Type: pick(demoMeetingTypes), Status: status, Subject: pick(demoMeetingSubjects),
 				Details: "Agenda:\n\n- where we are\n- next steps", StartsAt: start.UnixMilli(), EndsAt: &end,
+				Attendees: &people,
 			}); err != nil {
 				return err
 			}
@@ -132,6 +138,18 @@ func loadDemo(ctx context.Context, st *store.Store, out io.Writer) error {
 		}
 		if err := st.SetUserClients(ctx, admin, u.ID, clients); err != nil {
 			return err
+		}
+		// ...and looks after a third of them.
+		for j, id := range ids {
+			if j%3 == i {
+				owner := u.ID
+				if _, err := st.ChangeCompany(ctx, admin, id, func(c *store.Company) (store.CompanyInput, error) {
+					return store.CompanyInput{Name: c.Name, Street: c.Street, Town: c.Town, State: c.State, Zip: c.Zip,
+						Website: c.Website, Description: c.Description, OwnerID: &owner}, nil
+				}); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	fmt.Fprintf(out, "demo: loaded %d companies with notes, contacts, links and meetings, and %d staff users (alice@, bob@, carol@example.com; password %q)\n", len(ids), len(staff), demoPassword)
