@@ -190,10 +190,11 @@ const homeRooms = `(SELECT coalesce(group_concat(r.meeting_id || ':' ||
 	FROM rooms r WHERE r.workspace_id = ? AND r.state = 'open')`
 
 // homeCheck returns the stamp of u's home now, and whether kept may be
-// shown (its live rooms only while the stamp's rooms are kept's): no change after its mark (up to homeWalk ids on) concerns u (for
-// an admin, none at all; for staff, none on a current client and no
-// client given or taken away), u's notifications are as they were, and u
-// may still see every company it names.
+// shown (its live rooms only while the stamp's rooms are kept's): no
+// change after its mark (up to homeWalk ids on) concerns u (for an admin,
+// none at all; for staff, none on a current client and no client given
+// or taken away), u's notifications are as they were, and u may still
+// see every company it names.
 func (s *Store) homeCheck(ctx context.Context, u *User, kept *keptHome) (stamp homeStamp, usable bool, err error) {
 	var changed, seen int
 	args := []any{u.WorkspaceID, u.ID, u.ID, u.WorkspaceID, kept.mark, kept.mark + homeWalk}
