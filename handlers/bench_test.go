@@ -166,14 +166,29 @@ func TestBenchReport(t *testing.T) {
 	type result struct {
 		rps      float64
 		p99, cpu time.Duration
+		inside   []time.Duration // p50, p90, p99 in the request log, when read
 	}
 	loadAs := func(cookies []*http.Cookie, target string, cpus []int) result {
 		before := cpuTime()
 		rps, p99 := loadTest(t, target, cookies, 64, 10*time.Second, cpus)
-		return result{rps, p99, time.Duration(float64(cpuTime()-before) / (rps * 10))}
+		return result{rps: rps, p99: p99, cpu: time.Duration(float64(cpuTime()-before) / (rps * 10))}
 	}
 	load := func(target string, cpus []int) result { return loadAs(cookies, target, cpus) }
+	// logged is run, with the server's own timings of the requests whose
+	// log line has match if read, to tell its time from the load
+	// generator's.
+	logged := func(read bool, match string, run func() result) result {
+		if !read {
+			return run()
+		}
+		mark := logMark(t, logPath)
+		r := run()
+		p50, p90, p99 := serverTimes(t, logPath, mark, match)
+		r.inside = []time.Duration{p50, p90, p99}
+		return r
+	}
 	pagePath := fmt.Sprintf("path=/companies/%d ", clients[0])
+	homePath := "path=/ "
 	// The collector as `rolodex serve` sets it.
 	defer proc.TuneGC()()
 	// ROLODEX_BENCH_CPUPROFILE names a file for a CPU profile of the
@@ -194,32 +209,26 @@ func TestBenchReport(t *testing.T) {
 	// First the server and wrk on cores of their own (the targets' row),
 	// then both sharing every core, as the earlier reports measured.
 	var ownStatic, ownPage, ownHome, ownHomeAdmin result
-	var inP50, inP90, inP99 time.Duration
 	loadCPUs, undo, owned := ownCores(t)
 	if owned {
 		ownStatic = load(staticURL, loadCPUs)
-		mark := logMark(t, logPath)
 		stop := profile()
-		ownPage = load(pageURL, loadCPUs)
+		ownPage = logged(true, pagePath, func() result { return load(pageURL, loadCPUs) })
 		stop()
-		inP50, inP90, inP99 = serverTimes(t, logPath, mark, pagePath)
-		ownHome = load(homeURL, loadCPUs)
-		ownHomeAdmin = loadAs(adminCookies, homeURL, loadCPUs)
+		ownHome = logged(true, homePath, func() result { return load(homeURL, loadCPUs) })
+		ownHomeAdmin = logged(true, homePath, func() result { return loadAs(adminCookies, homeURL, loadCPUs) })
 		undo()
 	}
 	sharedStatic := load(staticURL, nil)
-	mark := logMark(t, logPath)
 	stop := func() {}
 	if !owned { // else the profile is of the first page run
 		stop = profile()
 	}
-	sharedPage := load(pageURL, nil)
+	// With cores of their own, the server's timings are of those runs.
+	sharedPage := logged(!owned, pagePath, func() result { return load(pageURL, nil) })
 	stop()
-	if !owned {
-		inP50, inP90, inP99 = serverTimes(t, logPath, mark, pagePath)
-	}
-	sharedHome := load(homeURL, nil)
-	sharedHomeAdmin := loadAs(adminCookies, homeURL, nil)
+	sharedHome := logged(!owned, homePath, func() result { return load(homeURL, nil) })
+	sharedHomeAdmin := logged(!owned, homePath, func() result { return loadAs(adminCookies, homeURL, nil) })
 	logOut.Close()
 
 	row("Command: `make bench` (ROLODEX_BENCH_N=%d); machine: 2 cores, 24 GiB; %s", n, time.Now().UTC().Format("2006-01-02"))
@@ -230,20 +239,25 @@ func TestBenchReport(t *testing.T) {
 	row("| build the search index (%d docs) | %s | |", 2*n, indexTime.Round(time.Millisecond))
 	row("| search as you type, staff with 1,000 clients, p50 / p99 | %s / %s | p99 ≤ 15 ms |", ms(sp50), ms(sp99))
 	row("| search as you type, admin, p50 / p99 | %s / %s | p99 ≤ 15 ms |", ms(ap50), ms(ap99))
-	// inside: the company page's times in the server go below its row.
-	loadRows := func(place string, static, page, home, homeAdmin result, inside bool) {
+	// inside is a page's times in the server, below its row if read.
+	inside := func(r result) {
+		if r.inside != nil {
+			row("| … of which inside the server (request log), p50 / p90 / p99 | %s / %s / %s | |", ms(r.inside[0]), ms(r.inside[1]), ms(r.inside[2]))
+		}
+	}
+	loadRows := func(place string, static, page, home, homeAdmin result) {
 		row("| minimal handler, same bytes, 64 connections, %s | %.0f req/s, p99 %s; server CPU %s a request | baseline |", place, static.rps, ms(static.p99), us(static.cpu))
 		row("| company page, 64 connections, %s | %.0f req/s (%.0f%% of baseline), p99 %s; server CPU %s a request | ≥ 25%%, p99 ≤ 20 ms |", place, page.rps, 100*page.rps/static.rps, ms(page.p99), us(page.cpu))
-		if inside {
-			row("| … of which inside the server (request log), p50 / p90 / p99 | %s / %s / %s | |", ms(inP50), ms(inP90), ms(inP99))
-		}
+		inside(page)
 		row("| home page, staff with 1,000 clients, 64 connections, %s | %.0f req/s (%.0f%% of baseline), p99 %s; server CPU %s a request | ≥ 25%%, p99 ≤ 20 ms |", place, home.rps, 100*home.rps/static.rps, ms(home.p99), us(home.cpu))
+		inside(home)
 		row("| home page, admin, 64 connections, %s | %.0f req/s (%.0f%% of baseline), p99 %s; server CPU %s a request | ≥ 25%%, p99 ≤ 20 ms |", place, homeAdmin.rps, 100*homeAdmin.rps/static.rps, ms(homeAdmin.p99), us(homeAdmin.cpu))
+		inside(homeAdmin)
 	}
 	if owned {
-		loadRows(fmt.Sprintf("server on %d of %d cores, wrk on the rest", runtime.NumCPU()-len(loadCPUs), runtime.NumCPU()), ownStatic, ownPage, ownHome, ownHomeAdmin, true)
+		loadRows(fmt.Sprintf("server on %d of %d cores, wrk on the rest", runtime.NumCPU()-len(loadCPUs), runtime.NumCPU()), ownStatic, ownPage, ownHome, ownHomeAdmin)
 	}
-	loadRows("server and load sharing every core", sharedStatic, sharedPage, sharedHome, sharedHomeAdmin, !owned)
+	loadRows("server and load sharing every core", sharedStatic, sharedPage, sharedHome, sharedHomeAdmin)
 	row("")
 	loader := "a Go load generator in the same process"
 	if _, err := exec.LookPath("wrk"); err == nil {

@@ -135,18 +135,19 @@ func TestHomeFollowsChanges(t *testing.T) {
 	a := newTestApp(t)
 	ctx := context.Background()
 	alice, bob, adm := homeWorkspace(t, a)
-	ca := a.client(t, alice)
-	get := func() string {
+	ca, cadm := a.client(t, alice), a.client(t, adm)
+	getAs := func(c *http.Client) string {
 		t.Helper()
-		resp, body := do(t, ca, "GET", a.Server.URL+"/", "", "")
+		resp, body := do(t, c, "GET", a.Server.URL+"/", "", "")
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("home: %d", resp.StatusCode)
 		}
 		return body
 	}
-	expect := func(step string, want, unwanted []string) {
+	get := func() string { t.Helper(); return getAs(ca) }
+	expectAs := func(c *http.Client, step string, want, unwanted []string) {
 		t.Helper()
-		body := get()
+		body := getAs(c)
 		for _, s := range want {
 			if !strings.Contains(body, s) {
 				t.Errorf("%s: no %q", step, s)
@@ -158,6 +159,7 @@ func TestHomeFollowsChanges(t *testing.T) {
 			}
 		}
 	}
+	expect := func(step string, want, unwanted []string) { t.Helper(); expectAs(ca, step, want, unwanted) }
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -174,6 +176,37 @@ func TestHomeFollowsChanges(t *testing.T) {
 	must(err)
 	expect("a client given", []string{"Gamma kickoff", "Gamma pricing", "Acme week call"}, nil)
 	expect("loaded again", []string{"Gamma kickoff", "Gamma pricing", "Acme week call"}, nil)
+
+	// Live rooms change with no activity: someone joins or leaves, the
+	// schedule opens a room. Both alice (staff) and the admin see them.
+	both := func(step string, want, unwanted []string) {
+		t.Helper()
+		expectAs(ca, step, want, unwanted)
+		expectAs(cadm, step, want, unwanted)
+	}
+	rooms, err := a.Store.LiveRooms(ctx, alice)
+	must(err)
+	if len(rooms) != 1 || rooms[0].Subject != "Acme live review" {
+		t.Fatalf("alice's live rooms: %+v", rooms)
+	}
+	acmeRoom := rooms[0].MeetingID
+	later, err := a.Store.CreateMeeting(ctx, adm, rooms[0].CompanyID, store.MeetingInput{Type: "video", Subject: "Acme late review", Status: store.MeetingOpen, StartsAt: soon})
+	must(err)
+	laterRoom := fmt.Sprintf(`href="/meetings/%d/room"`, later.ID)
+	both("rooms kept", []string{"Nobody in yet"}, []string{"1 person in", laterRoom})
+	both("rooms kept", []string{"Nobody in yet"}, []string{"1 person in", laterRoom})
+	_, err = a.Store.JoinRoom(ctx, adm, acmeRoom)
+	must(err)
+	both("someone joined", []string{"1 person in"}, nil)
+	_, err = a.Store.LeaveRoom(ctx, adm, acmeRoom)
+	must(err)
+	both("someone left", []string{"Nobody in yet"}, []string{"1 person in"})
+	_, err = a.Store.OpenRoomAt(ctx, later.ID, time.Now().UnixMilli())
+	must(err)
+	both("a room opened on schedule", []string{laterRoom}, nil)
+	_, err = a.Store.EndRoomAt(ctx, later.ID, time.Now().UnixMilli())
+	must(err)
+	both("a room ended on schedule", nil, []string{laterRoom})
 
 	// Changes on someone else's client leave alice's home as it was.
 	beta, err := a.Store.CreateCompany(ctx, adm, store.CompanyInput{Name: "Delta"})

@@ -18,6 +18,13 @@ import (
 // company it names still exists and is the viewer's. What no activity
 // records (a company deleted, with its activity) is caught by that last
 // check. All of them are one statement (homeCheck).
+//
+// Live rooms change without an activity (someone joins or leaves), and
+// more often than the rest: the same statement reads the workspace's open
+// rooms, each with its newest room event (every open, join, leave and end
+// logs one), and a kept home's rooms alone are read again when that
+// differs. Their companies' and meetings' names, and who may see them,
+// change with an activity, as the rest of the home does.
 
 // HomeQuery is what the home page lists.
 type HomeQuery struct {
@@ -27,13 +34,15 @@ type HomeQuery struct {
 	Unread   int   // how many of the newest unread notifications
 }
 
-// Home is the home page's meetings, recent changes and unread
-// notifications, with the names of the meetings' companies.
+// Home is the home page's meetings, recent changes, unread
+// notifications and live rooms, with the names of the meetings'
+// companies.
 type Home struct {
 	Meetings  *MeetingPage
 	Activity  []Activity
 	Unread    []Notification
 	Companies map[int64]string
+	Rooms     []LiveRoom
 }
 
 type homeKey struct {
@@ -51,10 +60,12 @@ type keptHome struct {
 
 // homeStamp is what changes when a home may have: the workspace's newest
 // activity (the mark), the viewer's newest notification and how many
-// they have unread.
+// they have unread; and when its live rooms may have: the workspace's
+// open rooms, each with its newest event (homeRooms).
 type homeStamp struct {
 	mark, notified int64
 	unread         int
+	rooms          string
 }
 
 // homeWalk is how far past a kept home's mark (in activity ids) the
@@ -70,6 +81,9 @@ func newHomeCache() *cache.Cache[homeKey, *keptHome] {
 		for _, a := range h.Activity {
 			n += 128 + len(a.CompanyName) + len(a.Summary)
 		}
+		for _, r := range h.Rooms {
+			n += 128 + len(r.CompanyName) + len(r.Subject) + 64*len(r.Participants)
+		}
 		for _, u := range h.Unread {
 			n += 64 + len(u.Key)
 			for _, a := range u.Items {
@@ -81,8 +95,9 @@ func newHomeCache() *cache.Cache[homeKey, *keptHome] {
 }
 
 // Home returns u's meetings in [q.From, q.To) (ListMeetings, by date),
-// the newest changes on their clients by others (Activities) and their
-// newest unread notifications (Notifications).
+// the newest changes on their clients by others (Activities), their
+// newest unread notifications (Notifications) and the live rooms they
+// may see (LiveRooms).
 func (s *Store) Home(ctx context.Context, u *User, q HomeQuery) (*Home, error) {
 	key := homeKey{u.ID, u.IsAdmin(), q}
 	if kept, ok := s.homes.Get(key); ok {
@@ -91,10 +106,18 @@ func (s *Store) Home(ctx context.Context, u *User, q HomeQuery) (*Home, error) {
 			return nil, err
 		}
 		if usable {
-			if stamp.mark != kept.mark {
-				s.homes.Put(key, &keptHome{Home: kept.Home, homeStamp: stamp, companies: kept.companies})
+			if stamp == kept.homeStamp {
+				return &kept.Home, nil
 			}
-			return &kept.Home, nil
+			// Read after the stamp, as below.
+			again := &keptHome{Home: kept.Home, homeStamp: stamp, companies: kept.companies}
+			if stamp.rooms != kept.rooms {
+				if again.Rooms, err = s.LiveRooms(ctx, u); err != nil {
+					return nil, err
+				}
+			}
+			s.homes.Put(key, again)
+			return &again.Home, nil
 		}
 	}
 	// The stamp is read before what it stamps. A change whose outbox row
@@ -102,8 +125,8 @@ func (s *Store) Home(ctx context.Context, u *User, q HomeQuery) (*Home, error) {
 	// now is shown, not kept.
 	var stamp homeStamp
 	var pending bool
-	err := s.r.QueryRowContext(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM activities WHERE workspace_id = ?), `+homeNotified+`,
-		EXISTS (SELECT 1 FROM outbox WHERE workspace_id = ?)`, u.WorkspaceID, u.ID, u.ID, u.WorkspaceID).Scan(&stamp.mark, &stamp.notified, &stamp.unread, &pending)
+	err := s.r.QueryRowContext(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM activities WHERE workspace_id = ?), `+homeNotified+`, `+homeRooms+`,
+		EXISTS (SELECT 1 FROM outbox WHERE workspace_id = ?)`, u.WorkspaceID, u.ID, u.ID, u.WorkspaceID, u.WorkspaceID).Scan(&stamp.mark, &stamp.notified, &stamp.unread, &stamp.rooms, &pending)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +142,11 @@ func (s *Store) Home(ctx context.Context, u *User, q HomeQuery) (*Home, error) {
 	if err != nil {
 		return nil, err
 	}
-	kept := &keptHome{Home: Home{Meetings: week, Activity: activity.Items, Unread: unread.Items, Companies: map[int64]string{}}, homeStamp: stamp}
+	rooms, err := s.LiveRooms(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	kept := &keptHome{Home: Home{Meetings: week, Activity: activity.Items, Unread: unread.Items, Companies: map[int64]string{}, Rooms: rooms}, homeStamp: stamp}
 	for _, m := range week.Items {
 		kept.companies = append(kept.companies, m.CompanyID)
 	}
@@ -153,11 +180,21 @@ func (s *Store) Home(ctx context.Context, u *User, q HomeQuery) (*Home, error) {
 const homeNotified = `(SELECT coalesce(max(id), 0) FROM notifications WHERE user_id = ?),
 	(SELECT count(*) FROM notifications WHERE user_id = ? AND read_at = 0)`
 
+// homeRooms is the live-rooms part of a homeStamp (arg: the workspace):
+// each open room's meeting and newest event. While a room is there, a new
+// event's id is above its every other (room_events ids may be reused only
+// after a room's are deleted with it), and a room deleted (its meeting or
+// company) leaves the list.
+const homeRooms = `(SELECT coalesce(group_concat(r.meeting_id || ':' ||
+		coalesce((SELECT max(e.id) FROM room_events e WHERE e.meeting_id = r.meeting_id), 0), ',' ORDER BY r.meeting_id), '')
+	FROM rooms r WHERE r.workspace_id = ? AND r.state = 'open')`
+
 // homeCheck returns the stamp of u's home now, and whether kept may be
-// shown: no change after its mark (up to homeWalk ids on) concerns u (for
-// an admin, none at all; for staff, none on a current client and no
-// client given or taken away), u's notifications are as they were, and u
-// may still see every company it names.
+// shown (its live rooms only while the stamp's rooms are kept's): no
+// change after its mark (up to homeWalk ids on) concerns u (for an admin,
+// none at all; for staff, none on a current client and no client given
+// or taken away), u's notifications are as they were, and u may still
+// see every company it names.
 func (s *Store) homeCheck(ctx context.Context, u *User, kept *keptHome) (stamp homeStamp, usable bool, err error) {
 	var changed, seen int
 	args := []any{u.WorkspaceID, u.ID, u.ID, u.WorkspaceID, kept.mark, kept.mark + homeWalk}
@@ -176,8 +213,9 @@ func (s *Store) homeCheck(ctx context.Context, u *User, kept *keptHome) (stamp h
 	for _, id := range kept.companies {
 		vargs = append(vargs, id)
 	}
+	args = append(args, vargs...)
 	err = s.r.QueryRowContext(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM activities WHERE workspace_id = ?), `+homeNotified+`, `+changes+`), (`+
-		visible+placeholders(len(kept.companies))+`))`, append(args, vargs...)...).Scan(&stamp.mark, &stamp.notified, &stamp.unread, &changed, &seen)
+		visible+placeholders(len(kept.companies))+`)), `+homeRooms, append(args, u.WorkspaceID)...).Scan(&stamp.mark, &stamp.notified, &stamp.unread, &changed, &seen, &stamp.rooms)
 	usable = err == nil && changed == 0 && stamp.mark-kept.mark <= homeWalk && stamp.notified == kept.notified && stamp.unread == kept.unread &&
 		seen == len(kept.companies)
 	return stamp, usable, err
