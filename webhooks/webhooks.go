@@ -166,22 +166,23 @@ func (d *Deliverer) send(ctx context.Context, dl *store.Delivery) error {
 	req.Header.Set("Rolodex-Signature", Sign(dl.Secret, at.Unix(), body))
 	started := time.Now()
 	resp, err := d.Client.Do(req)
+	if err != nil && ctx.Err() != nil {
+		// Shutting down cut the send short: not the receiver's failure.
+		// The claim lapses and another deliverer sends it again.
+		return nil
+	}
 	a := store.Attempt{At: at.UnixMilli()}
 	if err == nil {
+		// An answer is recorded even if shutdown began meanwhile, or a
+		// 2xx would be sent again by another deliverer.
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, snippet))
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
 		resp.Body.Close()
 		a.Status, a.Response = resp.StatusCode, string(b)
-	}
-	a.DurationMS = time.Since(started).Milliseconds()
-	if ctx.Err() != nil {
-		// Shutting down: not the receiver's failure. The claim lapses and
-		// another deliverer sends it again.
-		return nil
-	}
-	if err != nil {
+	} else {
 		a.Error = err.Error()
 	}
+	a.DurationMS = time.Since(started).Milliseconds()
 	ok := a.Status >= 200 && a.Status < 300
 	var next int64
 	if !ok {

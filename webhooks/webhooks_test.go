@@ -473,3 +473,34 @@ func TestTwoProcesses(t *testing.T) {
 		t.Errorf("%d deliveries, want %d", len(d), n)
 	}
 }
+
+// cancelAfter is a transport that cancels the deliverer's context once
+// the receiver has answered, as a shutdown starting at that moment would.
+type cancelAfter func()
+
+func (c cancelAfter) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	c()
+	return resp, err
+}
+
+// A 2xx that arrives as the deliverer shuts down is recorded as delivered,
+// not left for another process to send again.
+func TestAnswerDuringShutdownRecorded(t *testing.T) {
+	e := newEnv(t)
+	rc := newReceiver(t, secret, always(200))
+	w := e.hook(t, e.admin, rc.URL, secret, "*")
+	e.note(t, "n")
+	d := webhooks.New(e.Store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	d.Now, d.Poll, d.Timeout = e.clock.Now, 10*time.Millisecond, time.Second
+	d.Client = &http.Client{Transport: cancelAfter(cancel)}
+	d.Run(ctx) // returns once the send has been cancelled and finished
+	if rc.requests() != 1 {
+		t.Fatalf("%d requests", rc.requests())
+	}
+	got := e.deliveries(t, w.ID)
+	if len(got) != 1 || got[0].Status != store.DeliveryDelivered || len(got[0].Log) != 1 || got[0].Log[0].Status != 200 {
+		t.Errorf("deliveries %+v", got)
+	}
+}
