@@ -26,6 +26,16 @@ type Webhook struct {
 	Secret      string   `json:"-"` // shown once, by the handler that creates it
 }
 
+// Host is the host of w's URL: what logs may show of it, since the rest
+// often carries the receiver's token.
+func (w *Webhook) Host() string {
+	u, err := url.Parse(w.URL)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
+
 // WebhookInput is what an admin gives for a new webhook. An empty secret
 // is generated.
 type WebhookInput struct {

@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -158,7 +159,8 @@ func (d *Deliverer) send(ctx context.Context, dl *store.Delivery) error {
 	defer cancel()
 	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, dl.URL, bytes.NewReader(body))
 	if err != nil {
-		return err
+		// Not err: it quotes the URL, and the caller logs it.
+		return fmt.Errorf("webhook %d: its URL does not parse", dl.WebhookID)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Rolodex-Webhooks")
