@@ -3,6 +3,7 @@ package webhooks_test
 import (
 	"context"
 	"crypto/hmac"
+	"database/sql"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -502,5 +503,31 @@ func TestAnswerDuringShutdownRecorded(t *testing.T) {
 	got := e.deliveries(t, w.ID)
 	if len(got) != 1 || got[0].Status != store.DeliveryDelivered || len(got[0].Log) != 1 || got[0].Log[0].Status != 200 {
 		t.Errorf("deliveries %+v", got)
+	}
+}
+
+// An activity dispatched again (its cursor moved back, as by a restored
+// backup) keeps its one delivery.
+func TestDispatchAgainMakesNoDouble(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	w := e.hook(t, e.admin, "https://example.com/in", secret, "*")
+	e.note(t, "n")
+	if _, made, err := e.Store.DispatchWebhooks(ctx, e.clock.Now().UnixMilli(), 500); err != nil || made != 1 {
+		t.Fatalf("first dispatch: made %d, %v", made, err)
+	}
+	db, err := sql.Open("sqlite3", filepath.Join(e.Dir, "rolodex.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE webhook_cursor SET activity_id = 0`); err != nil {
+		t.Fatal(err)
+	}
+	if _, made, err := e.Store.DispatchWebhooks(ctx, e.clock.Now().UnixMilli(), 500); err != nil || made != 0 {
+		t.Errorf("second dispatch: made %d, %v", made, err)
+	}
+	if d := e.deliveries(t, w.ID); len(d) != 1 {
+		t.Errorf("%d deliveries", len(d))
 	}
 }
