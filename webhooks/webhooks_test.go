@@ -3,8 +3,8 @@ package webhooks_test
 import (
 	"context"
 	"crypto/hmac"
-	"database/sql"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
