@@ -266,6 +266,7 @@ func (s *Store) OwnerChoices(ctx context.Context, u *User, id int64) ([]User, er
 // see, and records the change. Only an admin or c's owner may change it;
 // naming the owner c has already is no change. The owner must be an
 // active user of c's workspace. A staff owner is also given the client,
+// and taking the client away from them clears the owner (removedClient),
 // so the owner can always see what they look after.
 func setOwner(tx *Tx, u *User, c *Company, ownerID int64) error {
 	if ownerID == 0 && c.OwnerID == nil || c.OwnerID != nil && *c.OwnerID == ownerID {
