@@ -254,28 +254,9 @@ func (s *Store) CompanyTimeline(ctx context.Context, u *User, companyID int64, q
 	if err != nil {
 		return nil, nil, "", err
 	}
-	items, next, err := s.companyTimeline(ctx, c, q)
+	items, next, err := s.companyTimeline(ctx, u, c, q)
 	if err != nil {
 		return nil, nil, "", err
-	}
-	// Meetings name their attendees: one query for the page's meetings.
-	var ids []int64
-	for _, it := range items {
-		if it.Meeting != nil {
-			ids = append(ids, it.ID)
-		}
-	}
-	if len(ids) > 0 {
-		byMeeting, err := attendeesOf(ctx, s.r, u, ids)
-		if err != nil {
-			return nil, nil, "", err
-		}
-		for i := range items {
-			if m := items[i].Meeting; m != nil {
-				items[i].Attendees = byMeeting[m.ID]
-				m.AttendeeIDs = idsOf(items[i].Attendees)
-			}
-		}
 	}
 	return c, items, next, nil
 }
@@ -288,10 +269,31 @@ func (s *Store) CompanyItems(ctx context.Context, u *User, companyID int64, typ,
 	if err != nil {
 		return nil, "", err
 	}
-	return s.companyTimeline(ctx, c, TimelineQuery{Types: []string{typ}, Cursor: cursor, Limit: limit, sizes: [2]int{50, 200}})
+	return s.companyTimeline(ctx, u, c, TimelineQuery{Types: []string{typ}, Cursor: cursor, Limit: limit, sizes: [2]int{50, 200}})
 }
 
-func (s *Store) companyTimeline(ctx context.Context, c *Company, q TimelineQuery) ([]TimelineItem, string, error) {
+// companyTimeline reads a page of c's timeline for u, who may see c. Its
+// meetings name their attendees: one query for the page's meetings.
+func (s *Store) companyTimeline(ctx context.Context, u *User, c *Company, q TimelineQuery) ([]TimelineItem, string, error) {
+	items, next, err := s.timelinePage(ctx, c, q)
+	if err != nil {
+		return nil, "", err
+	}
+	byMeeting, err := s.fillAttendees(ctx, u, len(items), func(i int) *Meeting { return items[i].Meeting })
+	if err != nil {
+		return nil, "", err
+	}
+	for i := range items {
+		if m := items[i].Meeting; m != nil {
+			items[i].Attendees = byMeeting[m.ID]
+		}
+	}
+	return items, next, nil
+}
+
+// timelinePage reads a page of c's timeline in one query, without the
+// meetings' attendees.
+func (s *Store) timelinePage(ctx context.Context, c *Company, q TimelineQuery) ([]TimelineItem, string, error) {
 	companyID := c.ID
 	p := Problems{}
 	if checkLimit(p, &q.Limit, cmp.Or(q.sizes[0], 20), cmp.Or(q.sizes[1], 100)); len(p) > 0 {
