@@ -79,9 +79,12 @@ func TestCompanyOwner(t *testing.T) {
 	_, err = st.UpdateCompany(ctx, bob, c.ID, store.CompanyInput{Name: "Acme Inc"})
 	must(err)
 	w.one("bob edits", store.ActivityCompanyUpdated, c.ID, bob)
-	_, err = st.UpdateCompany(ctx, bob, c.ID, store.CompanyInput{Name: "Acme Inc", OwnerID: ptr(alice.ID)})
+	_, err = st.UpdateCompany(ctx, bob, c.ID, store.CompanyInput{Name: "Acme Bob", OwnerID: ptr(alice.ID)})
 	must(err)
 	w.one("bob saves the same owner", store.ActivityCompanyUpdated, c.ID, bob)
+	_, err = st.UpdateCompany(ctx, bob, c.ID, store.CompanyInput{Name: "Acme Inc", OwnerID: ptr(alice.ID)})
+	must(err)
+	w.one("bob edits back", store.ActivityCompanyUpdated, c.ID, bob)
 	_, err = st.UpdateCompany(ctx, bob, c.ID, store.CompanyInput{Name: "Acme Bob", OwnerID: ptr(bob.ID)})
 	if store.ErrorCode(err) != store.EForbidden {
 		t.Fatalf("bob takes ownership: %v, want forbidden", err)
