@@ -36,8 +36,8 @@ const exportFlushRows = 1000
 type exportRow func(cells []string, v any) error
 
 var (
-	companyExportHeader = []string{"name", "street", "town", "state", "zip", "website", "description"}
-	contactExportHeader = []string{"name", "email", "phone", "title", "company", "company_street", "company_town", "company_state", "company_zip", "company_website"}
+	companyExportHeader = imports.CompanyExportHeader // the import knows them: it restores what Neutralise quoted
+	contactExportHeader = imports.ContactExportHeader
 	meetingExportHeader = []string{"id", "company_id", "company", "type", "status", "subject", "details", "starts_at", "ends_at", "created_at", "updated_at"}
 )
 

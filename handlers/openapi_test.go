@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
@@ -238,9 +239,13 @@ func (s *apiSpec) validateLines(resp map[string]any, ptr string, body []byte, wh
 	return ""
 }
 
-// checkRequest reports how a JSON request body that op accepted disagrees
-// with the document's requestBody.
-func (s *apiSpec) checkRequest(op *apiOp, body []byte) string {
+// requestTypes are the media types of the JSON request bodies checkAPI
+// holds to the document: a PATCH may come as either.
+var requestTypes = []string{"application/json", "application/merge-patch+json"}
+
+// checkRequest reports how a JSON request body of media type mt that op
+// accepted disagrees with the document's requestBody.
+func (s *apiSpec) checkRequest(op *apiOp, mt string, body []byte) string {
 	rb, ok := op.op["requestBody"]
 	if !ok {
 		return fmt.Sprintf("%s accepted a JSON body, and %s has no requestBody: add one", op.key, op.jsonPath())
@@ -252,9 +257,9 @@ func (s *apiSpec) checkRequest(op *apiOp, body []byte) string {
 	if ptr == "" {
 		ptr = op.ptr + "/requestBody"
 	}
-	schemaPtr := s.mediaSchema(r, ptr, "application/json")
+	schemaPtr := s.mediaSchema(r, ptr, mt)
 	if schemaPtr == "" {
-		return fmt.Sprintf("%s accepted a JSON body, and %s.requestBody lists no application/json content", op.key, op.jsonPath())
+		return fmt.Sprintf("%s accepted a JSON body, and %s.requestBody lists no %s content", op.key, op.jsonPath(), mt)
 	}
 	return s.validate(schemaPtr, body, fmt.Sprintf("%s accepted a request body that %s.requestBody does not allow", op.key, op.jsonPath()))
 }
@@ -347,7 +352,9 @@ func checkAPI(t testing.TB, next http.Handler) http.Handler {
 			return
 		}
 		var reqBody []byte
-		if mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); mt == "application/json" && r.Body != nil {
+		mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+		mt = strings.TrimSpace(mt)
+		if slices.Contains(requestTypes, mt) && r.Body != nil {
 			reqBody, _ = io.ReadAll(r.Body)
 			r.Body = io.NopCloser(bytes.NewReader(reqBody))
 		}
@@ -365,7 +372,7 @@ func checkAPI(t testing.TB, next http.Handler) http.Handler {
 			}
 		}
 		if rec.status < 300 && len(reqBody) > 0 {
-			if p := s.checkRequest(op, reqBody); p != "" {
+			if p := s.checkRequest(op, mt, reqBody); p != "" {
 				report(fmt.Sprintf("%s\nrequest: %s %s %.300s", p, r.Method, r.URL.RequestURI(), reqBody))
 			}
 		}
@@ -632,10 +639,42 @@ func TestOpenAPICheckCanFail(t *testing.T) {
 		}
 	}
 	create := s.ops["POST /api/v1/companies"]
-	if p := s.checkRequest(create, []byte(`{"name":"Acme","fax":"1"}`)); p == "" {
+	if p := s.checkRequest(create, "application/json", []byte(`{"name":"Acme","fax":"1"}`)); p == "" {
 		t.Error("a request body with an undocumented field: accepted")
 	}
 	if p := s.checkQuery(s.ops["GET /api/v1/companies"], url.Values{"sort": {"name"}, "colour": {"red"}}); p == "" {
 		t.Error("an undeclared query parameter: accepted")
+	}
+}
+
+// collectTB keeps what checkAPI reports instead of failing the test, and
+// runs its cleanups when told.
+type collectTB struct {
+	testing.TB
+	errs     []string
+	cleanups []func()
+}
+
+func (c *collectTB) Errorf(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Sprintf(format, args...))
+}
+func (c *collectTB) Cleanup(f func()) { c.cleanups = append(c.cleanups, f) }
+
+// TestOpenAPICheckHoldsRequests: a request body that an operation accepted
+// is held to its requestBody schema, sent as application/merge-patch+json
+// as much as application/json.
+func TestOpenAPICheckHoldsRequests(t *testing.T) {
+	for _, mt := range requestTypes {
+		c := &collectTB{TB: t}
+		h := checkAPI(c, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+		r := httptest.NewRequest("PATCH", "/api/v1/companies/1", strings.NewReader(`{"name":5}`))
+		r.Header.Set("Content-Type", mt+"; charset=utf-8")
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		for _, f := range c.cleanups {
+			f()
+		}
+		if !slices.ContainsFunc(c.errs, func(e string) bool { return strings.Contains(e, "accepted a request body that") }) {
+			t.Errorf("%s: a name that is a number passed: %q", mt, c.errs)
+		}
 	}
 }

@@ -158,10 +158,19 @@ func TestRESTRoundTrip(t *testing.T) {
 			if _, body = do(t, c, "GET", url, "", ""); fmt.Sprint(decodeObject(t, body)) != fmt.Sprint(patched) {
 				t.Errorf("a refused patch changed the record:\n%s\nwas %v", body, patched)
 			}
-			// A merge-patch body says the same; an empty one changes nothing.
+			// A merge-patch body says the same; an empty one changes nothing:
+			// the record comes back as it was (its updated_at too), and no
+			// activity is written.
 			resp, body = do(t, c, "PATCH", url, "application/merge-patch+json; charset=utf-8", `{}`)
-			if resp.StatusCode != http.StatusOK {
-				t.Errorf("empty merge patch: %d %s", resp.StatusCode, body)
+			if resp.StatusCode != http.StatusOK || fmt.Sprint(decodeObject(t, body)) != fmt.Sprint(patched) {
+				t.Errorf("empty merge patch: %d %s\nwas %v", resp.StatusCode, body, patched)
+			}
+			_, body = do(t, c, "GET", fmt.Sprintf("%s/api/v1/activity?limit=1&company_id=%v", a.Server.URL, companyID), "", "")
+			var last struct {
+				Items []store.Activity `json:"items"`
+			}
+			if err := json.Unmarshal([]byte(body), &last); err != nil || len(last.Items) != 1 || last.Items[0].ID != acts.Items[0].ID {
+				t.Errorf("an empty patch wrote an activity: %s", body)
 			}
 
 			// PUT replaces: what it leaves out is empty, and it refuses

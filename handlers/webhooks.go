@@ -49,7 +49,8 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.Log.Info("webhook created", "webhook", hook.ID, "url", hook.URL)
+	// The host only: receivers' URLs often carry a token.
+	h.Log.Info("webhook created", "webhook", hook.ID, "host", hook.Host())
 	w.Header().Set("Cache-Control", "no-store")
 	h.webhooksPage(w, r, http.StatusOK, newWebhookForm(), hook)
 }

@@ -263,3 +263,18 @@ func TestWebhookFormErrors(t *testing.T) {
 		t.Errorf("a private address: %d %s", resp.StatusCode, body)
 	}
 }
+
+// The log names a new webhook's host, never its URL's path or query,
+// which often carry the receiver's token.
+func TestWebhookLogShowsHostOnly(t *testing.T) {
+	a := newTestApp(t)
+	ac := a.client(t, a.User(t, "admin@example.com", store.RoleAdmin))
+	resp, body := do(t, ac, "POST", a.Server.URL+"/admin/webhooks", formType, "url=https%3A%2F%2Fhooks.example.com%2Fin%2Fpathtoken%3Fkey%3Dquerytoken&events=note.created")
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d\n%s", resp.StatusCode, body)
+	}
+	logs := a.Log.String()
+	if !strings.Contains(logs, "host=hooks.example.com") || strings.Contains(logs, "pathtoken") || strings.Contains(logs, "querytoken") {
+		t.Errorf("log:\n%s", logs)
+	}
+}

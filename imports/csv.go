@@ -762,16 +762,32 @@ func quoteList(header []string) string {
 	return strings.Join(parts, ", ")
 }
 
+// The headers of the CSV files Rolodex exports, which import back.
+var (
+	CompanyExportHeader = []string{"name", "street", "town", "state", "zip", "website", "description"}
+	ContactExportHeader = []string{"name", "email", "phone", "title", "company", "company_street", "company_town", "company_state", "company_zip", "company_website"}
+)
+
+// rolodexFile reports whether a file of kind with header is one Rolodex
+// exported, whose cells it neutralised: its header is exactly the export's.
+func rolodexFile(kind string, header []string) bool {
+	if kind == store.ImportCompanies {
+		return slices.Equal(header, CompanyExportHeader)
+	}
+	return slices.Equal(header, ContactExportHeader)
+}
+
 // rowMapper turns records into import rows.
 type rowMapper struct {
-	kind   string
-	width  int   // columns in the header
-	cols   []int // column of each field of ImportFields(kind), -1 for none
-	fields []ImportField
+	kind    string
+	width   int   // columns in the header
+	cols    []int // column of each field of ImportFields(kind), -1 for none
+	fields  []ImportField
+	restore bool // the file is Rolodex's own: take off its neutralising quotes
 }
 
 func newRowMapper(kind string, header []string, m map[string]int) *rowMapper {
-	rm := &rowMapper{kind: kind, width: len(header), fields: ImportFields(kind)}
+	rm := &rowMapper{kind: kind, width: len(header), fields: ImportFields(kind), restore: rolodexFile(kind, header)}
 	rm.cols = make([]int, len(rm.fields))
 	for i, f := range rm.fields {
 		col, ok := m[f.Key]
@@ -783,14 +799,19 @@ func newRowMapper(kind string, header []string, m map[string]int) *rowMapper {
 	return rm
 }
 
-// get is field i of a record, without the quote that neutralised a
-// formula (Restore): files Rolodex writes, such as an export, import back
-// unchanged.
+// get is field i of a record. In a file Rolodex exported it is without
+// the quote that neutralised a formula (Restore), so an export imports
+// back unchanged; another program's file keeps its quotes, which its
+// author put there on purpose.
 func (rm *rowMapper) get(fields []string, i int) string {
-	if c := rm.cols[i]; c >= 0 && c < len(fields) {
+	c := rm.cols[i]
+	switch {
+	case c < 0 || c >= len(fields):
+		return ""
+	case rm.restore:
 		return Restore(fields[c])
 	}
-	return ""
+	return fields[c]
 }
 
 // row maps a record. A record with fewer columns than the header, or more

@@ -9,8 +9,8 @@ import (
 // return) as a formula: a CSV file Rolodex writes (the rejected rows of an
 // import, an export) must not hand one over (CSV injection). The usual
 // defence is a leading quote, which spreadsheets show as text; Neutralise
-// adds it and the importer takes it off again (Restore), so that an
-// export imports back unchanged.
+// adds it and the importer takes it off again (Restore) in a file Rolodex
+// exported, so that an export imports back unchanged.
 
 var (
 	phoneNumber    = regexp.MustCompile(`^\+[0-9 ().-]*[0-9][0-9 ().-]*$`)

@@ -3,6 +3,7 @@ package imports
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rolodex/rolodex/store"
@@ -78,15 +79,16 @@ func TestRestore(t *testing.T) {
 	}
 }
 
-// TestImportRestoresQuotes: through the real import, a file's quoted
-// formula cells lose their quote, and cells quoted for another reason
-// (text, a phone number) keep it, as they did before.
+// TestImportRestoresQuotes: through the real import, the quoted formula
+// cells of a file Rolodex exported (its header is the export's) lose their
+// quote, and cells quoted for another reason (text, a phone number) keep
+// it, as they did before.
 func TestImportRestoresQuotes(t *testing.T) {
 	st := storetest.Open(t).Store
 	path := filepath.Join(t.TempDir(), "c.csv")
-	if err := os.WriteFile(path, []byte("name,email,title,phone,company\n"+
-		"'=SUM(A1),a@x.example,'+A1,'-1+2,'@Acme\n"+
-		"''=1,b@x.example,'hello,'+44 20 7946 0958,'Quote Ltd\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(strings.Join(ContactExportHeader, ",")+"\n"+
+		"'=SUM(A1),a@x.example,'-1+2,'+A1,'@Acme,,,,,\n"+
+		"''=1,b@x.example,'+44 20 7946 0958,'hello,'Quote Ltd,,,,,\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if a := runImport(t, st, store.ImportContacts, store.ModeCreate, path); a.Created != 2 {
@@ -106,5 +108,23 @@ func TestImportRestoresQuotes(t *testing.T) {
 	}
 	if _, co := contactByEmail(t, st, "b@x.example"); co != "'Quote Ltd" {
 		t.Errorf("company %q, want 'Quote Ltd", co)
+	}
+}
+
+// TestImportKeepsOthersQuotes: a file another program wrote keeps every
+// quote, a formula's too: its author quoted it on purpose.
+func TestImportKeepsOthersQuotes(t *testing.T) {
+	st := storetest.Open(t).Store
+	path := filepath.Join(t.TempDir(), "c.csv")
+	if err := os.WriteFile(path, []byte("name,email,title,phone,company\n"+
+		"'=A1,a@x.example,'+A1,'-1+2,'@Acme\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if a := runImport(t, st, store.ImportContacts, store.ModeCreate, path); a.Created != 1 {
+		t.Fatalf("created %d of 1: %v", a.Created, rejected(t, st, a.ID))
+	}
+	c, co := contactByEmail(t, st, "a@x.example")
+	if got, want := [4]string{c.Name, c.Title, c.Phone, co}, [4]string{"'=A1", "'+A1", "'-1+2", "'@Acme"}; got != want {
+		t.Errorf("imported %q, want %q", got, want)
 	}
 }

@@ -67,7 +67,7 @@ func (s *Store) SetUserClients(ctx context.Context, admin *User, userID int64, c
 		}
 		for id, k := range kept {
 			if !k {
-				if err := tx.recordAssignment(admin, userID, id, false); err != nil {
+				if err := tx.removedClient(admin, userID, id); err != nil {
 					return err
 				}
 			}
@@ -108,7 +108,7 @@ func (s *Store) AssignClient(ctx context.Context, admin *User, userID, companyID
 			if n, err := res.RowsAffected(); err != nil {
 				return err
 			} else if n > 0 {
-				if err := tx.recordAssignment(admin, userID, companyID, false); err != nil {
+				if err := tx.removedClient(admin, userID, companyID); err != nil {
 					return err
 				}
 			}
@@ -130,6 +130,25 @@ func (t *Tx) addClient(actor *User, userID, companyID int64) (added bool, err er
 		return false, err
 	}
 	return true, t.recordAssignment(actor, userID, companyID, true)
+}
+
+// removedClient follows taking the client companyID away from staff user
+// userID on behalf of actor (an admin): it records that, and clears the
+// owner if userID owned it, recording that too, since an owner who may
+// not see their company could neither find it nor hand it over.
+func (t *Tx) removedClient(actor *User, userID, companyID int64) error {
+	if err := t.recordAssignment(actor, userID, companyID, false); err != nil {
+		return err
+	}
+	var company string
+	err := t.QueryRow(`UPDATE companies SET owner_id = NULL WHERE id = ? AND owner_id = ? RETURNING name`, companyID, userID).Scan(&company)
+	if isNoRows(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return t.record(actor, actor.WorkspaceID, companyID, ActivityCompanyOwnerChanged, 0, said(actor, "cleared the owner of", company))
 }
 
 // recordAssignment records that actor (an admin, or an owner handing a

@@ -214,6 +214,12 @@ func (s *Store) ChangeCompany(ctx context.Context, u *User, id int64, change fun
 		if err != nil {
 			return err
 		}
+		// An edit that changes nothing writes and records nothing.
+		fields := in
+		fields.OwnerID = nil
+		if fields == c.input() && (in.OwnerID == nil || c.ownedBy(*in.OwnerID)) {
+			return nil
+		}
 		c.Name, c.Street, c.Town, c.State, c.Zip, c.Website, c.Description = in.Name, in.Street, in.Town, in.State, in.Zip, in.Website, in.Description
 		c.UpdatedAt = now()
 		if _, err := tx.Exec(`UPDATE companies SET name = ?, street = ?, town = ?, state = ?, zip = ?, website = ?, description = ?, updated_at = ? WHERE id = ?`,
@@ -234,6 +240,17 @@ func (s *Store) ChangeCompany(ctx context.Context, u *User, id int64, change fun
 		return nil, err
 	}
 	return c, nil
+}
+
+// input is the company's fields as an edit would give them, the owner
+// left as it is.
+func (c *Company) input() CompanyInput {
+	return CompanyInput{Name: c.Name, Street: c.Street, Town: c.Town, State: c.State, Zip: c.Zip, Website: c.Website, Description: c.Description}
+}
+
+// ownedBy reports whether user ownerID (0: nobody) owns c.
+func (c *Company) ownedBy(ownerID int64) bool {
+	return ownerID == 0 && c.OwnerID == nil || c.OwnerID != nil && *c.OwnerID == ownerID
 }
 
 // CanChangeOwner reports whether u may change who owns c: an admin, or
@@ -266,9 +283,10 @@ func (s *Store) OwnerChoices(ctx context.Context, u *User, id int64) ([]User, er
 // see, and records the change. Only an admin or c's owner may change it;
 // naming the owner c has already is no change. The owner must be an
 // active user of c's workspace. A staff owner is also given the client,
+// and taking the client away from them clears the owner (removedClient),
 // so the owner can always see what they look after.
 func setOwner(tx *Tx, u *User, c *Company, ownerID int64) error {
-	if ownerID == 0 && c.OwnerID == nil || c.OwnerID != nil && *c.OwnerID == ownerID {
+	if c.ownedBy(ownerID) {
 		return nil
 	}
 	if !c.CanChangeOwner(u) {

@@ -336,8 +336,9 @@ func (a Attendee) Label() string {
 // the meeting's company (setAttendees), so the meeting's check is theirs.
 func attendeesOf(ctx context.Context, q querier, u *User, ids []int64) (map[int64][]Attendee, error) {
 	out := map[int64][]Attendee{}
-	for start := 0; start < len(ids); start += 500 {
-		chunk := ids[start:min(start+500, len(ids))]
+	// Chunks of an export page: one query per page.
+	for start := 0; start < len(ids); start += exportPage {
+		chunk := ids[start:min(start+exportPage, len(ids))]
 		args := make([]any, len(chunk))
 		for i, id := range chunk {
 			args[i] = id
@@ -369,24 +370,34 @@ func idsOf(attendees []Attendee) []int64 {
 // FillAttendees sets AttendeeIDs on meetings of the list (which leaves
 // them out: its rows come from Redis as often as not), in one query.
 func (s *Store) FillAttendees(ctx context.Context, u *User, meetings []Meeting) error {
-	return fillAttendees(ctx, s.r, u, len(meetings), func(i int) *Meeting { return &meetings[i] })
+	_, err := s.fillAttendees(ctx, u, len(meetings), func(i int) *Meeting { return &meetings[i] })
+	return err
 }
 
-// fillAttendees sets AttendeeIDs on the n meetings that meeting(i) gives,
-// for the lists and exports that read meetings without them.
-func fillAttendees(ctx context.Context, q querier, u *User, n int, meeting func(i int) *Meeting) error {
-	ids := make([]int64, n)
+// fillAttendees is the one home of filling AttendeeIDs, for every path
+// that answers a page of meetings (the list, timelines, exports): it sets
+// them on meeting(i) for i < n (nil: not a meeting) in one query, and
+// returns the attendees by meeting id for callers that name them.
+func (s *Store) fillAttendees(ctx context.Context, u *User, n int, meeting func(i int) *Meeting) (map[int64][]Attendee, error) {
+	var ids []int64
 	for i := range n {
-		ids[i] = meeting(i).ID
+		if m := meeting(i); m != nil {
+			ids = append(ids, m.ID)
+		}
 	}
-	byMeeting, err := attendeesOf(ctx, q, u, ids)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	byMeeting, err := attendeesOf(ctx, s.r, u, ids)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for i := range n {
-		meeting(i).AttendeeIDs = idsOf(byMeeting[ids[i]])
+		if m := meeting(i); m != nil {
+			m.AttendeeIDs = idsOf(byMeeting[m.ID])
+		}
 	}
-	return nil
+	return byMeeting, nil
 }
 
 // setAttendees makes ids the attendees of meeting m, in tx. Each must be a

@@ -31,10 +31,10 @@ type MeetingExport struct {
 
 // exportEach reads pages until one comes back short. page gives the query
 // and arguments of the page after row last (nil for the first); exportEach
-// appends the LIMIT. fill, unless nil, completes a page's rows with what
-// the query does not read, before fn sees them.
+// appends the LIMIT. fill, unless nil, completes each page read before fn
+// sees its rows.
 func exportEach[T any](ctx context.Context, s *Store, scan func(row interface{ Scan(...any) error }, v *T) error,
-	page func(last *T) (string, []any), fill func(rows []T) error, fn func(v *T) error) error {
+	page func(last *T) (string, []any), fill func(page []T) error, fn func(v *T) error) error {
 	buf := make([]T, 0, exportPage)
 	var last T
 	for first := true; ; first = false {
@@ -47,6 +47,9 @@ func exportEach[T any](ctx context.Context, s *Store, scan func(row interface{ S
 		}
 		buf = buf[:0]
 		err := queryEach(ctx, s.r, scan, func(v *T) error { buf = append(buf, *v); return nil }, q, append(args, exportPage)...)
+		if err == nil && fill != nil {
+			err = fill(buf)
+		}
 		if err != nil {
 			return err
 		}
@@ -184,8 +187,7 @@ func scanMeetingExport(row interface{ Scan(...any) error }, e *MeetingExport) er
 }
 
 // ExportMeetings calls fn for every meeting u may see, by id, with its
-// company's name and its attendees (as a meeting read alone has them). A
-// companyID other than 0 limits it to that company's.
+// company's name and its attendees. A companyID other than 0 limits it to that company's.
 func (s *Store) ExportMeetings(ctx context.Context, u *User, companyID int64, fn func(m *MeetingExport) error) error {
 	from, cond, args, err := s.exportFrom(ctx, u, "meetings", "m", companyID)
 	if err != nil {
@@ -198,7 +200,8 @@ func (s *Store) ExportMeetings(ctx context.Context, u *User, companyID int64, fn
 			after = last.Meeting.ID
 		}
 		return q, concat(args, []any{after})
-	}, func(rows []MeetingExport) error {
-		return fillAttendees(ctx, s.r, u, len(rows), func(i int) *Meeting { return &rows[i].Meeting })
+	}, func(page []MeetingExport) error {
+		_, err := s.fillAttendees(ctx, u, len(page), func(i int) *Meeting { return &page[i].Meeting })
+		return err
 	}, fn)
 }

@@ -73,3 +73,63 @@ func TestStaffExportWays(t *testing.T) {
 			len(directC), len(directM), len(walkC), len(walkM))
 	}
 }
+
+// TestMeetingAttendeesOnEveryPath: every path that answers a page of
+// meetings gives each its attendees: the timeline, a company's items of
+// one type, and an export across its pages.
+func TestMeetingAttendeesOnEveryPath(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "rolodex.db"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := s.w.ExecContext(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`INSERT INTO users (id, workspace_id, email, name, password_hash, role, created_at) VALUES (1, 1, 'staff@example.com', 'u', '', 'staff', 0)`)
+	exec(`INSERT INTO companies (id, workspace_id, name, created_at, updated_at) VALUES (1, 1, 'Acme', 0, 0)`)
+	exec(`INSERT INTO user_clients (workspace_id, user_id, company_id) VALUES (1, 1, 1)`)
+	exec(`INSERT INTO contacts (id, workspace_id, company_id, name, email, created_at, updated_at) VALUES (1, 1, 1, 'Ann', '', 0, 0), (2, 1, 1, 'Bob', '', 0, 0)`)
+	const n = exportPage + 1 // past the first page
+	for id := int64(1); id <= n; id++ {
+		exec(`INSERT INTO meetings (id, workspace_id, company_id, type, status, subject, details, starts_at, created_at, updated_at) VALUES (?, 1, 1, 'call', 'open', 's', '', 1, ?, ?)`, id, id, id)
+		exec(`INSERT INTO meeting_attendees (meeting_id, contact_id) VALUES (?, ?)`, id, 1+id%2)
+	}
+	staff := &User{ID: 1, WorkspaceID: 1, Role: RoleStaff}
+	check := func(path string, m *Meeting) {
+		t.Helper()
+		if want := []int64{1 + m.ID%2}; !slices.Equal(m.AttendeeIDs, want) {
+			t.Fatalf("%s: meeting %d has attendees %v, want %v", path, m.ID, m.AttendeeIDs, want)
+		}
+	}
+	items, _, err := s.Timeline(ctx, staff, 1, TimelineQuery{})
+	if err != nil || len(items) == 0 {
+		t.Fatalf("timeline: %d items, %v", len(items), err)
+	}
+	for _, it := range items {
+		check("timeline", it.Meeting)
+		if len(it.Attendees) != 1 {
+			t.Fatalf("timeline: meeting %d names %+v", it.ID, it.Attendees)
+		}
+	}
+	items, _, err = s.CompanyItems(ctx, staff, 1, TypeMeeting, "", 200)
+	if err != nil || len(items) != 200 {
+		t.Fatalf("company items: %d, %v", len(items), err)
+	}
+	for _, it := range items {
+		check("company items", it.Meeting)
+	}
+	seen := 0
+	err = s.ExportMeetings(ctx, staff, 0, func(m *MeetingExport) error {
+		check("export", &m.Meeting)
+		seen++
+		return nil
+	})
+	if err != nil || seen != n {
+		t.Fatalf("export: %d of %d, %v", seen, n, err)
+	}
+}

@@ -281,30 +281,60 @@ func (s *Store) UpdateMeeting(ctx context.Context, u *User, id int64, in Meeting
 // its answer, so that a partial update (PATCH) cannot undo a write made
 // meanwhile.
 func (s *Store) ChangeMeeting(ctx context.Context, u *User, id int64, change func(cur *Meeting) (MeetingInput, error)) (*Meeting, error) {
-	return s.editMeeting(ctx, u, id, func(tx *Tx, m *Meeting) error {
+	return s.editMeeting(ctx, u, id, func(tx *Tx, m *Meeting) (bool, error) {
 		cur := *m
 		in, err := change(&cur)
 		if err != nil {
-			return err
+			return false, err
 		}
 		types, err := meetingTypes(ctx, tx, u.WorkspaceID)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if err := in.normalize(types, true); err != nil {
-			return err
+			return false, err
 		}
 		if in.Status == "" {
 			in.Status = m.Status
 		}
 		m.Type, m.Status, m.Subject, m.Details, m.StartsAt, m.EndsAt = in.Type, in.Status, in.Subject, in.Details, in.StartsAt, in.EndsAt
+		changed := false
 		if in.Attendees != nil {
-			if err := setAttendees(ctx, tx, m, *in.Attendees); err != nil {
-				return err
+			had, err := queryColumn[int64](ctx, tx, `SELECT contact_id FROM meeting_attendees WHERE meeting_id = ? ORDER BY contact_id`, m.ID)
+			if err != nil {
+				return false, err
+			}
+			if !slices.Equal(sortedUnique(*in.Attendees), had) {
+				if err := setAttendees(ctx, tx, m, *in.Attendees); err != nil {
+					return false, err
+				}
+				changed = true
 			}
 		}
-		return setMeetingRoom(ctx, tx, u, u.WorkspaceID, m, in.Room)
+		if in.Room != nil {
+			same, err := roomIs(ctx, tx, m.ID, *in.Room)
+			if err != nil || same {
+				return changed, err
+			}
+			changed = true
+		}
+		return changed, setMeetingRoom(ctx, tx, u, u.WorkspaceID, m, in.Room)
 	})
+}
+
+// roomIs reports whether meeting meetingID has a room with the settings
+// in (normalised).
+func roomIs(ctx context.Context, tx *Tx, meetingID int64, in RoomInput) (bool, error) {
+	var access, video string
+	err := tx.QueryRow(`SELECT access, video_url FROM rooms WHERE meeting_id = ?`, meetingID).Scan(&access, &video)
+	if isNoRows(err) || err == nil && (access != in.Access || video != in.VideoURL) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	audience, err := queryColumn[string](ctx, tx, `SELECT email FROM room_audience WHERE meeting_id = ? ORDER BY email`, meetingID)
+	return slices.Equal(audience, slices.Sorted(slices.Values(in.Audience))), err
 }
 
 // setMeetingRoom saves the room settings that came with a meeting, when
@@ -329,31 +359,43 @@ func (s *Store) SetMeetingStatus(ctx context.Context, u *User, id int64, status 
 	if !slices.Contains(MeetingStatuses(), status) {
 		return nil, &Error{Code: EInvalid, Message: "Unknown status.", Fields: map[string]string{"status": "Choose open or closed."}}
 	}
-	return s.editMeeting(ctx, u, id, func(tx *Tx, m *Meeting) error {
+	return s.editMeeting(ctx, u, id, func(tx *Tx, m *Meeting) (bool, error) {
 		m.Status = status
-		return nil
+		return false, nil
 	})
 }
 
 // editMeeting loads meeting id if u may see it, lets fn change it, and
 // writes it back with an updated_at later than the one it had, so that the
-// Redis apply can tell a newer version from an older one.
-func (s *Store) editMeeting(ctx context.Context, u *User, id int64, fn func(tx *Tx, m *Meeting) error) (*Meeting, error) {
+// Redis apply can tell a newer version from an older one. fn reports
+// whether it changed what is not in the meeting's row (its attendees, its
+// room); when it did not, and the row is as it was, nothing is written or
+// recorded.
+func (s *Store) editMeeting(ctx context.Context, u *User, id int64, fn func(tx *Tx, m *Meeting) (changed bool, err error)) (*Meeting, error) {
 	var m *Meeting
 	err := s.tx(ctx, func(tx *Tx) error {
 		var err error
 		if m, err = s.meeting(ctx, tx, u, id); err != nil {
 			return err
 		}
-		was := m.Status
-		if err := fn(tx, m); err != nil {
+		was := *m
+		changed, err := fn(tx, m)
+		if err != nil {
 			return err
+		}
+		attendees, err := attendeesOf(ctx, tx, u, []int64{m.ID})
+		if err != nil {
+			return err
+		}
+		m.AttendeeIDs = idsOf(attendees[m.ID])
+		if !changed && m.sameRow(&was) {
+			return nil
 		}
 		kind, did := ActivityMeetingUpdated, "changed the meeting"
 		switch {
-		case was != m.Status && m.Status == MeetingClosed:
+		case was.Status != m.Status && m.Status == MeetingClosed:
 			kind, did = ActivityMeetingClosed, "closed the meeting"
-		case was != m.Status && m.Status == MeetingOpen:
+		case was.Status != m.Status && m.Status == MeetingOpen:
 			kind, did = ActivityMeetingReopened, "reopened the meeting"
 		}
 		if err := tx.record(u, u.WorkspaceID, m.CompanyID, kind, m.ID, said(u, did, m.Subject)); err != nil {
@@ -367,17 +409,18 @@ func (s *Store) editMeeting(ctx context.Context, u *User, id int64, fn func(tx *
 		if _, err := tx.Exec(`UPDATE companies SET updated_at = ? WHERE id = ?`, now(), m.CompanyID); err != nil {
 			return err
 		}
-		attendees, err := attendeesOf(ctx, tx, u, []int64{m.ID})
-		if err != nil {
-			return err
-		}
-		m.AttendeeIDs = idsOf(attendees[m.ID])
 		return tx.queue(u.WorkspaceID, OutboxMeeting, m.ID)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// sameRow reports whether m's editable columns are o's.
+func (m *Meeting) sameRow(o *Meeting) bool {
+	return m.Type == o.Type && m.Status == o.Status && m.Subject == o.Subject && m.Details == o.Details && m.StartsAt == o.StartsAt &&
+		(m.EndsAt == nil) == (o.EndsAt == nil) && (m.EndsAt == nil || *m.EndsAt == *o.EndsAt)
 }
 
 // DeleteMeeting deletes a meeting u may see.

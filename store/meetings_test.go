@@ -303,8 +303,11 @@ func TestMeetingsListMatchesSQL(t *testing.T) {
 			if err != nil {
 				t.Fatalf("step %d update: %v", step, err)
 			}
-			if m.UpdatedAt <= old.UpdatedAt {
-				t.Fatalf("updated_at went from %d to %d", old.UpdatedAt, m.UpdatedAt)
+			// An edit that changes nothing is no edit: updated_at stays.
+			changed := m.Type != old.Type || m.Status != old.Status || m.Subject != old.Subject || m.Details != old.Details ||
+				m.StartsAt != old.StartsAt || (m.EndsAt == nil) != (old.EndsAt == nil) || m.EndsAt != nil && *m.EndsAt != *old.EndsAt
+			if changed && m.UpdatedAt <= old.UpdatedAt || !changed && m.UpdatedAt != old.UpdatedAt {
+				t.Fatalf("changed %v: updated_at went from %d to %d", changed, old.UpdatedAt, m.UpdatedAt)
 			}
 			md.meetings[m.ID] = *m
 		case op < 75:

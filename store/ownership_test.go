@@ -79,9 +79,12 @@ func TestCompanyOwner(t *testing.T) {
 	_, err = st.UpdateCompany(ctx, bob, c.ID, store.CompanyInput{Name: "Acme Inc"})
 	must(err)
 	w.one("bob edits", store.ActivityCompanyUpdated, c.ID, bob)
-	_, err = st.UpdateCompany(ctx, bob, c.ID, store.CompanyInput{Name: "Acme Inc", OwnerID: ptr(alice.ID)})
+	_, err = st.UpdateCompany(ctx, bob, c.ID, store.CompanyInput{Name: "Acme Bob", OwnerID: ptr(alice.ID)})
 	must(err)
 	w.one("bob saves the same owner", store.ActivityCompanyUpdated, c.ID, bob)
+	_, err = st.UpdateCompany(ctx, bob, c.ID, store.CompanyInput{Name: "Acme Inc", OwnerID: ptr(alice.ID)})
+	must(err)
+	w.one("bob edits back", store.ActivityCompanyUpdated, c.ID, bob)
 	_, err = st.UpdateCompany(ctx, bob, c.ID, store.CompanyInput{Name: "Acme Bob", OwnerID: ptr(bob.ID)})
 	if store.ErrorCode(err) != store.EForbidden {
 		t.Fatalf("bob takes ownership: %v, want forbidden", err)
@@ -356,5 +359,53 @@ func TestItemAuthors(t *testing.T) {
 	must(err)
 	if it := items[0]; it.AuthorName == nil || *it.AuthorName != newcomer.Name || it.Note.AuthorName == nil || *it.Note.AuthorName != newcomer.Name {
 		t.Errorf("newcomer's note: %+v", it.Author)
+	}
+}
+
+// TestUnassignOwner: taking a client away from its staff owner, one at a
+// time or by replacing their clients, leaves the company with no owner,
+// in the same transaction, with its company.owner_changed activity.
+func TestUnassignOwner(t *testing.T) {
+	env := storetest.Open(t)
+	ctx := context.Background()
+	st := env.Store
+	admin := env.User(t, "admin@example.com", store.RoleAdmin)
+	s := env.User(t, "s@example.com", store.RoleStaff)
+	w := &activityWatch{t: t, st: st, admin: admin, sink: &sinkRecorder{}}
+	for _, tc := range []struct {
+		name   string
+		remove func(c *store.Company) error
+	}{
+		{"AssignClient", func(c *store.Company) error { return st.AssignClient(ctx, admin, s.ID, c.ID, false) }},
+		{"SetUserClients", func(*store.Company) error { return st.SetUserClients(ctx, admin, s.ID, nil) }},
+	} {
+		c, err := st.CreateCompany(ctx, admin, store.CompanyInput{Name: "Acme " + tc.name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.UpdateCompany(ctx, admin, c.ID, store.CompanyInput{Name: c.Name, OwnerID: &s.ID}); err != nil {
+			t.Fatal(err)
+		}
+		w.since()
+		if err := tc.remove(c); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got, err := st.Company(ctx, admin, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.OwnerID != nil {
+			t.Errorf("%s: owner %d, want nobody", tc.name, *got.OwnerID)
+		}
+		var kinds []string
+		for _, a := range w.since() {
+			if a.CompanyID == nil || *a.CompanyID != c.ID || a.ActorID == nil || *a.ActorID != admin.ID {
+				t.Errorf("%s: activity %+v", tc.name, a)
+			}
+			kinds = append(kinds, a.Kind)
+		}
+		if want := []string{store.ActivityClientUnassigned, store.ActivityCompanyOwnerChanged}; !slices.Equal(kinds, want) {
+			t.Errorf("%s: activities %v, want %v", tc.name, kinds, want)
+		}
 	}
 }

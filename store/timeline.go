@@ -254,28 +254,9 @@ func (s *Store) CompanyTimeline(ctx context.Context, u *User, companyID int64, q
 	if err != nil {
 		return nil, nil, "", err
 	}
-	items, next, err := s.companyTimeline(ctx, c, q)
+	items, next, err := s.companyTimeline(ctx, u, c, q)
 	if err != nil {
 		return nil, nil, "", err
-	}
-	// Meetings name their attendees: one query for the page's meetings.
-	var ids []int64
-	for _, it := range items {
-		if it.Meeting != nil {
-			ids = append(ids, it.ID)
-		}
-	}
-	if len(ids) > 0 {
-		byMeeting, err := attendeesOf(ctx, s.r, u, ids)
-		if err != nil {
-			return nil, nil, "", err
-		}
-		for i := range items {
-			if m := items[i].Meeting; m != nil {
-				items[i].Attendees = byMeeting[m.ID]
-				m.AttendeeIDs = idsOf(items[i].Attendees)
-			}
-		}
 	}
 	return c, items, next, nil
 }
@@ -288,10 +269,31 @@ func (s *Store) CompanyItems(ctx context.Context, u *User, companyID int64, typ,
 	if err != nil {
 		return nil, "", err
 	}
-	return s.companyTimeline(ctx, c, TimelineQuery{Types: []string{typ}, Cursor: cursor, Limit: limit, sizes: [2]int{50, 200}})
+	return s.companyTimeline(ctx, u, c, TimelineQuery{Types: []string{typ}, Cursor: cursor, Limit: limit, sizes: [2]int{50, 200}})
 }
 
-func (s *Store) companyTimeline(ctx context.Context, c *Company, q TimelineQuery) ([]TimelineItem, string, error) {
+// companyTimeline reads a page of c's timeline for u, who may see c. Its
+// meetings name their attendees: one query for the page's meetings.
+func (s *Store) companyTimeline(ctx context.Context, u *User, c *Company, q TimelineQuery) ([]TimelineItem, string, error) {
+	items, next, err := s.timelinePage(ctx, c, q)
+	if err != nil {
+		return nil, "", err
+	}
+	byMeeting, err := s.fillAttendees(ctx, u, len(items), func(i int) *Meeting { return items[i].Meeting })
+	if err != nil {
+		return nil, "", err
+	}
+	for i := range items {
+		if m := items[i].Meeting; m != nil {
+			items[i].Attendees = byMeeting[m.ID]
+		}
+	}
+	return items, next, nil
+}
+
+// timelinePage reads a page of c's timeline in one query, without the
+// meetings' attendees.
+func (s *Store) timelinePage(ctx context.Context, c *Company, q TimelineQuery) ([]TimelineItem, string, error) {
 	companyID := c.ID
 	p := Problems{}
 	if checkLimit(p, &q.Limit, cmp.Or(q.sizes[0], 20), cmp.Or(q.sizes[1], 100)); len(p) > 0 {
@@ -457,6 +459,11 @@ func scanContact(row interface{ Scan(...any) error }, c *Contact) error {
 	return row.Scan(&c.ID, &c.CompanyID, &c.Name, &c.Email, &c.Phone, &c.Title, &c.CreatedAt, &c.UpdatedAt)
 }
 
+// input is the contact as an edit would give it.
+func (c *Contact) input() ContactInput {
+	return ContactInput{Name: c.Name, Email: c.Email, Phone: c.Phone, Title: c.Title}
+}
+
 var errContactEmailTaken = &Error{Code: EConflict, Message: "A contact with this e-mail address exists.",
 	Fields: map[string]string{"email": "A contact with this e-mail address exists."}}
 
@@ -511,11 +518,14 @@ func (s *Store) AddNote(ctx context.Context, u *User, companyID int64, in NoteIn
 	return n, nil
 }
 
-const noteCols = "id, company_id, author_id, title, body, created_at, updated_at"
+const noteCols = "id, company_id, title, body, created_at, updated_at"
 
 func scanNote(row interface{ Scan(...any) error }, n *Note) error {
-	return row.Scan(&n.ID, &n.CompanyID, &n.AuthorID, &n.Title, &n.Body, &n.CreatedAt, &n.UpdatedAt)
+	return row.Scan(&n.ID, &n.CompanyID, &n.Title, &n.Body, &n.CreatedAt, &n.UpdatedAt)
 }
+
+// input is the note as an edit would give it.
+func (n *Note) input() NoteInput { return NoteInput{Title: n.Title, Body: n.Body} }
 
 // Note returns a note u may see.
 func (s *Store) Note(ctx context.Context, u *User, id int64) (*Note, error) {
@@ -523,8 +533,7 @@ func (s *Store) Note(ctx context.Context, u *User, id int64) (*Note, error) {
 		return nil, err
 	}
 	n := &Note{}
-	err := s.r.QueryRowContext(ctx, `SELECT id, company_id, title, body, created_at, updated_at, `+authorCols("author_id")+` FROM notes WHERE id = ?`, id).
-		Scan(&n.ID, &n.CompanyID, &n.Title, &n.Body, &n.CreatedAt, &n.UpdatedAt, &n.AuthorID, &n.AuthorName)
+	err := scanNote(scanPlus{s.r.QueryRowContext(ctx, `SELECT `+noteCols+`, `+authorCols("author_id")+` FROM notes WHERE id = ?`, id), []any{&n.AuthorID, &n.AuthorName}}, n)
 	return n, err
 }
 
@@ -533,29 +542,46 @@ func (s *Store) UpdateNote(ctx context.Context, u *User, id int64, in NoteInput)
 	return s.ChangeNote(ctx, u, id, func(*Note) (NoteInput, error) { return in, nil })
 }
 
-// ChangeNote edits a note with what change makes of it. change gets the
-// note as it is, read in the transaction that writes its answer, so that
-// a partial update (PATCH) cannot undo a write made meanwhile.
+// ChangeNote edits a note with what change makes of it (changeItem).
 func (s *Store) ChangeNote(ctx context.Context, u *User, id int64, change func(cur *Note) (NoteInput, error)) (*Note, error) {
-	err := s.editItem(ctx, u, TypeNote, id, false, func(tx *Tx, ws int64) error {
-		cur := &Note{}
-		if err := scanNote(tx.QueryRow(`SELECT `+noteCols+` FROM notes WHERE id = ?`, id), cur); err != nil {
-			return err
-		}
-		in, err := change(cur)
-		if err == nil {
-			err = in.normalize()
-		}
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(`UPDATE notes SET title = ?, body = ?, updated_at = ? WHERE id = ?`, in.Title, in.Body, now(), id)
+	err := changeItem(ctx, s, u, TypeNote, id, noteCols, scanNote, change, func(tx *Tx, _ int64, in NoteInput) error {
+		_, err := tx.Exec(`UPDATE notes SET title = ?, body = ?, updated_at = ? WHERE id = ?`, in.Title, in.Body, now(), id)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return s.Note(ctx, u, id)
+}
+
+// changeItem edits item id of type typ (TypeNote, TypeContact or
+// TypeLink; a T read with cols and scan) with what change makes of it.
+// change gets the item as it is, read in the transaction that writes its
+// answer, so that a partial update (PATCH) cannot undo a write made
+// meanwhile. write stores the normalised answer, unless it is the item as
+// it is: an edit that changes nothing writes and records nothing.
+func changeItem[T any, I comparable, PT interface {
+	*T
+	input() I
+}, PI interface {
+	*I
+	normalize() error
+}](ctx context.Context, s *Store, u *User, typ string, id int64, cols string, scan func(row interface{ Scan(...any) error }, v PT) error,
+	change func(cur PT) (I, error), write func(tx *Tx, ws int64, in I) error) error {
+	return s.editItem(ctx, u, typ, id, false, func(tx *Tx, ws int64) (bool, error) {
+		cur := PT(new(T))
+		if err := scan(tx.QueryRow(`SELECT `+cols+` FROM `+editedItems[typ].table+` WHERE id = ?`, id), cur); err != nil {
+			return false, err
+		}
+		in, err := change(cur)
+		if err == nil {
+			err = PI(&in).normalize()
+		}
+		if err != nil || in == cur.input() {
+			return false, err
+		}
+		return true, write(tx, ws, in)
+	})
 }
 
 // editedItems is, for each item type editItem changes, its table, how an
@@ -567,9 +593,10 @@ var editedItems = map[string]struct{ table, label, updated, deleted string }{
 }
 
 // editItem runs fn on item id of type typ (TypeNote, TypeContact or
-// TypeLink) after checking that u may see its company, records the change
-// (a deletion when deleted) as an activity, and marks the company updated.
-func (s *Store) editItem(ctx context.Context, u *User, typ string, id int64, deleted bool, fn func(tx *Tx, ws int64) error) error {
+// TypeLink) after checking that u may see its company and, unless fn
+// reports that it changed nothing, records the change (a deletion when
+// deleted) as an activity and marks the company updated.
+func (s *Store) editItem(ctx context.Context, u *User, typ string, id int64, deleted bool, fn func(tx *Tx, ws int64) (changed bool, err error)) error {
 	item, ok := editedItems[typ]
 	if !ok {
 		return Errorf(ENotFound, "Not found.")
@@ -590,7 +617,7 @@ func (s *Store) editItem(ctx context.Context, u *User, typ string, id int64, del
 				return err
 			}
 		}
-		if err := fn(tx, u.WorkspaceID); err != nil {
+		if changed, err := fn(tx, u.WorkspaceID); err != nil || !changed {
 			return err
 		}
 		kind, did := item.updated, "changed the "+typ
@@ -610,14 +637,14 @@ func (s *Store) editItem(ctx context.Context, u *User, typ string, id int64, del
 // DeleteItem deletes a note, contact or link (typ is TypeNote, TypeContact
 // or TypeLink) that u may see.
 func (s *Store) DeleteItem(ctx context.Context, u *User, typ string, id int64) error {
-	return s.editItem(ctx, u, typ, id, true, func(tx *Tx, ws int64) error {
+	return s.editItem(ctx, u, typ, id, true, func(tx *Tx, ws int64) (bool, error) {
 		if _, err := tx.Exec(`DELETE FROM `+editedItems[typ].table+` WHERE id = ?`, id); err != nil {
-			return err
+			return false, err
 		}
 		if typ == TypeContact {
-			return tx.queue(ws, OutboxContact, id)
+			return true, tx.queue(ws, OutboxContact, id)
 		}
-		return nil
+		return true, nil
 	})
 }
 
@@ -655,8 +682,7 @@ func (s *Store) Contact(ctx context.Context, u *User, id int64) (*Contact, error
 		return nil, err
 	}
 	c := &Contact{}
-	err := s.r.QueryRowContext(ctx, `SELECT `+contactCols+`, `+authorCols("author_id")+` FROM contacts WHERE id = ?`, id).
-		Scan(&c.ID, &c.CompanyID, &c.Name, &c.Email, &c.Phone, &c.Title, &c.CreatedAt, &c.UpdatedAt, &c.AuthorID, &c.AuthorName)
+	err := scanContact(scanPlus{s.r.QueryRowContext(ctx, `SELECT `+contactCols+`, `+authorCols("author_id")+` FROM contacts WHERE id = ?`, id), []any{&c.AuthorID, &c.AuthorName}}, c)
 	return c, err
 }
 
@@ -666,21 +692,10 @@ func (s *Store) UpdateContact(ctx context.Context, u *User, id int64, in Contact
 }
 
 // ChangeContact edits a contact with what change makes of it as it is
-// (as ChangeNote does a note).
+// (changeItem).
 func (s *Store) ChangeContact(ctx context.Context, u *User, id int64, change func(cur *Contact) (ContactInput, error)) (*Contact, error) {
-	err := s.editItem(ctx, u, TypeContact, id, false, func(tx *Tx, ws int64) error {
-		cur := &Contact{}
-		if err := scanContact(tx.QueryRow(`SELECT `+contactCols+` FROM contacts WHERE id = ?`, id), cur); err != nil {
-			return err
-		}
-		in, err := change(cur)
-		if err == nil {
-			err = in.normalize()
-		}
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(`UPDATE contacts SET name = ?, email = ?, phone = ?, title = ?, updated_at = ? WHERE id = ?`,
+	err := changeItem(ctx, s, u, TypeContact, id, contactCols, scanContact, change, func(tx *Tx, ws int64, in ContactInput) error {
+		_, err := tx.Exec(`UPDATE contacts SET name = ?, email = ?, phone = ?, title = ?, updated_at = ? WHERE id = ?`,
 			in.Name, in.Email, in.Phone, in.Title, now(), id)
 		if isUnique(err) {
 			return errContactEmailTaken
@@ -724,14 +739,16 @@ func scanLink(row interface{ Scan(...any) error }, l *Link) error {
 	return row.Scan(&l.ID, &l.CompanyID, &l.Title, &l.URL, &l.CreatedAt, &l.UpdatedAt)
 }
 
+// input is the link as an edit would give it.
+func (l *Link) input() LinkInput { return LinkInput{Title: l.Title, URL: l.URL} }
+
 // Link returns a link u may see.
 func (s *Store) Link(ctx context.Context, u *User, id int64) (*Link, error) {
 	if _, err := s.itemCompany(ctx, s.r, u, "links", id); err != nil {
 		return nil, err
 	}
 	l := &Link{}
-	err := s.r.QueryRowContext(ctx, `SELECT id, company_id, title, url, created_at, updated_at, `+authorCols("author_id")+` FROM links WHERE id = ?`, id).
-		Scan(&l.ID, &l.CompanyID, &l.Title, &l.URL, &l.CreatedAt, &l.UpdatedAt, &l.AuthorID, &l.AuthorName)
+	err := scanLink(scanPlus{s.r.QueryRowContext(ctx, `SELECT `+linkCols+`, `+authorCols("author_id")+` FROM links WHERE id = ?`, id), []any{&l.AuthorID, &l.AuthorName}}, l)
 	return l, err
 }
 
@@ -740,22 +757,11 @@ func (s *Store) UpdateLink(ctx context.Context, u *User, id int64, in LinkInput)
 	return s.ChangeLink(ctx, u, id, func(*Link) (LinkInput, error) { return in, nil })
 }
 
-// ChangeLink edits a link with what change makes of it as it is (as
-// ChangeNote does a note).
+// ChangeLink edits a link with what change makes of it as it is
+// (changeItem).
 func (s *Store) ChangeLink(ctx context.Context, u *User, id int64, change func(cur *Link) (LinkInput, error)) (*Link, error) {
-	err := s.editItem(ctx, u, TypeLink, id, false, func(tx *Tx, ws int64) error {
-		cur := &Link{}
-		if err := scanLink(tx.QueryRow(`SELECT `+linkCols+` FROM links WHERE id = ?`, id), cur); err != nil {
-			return err
-		}
-		in, err := change(cur)
-		if err == nil {
-			err = in.normalize()
-		}
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(`UPDATE links SET title = ?, url = ?, updated_at = ? WHERE id = ?`, in.Title, in.URL, now(), id)
+	err := changeItem(ctx, s, u, TypeLink, id, linkCols, scanLink, change, func(tx *Tx, _ int64, in LinkInput) error {
+		_, err := tx.Exec(`UPDATE links SET title = ?, url = ?, updated_at = ? WHERE id = ?`, in.Title, in.URL, now(), id)
 		return err
 	})
 	if err != nil {

@@ -66,7 +66,7 @@ func TestTimelineTies(t *testing.T) {
 				if pages > len(want) {
 					t.Fatalf("types %v limit %d: paging does not end", types, limit)
 				}
-				items, next, err := s.companyTimeline(ctx, &Company{ID: 1}, TimelineQuery{Types: types, Cursor: cursor, Limit: limit})
+				items, next, err := s.timelinePage(ctx, &Company{ID: 1}, TimelineQuery{Types: types, Cursor: cursor, Limit: limit})
 				if err != nil {
 					t.Fatal(err)
 				}

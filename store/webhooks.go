@@ -27,6 +27,16 @@ type Webhook struct {
 	Secret      string   `json:"-"` // shown once, by the handler that creates it
 }
 
+// Host is the host of w's URL: what logs may show of it, since the rest
+// often carries the receiver's token.
+func (w *Webhook) Host() string {
+	u, err := url.Parse(w.URL)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
+
 // WebhookInput is what an admin gives for a new webhook. An empty secret
 // is generated.
 type WebhookInput struct {
@@ -454,7 +464,9 @@ func (s *Store) DispatchWebhooks(ctx context.Context, at int64, limit int) (read
 		if len(acts) == 0 {
 			return nil
 		}
-		ins, err := tx.Prepare(`INSERT INTO webhook_deliveries (webhook_id, workspace_id, activity_id, event, occurred_at, data, status, next_at, give_up_at, created_at)
+		// OR IGNORE: an activity that already has its delivery (the
+		// cursor moved back) keeps the one it has.
+		ins, err := tx.Prepare(`INSERT OR IGNORE INTO webhook_deliveries (webhook_id, workspace_id, activity_id, event, occurred_at, data, status, next_at, give_up_at, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`)
 		if err != nil {
 			return err
@@ -470,10 +482,12 @@ func (s *Store) DispatchWebhooks(ctx context.Context, at int64, limit int) (read
 					data, _ = json.Marshal(WebhookData{ActivityID: a.ID, ActorID: a.ActorID, ActorName: actors[i], CompanyID: a.CompanyID,
 						CompanyName: a.CompanyName, ResourceID: a.RefID, Summary: a.Summary})
 				}
-				if _, err := ins.Exec(h.id, a.WorkspaceID, a.ID, a.Kind, a.CreatedAt, string(data), at, a.CreatedAt+WebhookRetryWindow.Milliseconds(), at); err != nil {
+				res, err := ins.Exec(h.id, a.WorkspaceID, a.ID, a.Kind, a.CreatedAt, string(data), at, a.CreatedAt+WebhookRetryWindow.Milliseconds(), at)
+				if err != nil {
 					return err
 				}
-				made++
+				n, _ := res.RowsAffected()
+				made += int(n)
 			}
 		}
 		read = len(acts)

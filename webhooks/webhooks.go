@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -191,7 +192,8 @@ func (d *Deliverer) send(ctx context.Context, dl *store.Delivery) error {
 	defer cancel()
 	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, dl.URL, bytes.NewReader(body))
 	if err != nil {
-		return err
+		// Not err: it quotes the URL, and the caller logs it.
+		return fmt.Errorf("webhook %d: its URL does not parse", dl.WebhookID)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Rolodex-Webhooks")
@@ -199,25 +201,25 @@ func (d *Deliverer) send(ctx context.Context, dl *store.Delivery) error {
 	req.Header.Set("Rolodex-Signature", Sign(dl.Secret, at.Unix(), body))
 	started := time.Now()
 	resp, err := d.Client.Do(req)
+	if err != nil && ctx.Err() != nil {
+		// Shutting down cut the send short: not the receiver's failure.
+		// The claim lapses and another deliverer sends it again.
+		return nil
+	}
 	a := store.Attempt{At: at.UnixMilli()}
 	if err == nil {
+		// An answer is recorded even if shutdown began meanwhile, or a
+		// 2xx would be sent again by another deliverer.
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, snippet))
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
 		resp.Body.Close()
 		a.Status, a.Response = resp.StatusCode, string(b)
-	}
-	a.DurationMS = time.Since(started).Milliseconds()
-	if ctx.Err() != nil {
-		// Shutting down: not the receiver's failure. The claim lapses and
-		// another deliverer sends it again.
-		return nil
-	}
-	switch {
-	case errors.Is(err, errPrivate):
+	} else if errors.Is(err, errPrivate) {
 		a.Error = errPrivate.Error()
-	case err != nil:
+	} else {
 		a.Error = err.Error()
 	}
+	a.DurationMS = time.Since(started).Milliseconds()
 	ok := a.Status >= 200 && a.Status < 300
 	var next int64
 	if !ok {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -528,5 +529,62 @@ func TestTwoProcesses(t *testing.T) {
 	}
 	if d := e.deliveries(t, w.ID); len(d) != n {
 		t.Errorf("%d deliveries, want %d", len(d), n)
+	}
+}
+
+// cancelAfter is a transport that cancels the deliverer's context once
+// the receiver has answered, as a shutdown starting at that moment would.
+type cancelAfter func()
+
+func (c cancelAfter) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	c()
+	return resp, err
+}
+
+// A 2xx that arrives as the deliverer shuts down is recorded as delivered,
+// not left for another process to send again.
+func TestAnswerDuringShutdownRecorded(t *testing.T) {
+	e := newEnv(t)
+	rc := newReceiver(t, secret, always(200))
+	w := e.hook(t, e.admin, rc.URL, secret, "*")
+	e.note(t, "n")
+	d := webhooks.New(e.Store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	d.Now, d.Poll, d.Timeout = e.clock.Now, 10*time.Millisecond, time.Second
+	d.Client = &http.Client{Transport: cancelAfter(cancel)}
+	d.Run(ctx) // returns once the send has been cancelled and finished
+	if rc.requests() != 1 {
+		t.Fatalf("%d requests", rc.requests())
+	}
+	got := e.deliveries(t, w.ID)
+	if len(got) != 1 || got[0].Status != store.DeliveryDelivered || len(got[0].Log) != 1 || got[0].Log[0].Status != 200 {
+		t.Errorf("deliveries %+v", got)
+	}
+}
+
+// An activity dispatched again (its cursor moved back, as by a restored
+// backup) keeps its one delivery.
+func TestDispatchAgainMakesNoDouble(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	w := e.hook(t, e.admin, "https://example.com/in", secret, "*")
+	e.note(t, "n")
+	if _, made, err := e.Store.DispatchWebhooks(ctx, e.clock.Now().UnixMilli(), 500); err != nil || made != 1 {
+		t.Fatalf("first dispatch: made %d, %v", made, err)
+	}
+	db, err := sql.Open("sqlite3", filepath.Join(e.Dir, "rolodex.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE webhook_cursor SET activity_id = 0`); err != nil {
+		t.Fatal(err)
+	}
+	if _, made, err := e.Store.DispatchWebhooks(ctx, e.clock.Now().UnixMilli(), 500); err != nil || made != 0 {
+		t.Errorf("second dispatch: made %d, %v", made, err)
+	}
+	if d := e.deliveries(t, w.ID); len(d) != 1 {
+		t.Errorf("%d deliveries", len(d))
 	}
 }
