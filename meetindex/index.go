@@ -81,7 +81,7 @@ func mtgTouchedKey(ws int64) string           { return store.Key(ws, "mtg-touche
 func mtgTouchedUsersKey(ws int64) string      { return store.Key(ws, "mtg-touched-users") }
 func mtgTouchedCompaniesKey(ws int64) string  { return store.Key(ws, "mtg-touched-companies") }
 
-// mtgSetKey names the sorted set of scope ("all", "c:<id>", "u:<id>").
+// mtgSetKey names the sorted set of scope ("all" or "u:<id>").
 func mtgSetKey(ws int64, sort, scope, typ, status string) string {
 	return store.Key(ws, "mtg", sort, scope, typ, status)
 }
