@@ -429,14 +429,13 @@ func (im *ImportSession) provide(pb *PreparedBatch, c CompanyInput) int64 {
 // one starts) and builds its inserts, sorted by company and then name (as
 // NOCASE orders it): the rows' ids rise in that order, so the batch writes
 // both contacts_company (company, time, id) and contacts_company_name
-// (company, name, id) in index order, on neighbouring pages. Those two are
-// the indexes whose entries would otherwise land at random among a
-// workspace's contacts; of the others, contacts_updated and contacts_name
-// (a few hundred distinct names, ids rising within each) take theirs at
-// the end of a range either way, and contacts_email is left at random.
+// (company, name, id) in index order, on neighbouring pages, where their
+// entries would otherwise land at random (contacts_updated is appended to
+// in any order). A batch has one order: address order helped
+// contacts_email alone, this one helps two indexes.
 // Measured at a million rows, SQLite's CPU time: 7.6 s in address order,
 // 6.0 s in this one, 4.7 s in address order without migration 013's
-// three indexes (BENCHMARKS.md, docs/ARCHITECTURE.md).
+// three indexes (docs/ARCHITECTURE.md, "Contacts and attendees").
 func (im *ImportSession) Seal(pb *PreparedBatch, next Checkpoint) {
 	pb.sealed, pb.next = true, next
 	if len(pb.creates) == 0 {
