@@ -300,6 +300,49 @@ func TestImportCompaniesThenContactsByDomain(t *testing.T) {
 	}
 }
 
+// TestImportInsertOrder checks that a batch's new contacts get their ids
+// in the order of company (existing ones by id, then those the import
+// creates, in the order it names them) and name as NOCASE sorts it, so
+// that the indexes on (company_id, …, id) are written in order. The
+// addresses and the file's order disagree with it.
+func TestImportInsertOrder(t *testing.T) {
+	env := storetest.Open(t)
+	st := env.Store
+	ctx := context.Background()
+	for _, name := range []string{"Zeta", "Alpha"} {
+		if _, err := st.CreateCompany(ctx, testAdmin(), store.CompanyInput{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "order.csv")
+	file := "name,email,company\n" +
+		"bob,a1@x.example,New One\n" +
+		"Carol,a2@x.example,Zeta\n" +
+		"alice,a3@x.example,Alpha\n" +
+		"Dave,a4@x.example,New Two\n" +
+		"Bea,a5@x.example,Zeta\n" +
+		"ann,a6@x.example,New One\n" +
+		"Aaron,a7@x.example,Alpha\n" +
+		"amy,a8@x.example,Zeta\n"
+	if err := os.WriteFile(path, []byte(file), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := countsOf(runImport(t, st, store.ImportContacts, store.ModeCreate, path)), (counts{8, 8, 0, 0, 0}); got != want {
+		t.Fatalf("counts %+v, want %+v", got, want)
+	}
+	companies := map[int64]string{}
+	st.EachCompany(ctx, func(c *store.Company) error { companies[c.ID] = c.Name; return nil })
+	var got []string
+	st.EachContact(ctx, func(c *store.ContactRecord) error { // in id order
+		got = append(got, companies[c.CompanyID]+": "+c.Name)
+		return nil
+	})
+	want := []string{"Zeta: amy", "Zeta: Bea", "Zeta: Carol", "Alpha: Aaron", "Alpha: alice", "New One: ann", "New One: bob", "New Two: Dave"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("contacts in id order:\n got %q\nwant %q", got, want)
+	}
+}
+
 func TestImportHugeRecord(t *testing.T) {
 	env := storetest.Open(t)
 	path := filepath.Join(t.TempDir(), "huge.csv")
