@@ -139,7 +139,8 @@ func loadDemo(ctx context.Context, st *store.Store, out io.Writer) error {
 		if err := st.SetUserClients(ctx, admin, u.ID, clients); err != nil {
 			return err
 		}
-		// ...and looks after a third of them.
+		// ...and owns those of its own third (not the ones every seventh
+		// company shares).
 		for j, id := range ids {
 			if j%3 == i {
 				owner := u.ID
