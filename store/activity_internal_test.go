@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -15,17 +14,7 @@ import (
 // rows in Go gives, for every page size, with and without NotBy.
 func TestStaffActivityWays(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "rolodex.db"), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := s.w.ExecContext(ctx, q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, exec := openRaw(t)
 	for id := int64(1); id <= 4; id++ {
 		exec(`INSERT INTO users (id, workspace_id, email, name, password_hash, role, created_at) VALUES (?, 1, ?, 'u', '', 'staff', 0)`, id, string(rune('a'+id))+"@example.com")
 	}

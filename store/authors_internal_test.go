@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 )
 
@@ -11,14 +10,8 @@ import (
 // reads the new one.
 func TestNamesLoadAcrossRename(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "rolodex.db"), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO users (id, workspace_id, email, name, password_hash, role, created_at) VALUES (7, 1, 'a@x.example', 'Old', '', 'staff', 1)`); err != nil {
-		t.Fatal(err)
-	}
+	s, exec := openRaw(t)
+	exec(`INSERT INTO users (id, workspace_id, email, name, password_hash, role, created_at) VALUES (7, 1, 'a@x.example', 'Old', '', 'staff', 1)`)
 	all := func(map[int64]*string) bool { return true }
 	// The load begins, and reads the old name...
 	_, gen := s.names.current(1)

@@ -482,15 +482,8 @@ func (s *Store) ListCompanies(ctx context.Context, u *User, q CompanyQuery) (*Co
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	more := len(page.Items) > q.Limit
-	if more {
-		page.Items = page.Items[:q.Limit]
-	}
-	if cur.Back {
-		for i, j := 0, len(page.Items)-1; i < j; i, j = i+1, j-1 {
-			page.Items[i], page.Items[j] = page.Items[j], page.Items[i]
-		}
-	}
+	var more bool
+	page.Items, more = pageOf(page.Items, q.Limit, cur.Back)
 	if len(page.Items) == 0 {
 		return page, nil
 	}

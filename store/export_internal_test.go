@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -13,17 +12,7 @@ import (
 // same rows in the same order, over several pages, and only theirs.
 func TestStaffExportWays(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "rolodex.db"), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := s.w.ExecContext(ctx, q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, exec := openRaw(t)
 	exec(`INSERT INTO users (id, workspace_id, email, name, password_hash, role, created_at) VALUES (1, 1, 'staff@example.com', 'u', '', 'staff', 0)`)
 	for id := int64(1); id <= 10; id++ {
 		exec(`INSERT INTO companies (id, workspace_id, name, created_at, updated_at) VALUES (?, 1, ?, 0, 0)`, id, fmt.Sprint("c", id))
@@ -79,17 +68,7 @@ func TestStaffExportWays(t *testing.T) {
 // one type, and an export across its pages.
 func TestMeetingAttendeesOnEveryPath(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "rolodex.db"), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := s.w.ExecContext(ctx, q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, exec := openRaw(t)
 	exec(`INSERT INTO users (id, workspace_id, email, name, password_hash, role, created_at) VALUES (1, 1, 'staff@example.com', 'u', '', 'staff', 0)`)
 	exec(`INSERT INTO companies (id, workspace_id, name, created_at, updated_at) VALUES (1, 1, 'Acme', 0, 0)`)
 	exec(`INSERT INTO user_clients (workspace_id, user_id, company_id) VALUES (1, 1, 1)`)

@@ -790,12 +790,8 @@ type MeetingKey struct{ N, ID int64 }
 func (q *PreparedMeetingQuery) Finish(page *MeetingPage, keys []MeetingKey, more bool) {
 	back := q.At != nil && q.At.Back
 	if back {
-		for i, j := 0, len(page.Items)-1; i < j; i, j = i+1, j-1 {
-			page.Items[i], page.Items[j] = page.Items[j], page.Items[i]
-		}
-		for i, j := 0, len(keys)-1; i < j; i, j = i+1, j-1 {
-			keys[i], keys[j] = keys[j], keys[i]
-		}
+		slices.Reverse(page.Items)
+		slices.Reverse(keys)
 	}
 	if len(keys) == 0 {
 		return

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"slices"
 )
 
 // querier is what runs a query: *sql.DB, *sql.Tx (and Tx), *sql.Conn.
@@ -37,4 +38,18 @@ func queryColumn[T any](ctx context.Context, q querier, query string, args ...an
 	err := queryEach(ctx, q, func(row interface{ Scan(...any) error }, v *T) error { return row.Scan(v) },
 		func(v *T) error { out = append(out, *v); return nil }, query, args...)
 	return out, err
+}
+
+// pageOf trims a page read with one row beyond limit (to learn whether
+// there are more) and puts a page read backwards (towards the previous
+// page) back in display order.
+func pageOf[T any](items []T, limit int, back bool) ([]T, bool) {
+	more := len(items) > limit
+	if more {
+		items = items[:limit]
+	}
+	if back {
+		slices.Reverse(items)
+	}
+	return items, more
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 )
 
@@ -12,14 +11,8 @@ import (
 // the others.
 func TestSessionLifetimes(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "rolodex.db"), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO users (id, workspace_id, email, name, role, password_hash, created_at) VALUES (5, 1, 'sam@example.com', 'Sam', 'staff', 'x', 1)`); err != nil {
-		t.Fatal(err)
-	}
+	s, exec := openRaw(t)
+	exec(`INSERT INTO users (id, workspace_id, email, name, role, password_hash, created_at) VALUES (5, 1, 'sam@example.com', 'Sam', 'staff', 'x', 1)`)
 	live := func(token string) bool {
 		_, u, err := s.SessionUser(ctx, token)
 		if err != nil && ErrorCode(err) != ENotFound {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -15,17 +14,7 @@ import (
 // (created_at, id, type rank) order, newest first, each item once.
 func TestTimelineTies(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "rolodex.db"), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := s.w.ExecContext(ctx, q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, exec := openRaw(t)
 	exec(`INSERT INTO companies (id, workspace_id, name, created_at, updated_at) VALUES (1, 1, 'Acme', 1, 1), (2, 1, 'Other', 1, 1)`)
 	type key struct {
 		t, id int64
