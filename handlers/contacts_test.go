@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -150,6 +151,16 @@ func TestAPIMeetingAttendees(t *testing.T) {
 	resp, body := do(t, c, "GET", a.Server.URL+"/api/v1/meetings", "", "")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, fmt.Sprintf(`"attendee_ids":[%d,%d]`, ids[0], ids[1])) {
 		t.Fatalf("list: %d %s", resp.StatusCode, body)
+	}
+	// More ids than SQLite takes variables in one statement: refused
+	// beside the field, not a 500.
+	many := make([]string, 33000)
+	for i := range many {
+		many[i] = strconv.Itoa(i + 1)
+	}
+	resp, body = do(t, c, "PATCH", a.Server.URL+path, jsonType, `{"attendee_ids":[`+strings.Join(many, ",")+`]}`)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `"attendee_ids"`) {
+		t.Fatalf("33,000 attendees: %d %.300s", resp.StatusCode, body)
 	}
 }
 

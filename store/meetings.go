@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"unicode"
@@ -103,8 +104,16 @@ func (in *MeetingInput) normalize(types []string, edit bool) error {
 	if in.Room != nil {
 		in.Room.check(p)
 	}
+	if in.Attendees != nil && len(*in.Attendees) > maxAttendees {
+		p.Add("attendee_ids", fmt.Sprintf("Choose at most %d attendees.", maxAttendees))
+	}
 	return p.Err()
 }
+
+// maxAttendees caps a meeting's attendees: setAttendees checks them in one
+// statement, which SQLite refuses beyond 32766 variables, and no meeting
+// of a client's contacts needs more.
+const maxAttendees = 200
 
 // typeNamed is the meeting type of types that t names, whatever its case
 // and surrounding spaces, or t trimmed when none does.
