@@ -336,11 +336,16 @@ func (s *Store) ChangeMeeting(ctx context.Context, u *User, id int64, change fun
 func roomIs(ctx context.Context, tx *Tx, meetingID int64, in RoomInput) (bool, error) {
 	var access, video string
 	err := tx.QueryRow(`SELECT access, video_url FROM rooms WHERE meeting_id = ?`, meetingID).Scan(&access, &video)
-	if isNoRows(err) || err == nil && (access != in.Access || video != in.VideoURL) {
-		return false, nil
+	if isNoRows(err) {
+		// No room yet reads as a public one without a link (roomCols),
+		// and so the form shows it.
+		access, video, err = AccessPublic, "", nil
 	}
 	if err != nil {
 		return false, err
+	}
+	if access != in.Access || video != in.VideoURL {
+		return false, nil
 	}
 	audience, err := queryColumn[string](ctx, tx, `SELECT email FROM room_audience WHERE meeting_id = ? ORDER BY email`, meetingID)
 	return slices.Equal(audience, slices.Sorted(slices.Values(in.Audience))), err
