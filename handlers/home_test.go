@@ -425,3 +425,64 @@ func TestHomeLiveRooms(t *testing.T) {
 		t.Errorf("live rooms: %s, want %s", strings.Join(got, ","), want)
 	}
 }
+
+// TestHomeMoreMeetingsAfterDelete: the count of the week's meetings that
+// did not fit on the home page follows a company deleted whose meetings
+// were only counted (deleting writes no activity), for staff and admins.
+func TestHomeMoreMeetingsAfterDelete(t *testing.T) {
+	a := newTestApp(t)
+	ctx := context.Background()
+	adm := a.User(t, "admin@example.com", store.RoleAdmin)
+	alice := a.User(t, "alice@example.com", store.RoleStaff)
+	company := func(name string) *store.Company {
+		c, err := a.Store.CreateCompany(ctx, adm, store.CompanyInput{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Store.AssignClient(ctx, adm, alice.ID, c.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	acme, zed := company("Acme"), company("Zed")
+	// Tomorrow (the viewers chose no zone: UTC), in the week's section.
+	now := time.Now().UTC()
+	soon := time.Date(now.Year(), now.Month(), now.Day()+1, 10, 0, 0, 0, time.UTC)
+	for i := range 50 { // the home page's meetings, all Acme's
+		if _, err := a.Store.CreateMeeting(ctx, adm, acme.ID, store.MeetingInput{Type: "call", Subject: fmt.Sprint("Acme call ", i), StartsAt: soon.UnixMilli()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Store.CreateMeeting(ctx, adm, zed.ID, store.MeetingInput{Type: "call", Subject: "Zed call", StartsAt: soon.Add(time.Hour).UnixMilli()}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 { // the newest changes, so that none names Zed
+		if _, err := a.Store.AddNote(ctx, adm, acme.ID, store.NoteInput{Title: fmt.Sprint("Acme note ", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clients := []*http.Client{a.client(t, alice), a.client(t, adm)}
+	home := func(c *http.Client) string {
+		t.Helper()
+		resp, body := do(t, c, "GET", a.Server.URL+"/", "", "")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("home: %d", resp.StatusCode)
+		}
+		return body
+	}
+	for _, c := range clients {
+		for range 2 { // read, then kept
+			if body := home(c); !strings.Contains(body, "1 more meeting this week") {
+				t.Fatalf("before: no \"1 more meeting\" in\n%s", body)
+			}
+		}
+	}
+	if err := a.Store.DeleteCompany(ctx, adm, zed.ID); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range clients {
+		if body := home(c); strings.Contains(body, "more meeting") {
+			t.Errorf("after deleting Zed the home of %s still counts its meeting", []string{"staff", "an admin"}[i])
+		}
+	}
+}

@@ -383,9 +383,11 @@ func (h *Handler) meetingEditPage(w http.ResponseWriter, r *http.Request, st int
 		h.fail(w, r, err)
 		return
 	}
-	if fresh && choices != nil && f.Values["audience"] == "" {
-		// A room with no audience yet offers the attendees ticked: who
-		// comes to the meeting is who a restricted room is for.
+	if fresh && choices != nil && room.Access == store.AccessAudience && f.Values["audience"] == "" {
+		// A room for its audience only, with none yet, offers the
+		// attendees ticked: who comes to the meeting is who a restricted
+		// room is for. Not a public one, where saving the form unchanged
+		// would give it an audience.
 		var emails []string
 		for _, ct := range attendees.Contacts {
 			if ct.Email != "" && slices.Contains(m.AttendeeIDs, ct.ID) {

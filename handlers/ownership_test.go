@@ -288,3 +288,41 @@ func TestOwnershipWebhook(t *testing.T) {
 		t.Errorf("%d deliveries, the first %s; want one company.owner_changed naming user %d", len(got), got[0], alice.ID)
 	}
 }
+
+// TestOwnerOnlyPatch: a PATCH that changes only the owner records only
+// the change of owner, and leaves updated_at: the company was not edited.
+func TestOwnerOnlyPatch(t *testing.T) {
+	a := newTestApp(t)
+	ctx := context.Background()
+	boss := a.User(t, "boss@example.com", store.RoleAdmin)
+	// An admin owner: a staff one would also be assigned the client.
+	alice := a.User(t, "alice@example.com", store.RoleAdmin)
+	acme := mustCompany(t, a, "Acme")
+	kinds := func() []string {
+		t.Helper()
+		p, err := a.Store.Activities(ctx, boss, store.ActivityQuery{CompanyID: acme.ID, Limit: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, act := range p.Items {
+			out = append(out, act.Kind)
+		}
+		return out
+	}
+	before := kinds()
+	resp, text := do(t, a.client(t, boss), "PATCH", fmt.Sprintf("%s/api/v1/companies/%d", a.Server.URL, acme.ID), jsonType, fmt.Sprintf(`{"owner_id":%d}`, alice.ID))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH owner: %d %s", resp.StatusCode, text)
+	}
+	if got := kinds(); len(got) != len(before)+1 || got[0] != store.ActivityCompanyOwnerChanged {
+		t.Errorf("activities %v, were %v: want one more, %s", got, before, store.ActivityCompanyOwnerChanged)
+	}
+	got, err := a.Store.Company(ctx, boss, acme.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.OwnerID == nil || *got.OwnerID != alice.ID || got.UpdatedAt != acme.UpdatedAt {
+		t.Errorf("owner %v, updated_at %d (was %d); want alice and unchanged", got.OwnerID, got.UpdatedAt, acme.UpdatedAt)
+	}
+}

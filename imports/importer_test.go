@@ -795,3 +795,50 @@ func TestImportRetry(t *testing.T) {
 		t.Errorf("upload kept after the retried import: %v", err)
 	}
 }
+
+// TestImportMoveDetachesAttendees: an update that puts a contact under
+// another company takes it off its former company's meetings, which its
+// page would otherwise show to staff of the new company only.
+func TestImportMoveDetachesAttendees(t *testing.T) {
+	env := storetest.Open(t)
+	st := env.Store
+	ctx := context.Background()
+	admin := testAdmin()
+	acme, err := st.CreateCompany(ctx, admin, store.CompanyInput{Name: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	globex, err := st.CreateCompany(ctx, admin, store.CompanyInput{Name: "Globex"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann, err := st.AddContact(ctx, admin, acme.ID, store.ContactInput{Name: "Ann", Email: "ann@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := st.CreateMeeting(ctx, admin, acme.ID, store.MeetingInput{Type: "call", Subject: "Acme secret", StartsAt: 1772373600000, Attendees: &[]int64{ann.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := env.User(t, "bob@example.com", store.RoleStaff)
+	if err := st.AssignClient(ctx, admin, bob.ID, globex.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "move.csv")
+	if err := os.WriteFile(path, []byte("name,email,company\nAnn,ann@example.com,Globex\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if a := runImport(t, st, store.ImportContacts, store.ModeUpsert, path); a.Updated != 1 {
+		t.Fatalf("updated %d, want 1", a.Updated)
+	}
+	d, err := st.ContactDetail(ctx, bob, ann.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Company.ID != globex.ID || len(d.Meetings) != 0 {
+		t.Fatalf("Ann at %d with meetings %+v, want at Globex with none", d.Company.ID, d.Meetings)
+	}
+	if got, err := st.Meeting(ctx, admin, m.ID); err != nil || len(got.AttendeeIDs) != 0 {
+		t.Fatalf("Acme's meeting: attendees %v, %v; want none", got.AttendeeIDs, err)
+	}
+}

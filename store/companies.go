@@ -220,14 +220,17 @@ func (s *Store) ChangeCompany(ctx context.Context, u *User, id int64, change fun
 		if fields == c.input() && (in.OwnerID == nil || c.ownedBy(*in.OwnerID)) {
 			return nil
 		}
-		c.Name, c.Street, c.Town, c.State, c.Zip, c.Website, c.Description = in.Name, in.Street, in.Town, in.State, in.Zip, in.Website, in.Description
-		c.UpdatedAt = now()
-		if _, err := tx.Exec(`UPDATE companies SET name = ?, street = ?, town = ?, state = ?, zip = ?, website = ?, description = ?, updated_at = ? WHERE id = ?`,
-			c.Name, c.Street, c.Town, c.State, c.Zip, c.Website, c.Description, c.UpdatedAt, c.ID); err != nil {
-			return err
-		}
-		if err := tx.record(u, c.WorkspaceID, c.ID, ActivityCompanyUpdated, c.ID, said(u, "edited", c.Name)); err != nil {
-			return err
+		// A change of owner only is recorded as that alone (setOwner).
+		if fields != c.input() {
+			c.Name, c.Street, c.Town, c.State, c.Zip, c.Website, c.Description = in.Name, in.Street, in.Town, in.State, in.Zip, in.Website, in.Description
+			c.UpdatedAt = now()
+			if _, err := tx.Exec(`UPDATE companies SET name = ?, street = ?, town = ?, state = ?, zip = ?, website = ?, description = ?, updated_at = ? WHERE id = ?`,
+				c.Name, c.Street, c.Town, c.State, c.Zip, c.Website, c.Description, c.UpdatedAt, c.ID); err != nil {
+				return err
+			}
+			if err := tx.record(u, c.WorkspaceID, c.ID, ActivityCompanyUpdated, c.ID, said(u, "edited", c.Name)); err != nil {
+				return err
+			}
 		}
 		if in.OwnerID != nil {
 			if err := setOwner(tx, u, c, *in.OwnerID); err != nil {

@@ -276,7 +276,7 @@ func (s *Store) ContactDetail(ctx context.Context, u *User, id int64) (*ContactD
 	d.Meetings = []Meeting{}
 	err = queryEach(ctx, s.r, scanMeeting, func(m *Meeting) error { d.Meetings = append(d.Meetings, *m); return nil },
 		`SELECT `+meetingColsM+` FROM meeting_attendees a JOIN meetings m ON m.id = a.meeting_id
-		WHERE a.contact_id = ? ORDER BY m.starts_at DESC, m.id DESC LIMIT ?`, c.ID, contactPageItems)
+		WHERE a.contact_id = ? AND m.company_id = ? ORDER BY m.starts_at DESC, m.id DESC LIMIT ?`, c.ID, c.CompanyID, contactPageItems)
 	if err != nil {
 		return nil, err
 	}
@@ -326,7 +326,9 @@ func (a Attendee) Label() string {
 
 // attendeesOf reads the attendees of the meetings ids that u may see,
 // keyed by meeting, each meeting's in id order. Attendees are contacts of
-// the meeting's company (setAttendees), so the meeting's check is theirs.
+// the meeting's company (setAttendees, and an import that moves a contact
+// detaches it), so the meeting's check is theirs; the join on the
+// meeting's company keeps it so should a row be left behind.
 func attendeesOf(ctx context.Context, q querier, u *User, ids []int64) (map[int64][]Attendee, error) {
 	out := map[int64][]Attendee{}
 	// Chunks of an export page: one query per page.
@@ -342,6 +344,7 @@ func attendeesOf(ctx context.Context, q querier, u *User, ids []int64) (map[int6
 			return row.Scan(&mid, &a.ID, &a.Name, &a.Email)
 		}, func(a *Attendee) error { out[mid] = append(out[mid], *a); return nil },
 			`SELECT a.meeting_id, ct.id, ct.name, ct.email FROM meeting_attendees a JOIN contacts ct ON ct.id = a.contact_id
+			JOIN meetings m ON m.id = a.meeting_id AND m.company_id = ct.company_id
 			JOIN companies c ON c.id = ct.company_id
 			WHERE a.meeting_id IN (`+placeholders(len(chunk))+`) AND `+cond+` ORDER BY a.meeting_id, ct.id`, append(args, cargs...)...)
 		if err != nil {

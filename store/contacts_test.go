@@ -3,8 +3,10 @@ package store_test
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -342,6 +344,46 @@ func TestMeetingAttendees(t *testing.T) {
 	}
 	if got, err := env.Store.Meeting(ctx, admin, m.ID); err != nil || len(got.AttendeeIDs) != 0 {
 		t.Fatalf("after deleting bob: %v, %v", got.AttendeeIDs, err)
+	}
+}
+
+// TestStrayAttendeeHidden: an attendee row left linking a contact to
+// another company's meeting shows neither the meeting on the contact's
+// page nor the contact on the meeting.
+func TestStrayAttendeeHidden(t *testing.T) {
+	env := storetest.Open(t)
+	ctx := context.Background()
+	admin := env.User(t, "admin@example.com", store.RoleAdmin)
+	acme, err := env.Store.CreateCompany(ctx, admin, store.CompanyInput{Name: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	globex, err := env.Store.CreateCompany(ctx, admin, store.CompanyInput{Name: "Globex"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann, err := env.Store.AddContact(ctx, admin, globex.ID, store.ContactInput{Name: "Ann", Email: "ann@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := env.Store.CreateMeeting(ctx, admin, acme.ID, store.MeetingInput{Type: "call", Subject: "Acme secret", StartsAt: 1772373600000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite3", filepath.Join(env.Dir, "rolodex.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`INSERT INTO meeting_attendees (meeting_id, contact_id) VALUES (?, ?)`, m.ID, ann.ID); err != nil {
+		t.Fatal(err)
+	}
+	d, err := env.Store.ContactDetail(ctx, admin, ann.ID)
+	if err != nil || len(d.Meetings) != 0 {
+		t.Fatalf("Ann's page: meetings %+v, %v; want none", d.Meetings, err)
+	}
+	if got, err := env.Store.Meeting(ctx, admin, m.ID); err != nil || len(got.AttendeeIDs) != 0 {
+		t.Fatalf("Acme's meeting: attendees %v, %v; want none", got.AttendeeIDs, err)
 	}
 }
 

@@ -71,6 +71,7 @@ type ImportBatch struct {
 	counts    ImportCounts
 	contacts  []int64 // ids the search index must catch up on
 	companies []int64
+	moved     []int64 // updated contacts the row put under a company
 	stmts     map[string]*sql.Stmt
 	enc       rowEncoder
 }
@@ -396,6 +397,9 @@ func (b *ImportBatch) checkHits(pb *PreparedBatch) error {
 			creates = append(creates, p)
 		}
 	}
+	if err := b.detachMoved(); err != nil {
+		return err
+	}
 	if len(creates) > 0 {
 		// Contacts gone since the session started: create them again.
 		if err := b.insertContacts(contactInserts(creates)); err != nil {
@@ -423,7 +427,22 @@ func (b *ImportBatch) update(id int64, c *ContactInput, company int64) error {
 	}
 	b.counts.Updated++
 	b.contacts = append(b.contacts, id)
+	if company > 0 {
+		b.moved = append(b.moved, id)
+	}
 	return nil
+}
+
+// detachMoved takes the contacts the batch moved to another company off
+// the meetings of their former one: an attendee is a contact of the
+// meeting's company (setAttendees), and the meeting's client check is
+// the only one their contact page makes.
+func (b *ImportBatch) detachMoved() error {
+	return eachChunk(b.moved, 500, func(chunk []any) error {
+		_, err := b.tx.ExecContext(b.ctx, `DELETE FROM meeting_attendees WHERE contact_id IN (`+placeholders(len(chunk))+`)
+			AND (SELECT company_id FROM meetings WHERE id = meeting_id) <> (SELECT company_id FROM contacts WHERE id = contact_id)`, chunk...)
+		return err
+	})
 }
 
 // insertCompany writes one company row and returns its id.

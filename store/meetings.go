@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"unicode"
@@ -103,8 +104,16 @@ func (in *MeetingInput) normalize(types []string, edit bool) error {
 	if in.Room != nil {
 		in.Room.check(p)
 	}
+	if in.Attendees != nil && len(*in.Attendees) > maxAttendees {
+		p.Add("attendee_ids", fmt.Sprintf("Choose at most %d attendees.", maxAttendees))
+	}
 	return p.Err()
 }
+
+// maxAttendees caps a meeting's attendees: setAttendees checks them in one
+// statement, which SQLite refuses beyond 32766 variables, and no meeting
+// of a client's contacts needs more.
+const maxAttendees = 200
 
 // typeNamed is the meeting type of types that t names, whatever its case
 // and surrounding spaces, or t trimmed when none does.
@@ -327,11 +336,16 @@ func (s *Store) ChangeMeeting(ctx context.Context, u *User, id int64, change fun
 func roomIs(ctx context.Context, tx *Tx, meetingID int64, in RoomInput) (bool, error) {
 	var access, video string
 	err := tx.QueryRow(`SELECT access, video_url FROM rooms WHERE meeting_id = ?`, meetingID).Scan(&access, &video)
-	if isNoRows(err) || err == nil && (access != in.Access || video != in.VideoURL) {
-		return false, nil
+	if isNoRows(err) {
+		// No room yet reads as a public one without a link (roomCols),
+		// and so the form shows it.
+		access, video, err = AccessPublic, "", nil
 	}
 	if err != nil {
 		return false, err
+	}
+	if access != in.Access || video != in.VideoURL {
+		return false, nil
 	}
 	audience, err := queryColumn[string](ctx, tx, `SELECT email FROM room_audience WHERE meeting_id = ? ORDER BY email`, meetingID)
 	return slices.Equal(audience, slices.Sorted(slices.Values(in.Audience))), err
