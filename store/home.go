@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 
 	"github.com/rolodex/rolodex/cache"
 )
@@ -43,7 +44,17 @@ type Home struct {
 	Unread    []Notification
 	Companies map[int64]string
 	Rooms     []LiveRoom
+	// Version names one read of the meetings, changes, notifications and
+	// company names (not the rooms, kept apart): a kept Home keeps it while
+	// they stand, and no other Home, of this viewer or another, ever has
+	// it, so what is rendered of them may be kept under it. 0 for a Home
+	// that is not kept.
+	Version uint64
 }
+
+// homeVersions numbers the kept homes' reads (Home.Version) across every
+// Store of the process, as views keep their renderings process-wide.
+var homeVersions atomic.Uint64
 
 type homeKey struct {
 	user  int64
@@ -170,6 +181,7 @@ func (s *Store) Home(ctx context.Context, u *User, q HomeQuery) (*Home, error) {
 	slices.Sort(kept.companies)
 	kept.companies = slices.Compact(kept.companies)
 	if !pending {
+		kept.Version = homeVersions.Add(1)
 		s.homes.Put(key, kept)
 	}
 	return &kept.Home, nil
