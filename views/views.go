@@ -449,6 +449,8 @@ func absTime(ctx context.Context, ms int64) string {
 	return localTime(ctx, ms).Format("Jan 2, 2006 15:04 ") + zoneName(ctx)
 }
 
+// relTime is how ms reads now ("5 minutes ago"). On a kept home section
+// (homeSection) now is its clock's, which learns when the text changes.
 func relTime(ctx context.Context, ms int64) string {
 	t := localTime(ctx, ms)
 	if c, ok := ctx.Value(clockKey{}).(*clock); ok {
