@@ -35,9 +35,10 @@ type Home struct {
 	Activity     []store.Activity     // by others, newest first
 	Unread       []store.Notification // the newest few unread
 	Companies    map[int64]string     // names of the meetings' companies
-	// Version is store.Home's: the sections other than the rooms are
-	// rendered once per Version (homeSection); 0 renders them each time.
-	Version uint64
+	// Version and RoomsVersion are store.Home's: the rooms are rendered
+	// once per RoomsVersion, the other sections once per Version
+	// (homeSection); 0 renders them each time.
+	Version, RoomsVersion uint64
 }
 
 func (h Home) companyName(cid int64) string {
@@ -132,8 +133,8 @@ func (h Home) meetingItem(m store.Meeting, today bool) templ.Component {
 	})
 }
 
-// A kept home's sections (all but the live rooms, which are kept apart)
-// are rendered once per Version, zone, day and empty state, and replayed
+// A kept home's sections are rendered once per Version (the live rooms,
+// kept apart, per RoomsVersion), zone, day and empty state, and replayed
 // until something on them would read otherwise: an open meeting turning
 // overdue, or a relative time ("5 minutes ago") changing its text. The
 // relative times on a kept section are written as of the start of the
@@ -160,15 +161,15 @@ type clock struct{ at, until time.Time }
 
 type clockKey struct{}
 
-// homeSection is c, the home's section name, kept as above; until is when
-// c turns stale for a reason of its own (openUntil), beside its relative
-// times.
-func (h Home) homeSection(name string, until int64, c templ.Component) templ.Component {
-	if h.Version == 0 {
+// homeSection is c, the home's section name of the given version, kept as
+// above; until is when c turns stale for a reason of its own (openUntil),
+// beside its relative times.
+func (h Home) homeSection(version uint64, name string, until int64, c templ.Component) templ.Component {
+	if version == 0 {
 		return c
 	}
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
-		key := homeSectionKey{h.Version, name, zoneName(ctx), h.Day.UnixMilli(), h.Admin, h.Clients}
+		key := homeSectionKey{version, name, zoneName(ctx), h.Day.UnixMilli(), h.Admin, h.Clients}
 		r, ok := homeSections.Get(key)
 		if !ok || h.Now >= r.until {
 			clk := &clock{at: time.UnixMilli(h.Now).Truncate(time.Minute), until: time.UnixMilli(until)}
