@@ -45,7 +45,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 			v.MoreMeetings = week.Count - int64(len(week.Items))
 		}
 	}
-	v.Activity, v.Unread, v.Companies, v.Rooms = home.Activity, home.Unread, home.Companies, home.Rooms
+	v.Activity, v.Unread, v.Companies, v.Rooms, v.Version, v.RoomsVersion = home.Activity, home.Unread, home.Companies, home.Rooms, home.Version, home.RoomsVersion
 	// A staff user with nothing at all on the page may have no clients:
 	// then every section says how to get some.
 	if !v.Admin && len(week.Items) == 0 && len(v.Rooms) == 0 && len(v.Activity) == 0 {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 
 	"github.com/rolodex/rolodex/cache"
 )
@@ -46,7 +47,18 @@ type Home struct {
 	Unread    []Notification
 	Companies map[int64]string
 	Rooms     []LiveRoom
+	// Version names one read of the meetings, changes, notifications and
+	// company names, RoomsVersion one of the rooms (kept apart): a kept
+	// Home keeps them while what they name stands, and no other Home, of
+	// this viewer or another, ever has them, so what is rendered of them
+	// may be kept under them. 0 for a Home that is not kept.
+	Version, RoomsVersion uint64
 }
+
+// homeVersions numbers the kept homes' reads (Home.Version and
+// RoomsVersion) across every Store of the process, as views keep their
+// renderings process-wide.
+var homeVersions atomic.Uint64
 
 type homeKey struct {
 	user  int64
@@ -119,6 +131,7 @@ func (s *Store) Home(ctx context.Context, u *User, q HomeQuery) (*Home, error) {
 				if again.Rooms, err = s.LiveRooms(ctx, u); err != nil {
 					return nil, err
 				}
+				again.RoomsVersion = homeVersions.Add(1)
 			}
 			s.homes.Put(key, again)
 			return &again.Home, nil
@@ -175,6 +188,8 @@ func (s *Store) Home(ctx context.Context, u *User, q HomeQuery) (*Home, error) {
 	slices.Sort(kept.companies)
 	kept.companies = slices.Compact(kept.companies)
 	if !pending {
+		kept.Version = homeVersions.Add(1)
+		kept.RoomsVersion = homeVersions.Add(1)
 		s.homes.Put(key, kept)
 	}
 	return &kept.Home, nil

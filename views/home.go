@@ -35,6 +35,10 @@ type Home struct {
 	Activity     []store.Activity     // by others, newest first
 	Unread       []store.Notification // the newest few unread
 	Companies    map[int64]string     // names of the meetings' companies
+	// Version and RoomsVersion are store.Home's: the rooms are rendered
+	// once per RoomsVersion, the other sections once per Version
+	// (homeSection); 0 renders them each time.
+	Version, RoomsVersion uint64
 }
 
 func (h Home) companyName(cid int64) string {
@@ -127,4 +131,68 @@ func (h Home) meetingItem(m store.Meeting, today bool) templ.Component {
 		_, err := w.Write(html)
 		return err
 	})
+}
+
+// A kept home's sections are rendered once per Version (the live rooms,
+// kept apart, per RoomsVersion), zone, day and empty state, and replayed
+// until something on them would read otherwise: an open meeting turning
+// overdue, or a relative time ("5 minutes ago") changing its text. The
+// relative times on a kept section are written as of the start of the
+// minute (clock), so a section is rendered at most once a minute however
+// many times it lists, at the cost of reading up to a minute behind.
+type homeSectionKey struct {
+	version        uint64
+	section        string
+	zone           string
+	day            int64
+	admin, clients bool
+}
+
+type homeRendering struct {
+	html  []byte
+	until int64 // unix ms from which it is rendered anew
+}
+
+var homeSections = cache.New(8<<20, func(k homeSectionKey, r homeRendering) int { return 64 + len(k.zone) + len(r.html) })
+
+// clock is the time a kept section's relative times are written at, and
+// the first moment one of them would read otherwise (relTime lowers it).
+type clock struct{ at, until time.Time }
+
+type clockKey struct{}
+
+// homeSection is c, the home's section name of the given version, kept as
+// above; until is when c turns stale for a reason of its own (openUntil),
+// beside its relative times.
+func (h Home) homeSection(version uint64, name string, until int64, c templ.Component) templ.Component {
+	if version == 0 {
+		return c
+	}
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		key := homeSectionKey{version, name, zoneName(ctx), h.Day.UnixMilli(), h.Admin, h.Clients}
+		r, ok := homeSections.Get(key)
+		if !ok || h.Now >= r.until {
+			clk := &clock{at: time.UnixMilli(h.Now).Truncate(time.Minute), until: time.UnixMilli(until)}
+			var buf bytes.Buffer
+			if err := c.Render(context.WithValue(ctx, clockKey{}, clk), &buf); err != nil {
+				return err
+			}
+			r = homeRendering{buf.Bytes(), clk.until.UnixMilli()}
+			homeSections.Put(key, r)
+		}
+		_, err := w.Write(r.html)
+		return err
+	})
+}
+
+// openUntil is when the first of ms that is open and not yet overdue
+// turns overdue.
+func (h Home) openUntil(ms []store.Meeting) int64 {
+	until := never.UnixMilli()
+	for _, m := range ms {
+		if m.Status == store.MeetingOpen && m.StartsAt >= h.Now {
+			until = min(until, m.StartsAt+1)
+		}
+	}
+	return until
 }

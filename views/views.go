@@ -449,30 +449,54 @@ func absTime(ctx context.Context, ms int64) string {
 	return localTime(ctx, ms).Format("Jan 2, 2006 15:04 ") + zoneName(ctx)
 }
 
+// relTime is how ms reads now ("5 minutes ago"). On a kept home section
+// (homeSection) now is its clock's, which learns when the text changes.
 func relTime(ctx context.Context, ms int64) string {
 	t := localTime(ctx, ms)
-	d := now().Sub(t)
+	if c, ok := ctx.Value(clockKey{}).(*clock); ok {
+		text, until := relTimeAt(t, c.at)
+		// c.at moves a minute at a time, so the text holds until the
+		// minute that starts at or after until.
+		if until = until.Add(time.Minute - 1).Truncate(time.Minute); until.Before(c.until) {
+			c.until = until
+		}
+		return text
+	}
+	text, _ := relTimeAt(t, now())
+	return text
+}
+
+// never is a time no rendering lives to.
+var never = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// relTimeAt is how t reads at now ("5 minutes ago") and the first moment
+// after now at which it reads otherwise.
+func relTimeAt(t, now time.Time) (string, time.Time) {
+	d := now.Sub(t)
 	switch {
 	case d < 0 && d > -time.Minute:
-		return "just now"
+		return "just now", t.Add(time.Minute)
 	case d < 0:
-		return t.Format("Jan 2, 2006")
+		return t.Format("Jan 2, 2006"), t.Add(-time.Minute + 1)
 	case d < time.Minute:
-		return "just now"
+		return "just now", t.Add(time.Minute)
 	case d < time.Hour:
-		return plural(int(d/time.Minute), "minute") + " ago"
+		n := d / time.Minute
+		return plural(int(n), "minute") + " ago", t.Add((n + 1) * time.Minute)
 	case d < 24*time.Hour:
-		return plural(int(d/time.Hour), "hour") + " ago"
+		n := d / time.Hour
+		return plural(int(n), "hour") + " ago", t.Add((n + 1) * time.Hour)
 	case d < 7*24*time.Hour:
-		days := int(d / (24 * time.Hour))
+		days := d / (24 * time.Hour)
+		until := t.Add((days + 1) * 24 * time.Hour)
 		if days == 1 {
-			return "yesterday"
+			return "yesterday", until
 		}
-		return plural(days, "day") + " ago"
-	case t.Year() == now().In(t.Location()).Year():
-		return t.Format("Jan 2")
+		return plural(int(days), "day") + " ago", until
+	case t.Year() == now.In(t.Location()).Year():
+		return t.Format("Jan 2"), time.Date(t.Year()+1, 1, 1, 0, 0, 0, 0, t.Location())
 	default:
-		return t.Format("Jan 2, 2006")
+		return t.Format("Jan 2, 2006"), never
 	}
 }
 
