@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -184,13 +185,17 @@ func TestHomeFollowsChanges(t *testing.T) {
 		expectAs(ca, step, want, unwanted)
 		expectAs(cadm, step, want, unwanted)
 	}
+	// The schedule may also have opened the rooms of the meetings that
+	// have begun (the overdue and today's calls) by now: the test follows
+	// the one it opened itself.
 	rooms, err := a.Store.LiveRooms(ctx, alice)
 	must(err)
-	if len(rooms) != 1 || rooms[0].Subject != "Acme live review" {
+	i := slices.IndexFunc(rooms, func(r store.LiveRoom) bool { return r.Subject == "Acme live review" })
+	if i < 0 {
 		t.Fatalf("alice's live rooms: %+v", rooms)
 	}
-	acmeRoom := rooms[0].MeetingID
-	later, err := a.Store.CreateMeeting(ctx, adm, rooms[0].CompanyID, store.MeetingInput{Type: "video", Subject: "Acme late review", Status: store.MeetingOpen, StartsAt: soon})
+	acmeRoom := rooms[i].MeetingID
+	later, err := a.Store.CreateMeeting(ctx, adm, rooms[i].CompanyID, store.MeetingInput{Type: "video", Subject: "Acme late review", Status: store.MeetingOpen, StartsAt: soon})
 	must(err)
 	laterRoom := fmt.Sprintf(`href="/meetings/%d/room"`, later.ID)
 	both("rooms kept", []string{"Nobody in yet"}, []string{"1 person in", laterRoom})
