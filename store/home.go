@@ -195,9 +195,9 @@ const homeRooms = `(SELECT coalesce(group_concat(r.meeting_id || ':' ||
 // homeCheck returns the stamp of u's home now, and whether kept may be
 // shown (its live rooms only while the stamp's rooms are kept's): no
 // change after its mark (up to homeWalk ids on) concerns u (for an admin,
-// none at all; for staff, none on a current client and no client given
-// or taken away, no company deleted), u's notifications are as they were, and u may still
-// see every company it names.
+// none at all; for staff, none on a current client, no client given or
+// taken away and no company deleted), u's notifications are as they
+// were, and u may still see every company it names.
 func (s *Store) homeCheck(ctx context.Context, u *User, kept *keptHome) (stamp homeStamp, usable bool, err error) {
 	var changed, seen int
 	args := []any{u.WorkspaceID, u.ID, u.ID, u.WorkspaceID, kept.mark, kept.mark + homeWalk}
