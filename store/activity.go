@@ -13,6 +13,7 @@ import (
 const (
 	ActivityCompanyCreated   = "company.created"
 	ActivityCompanyUpdated   = "company.updated"
+	ActivityCompanyDeleted   = "company.deleted" // ref: the company's id; no company (it is gone)
 	ActivityNoteCreated      = "note.created"
 	ActivityNoteUpdated      = "note.updated"
 	ActivityNoteDeleted      = "note.deleted"
@@ -46,7 +47,7 @@ const OutboxActivity = "activity"
 type Activity struct {
 	ID          int64  `json:"id"`
 	WorkspaceID int64  `json:"workspace_id"`
-	CompanyID   *int64 `json:"company_id"` // nil for an import
+	CompanyID   *int64 `json:"company_id"` // nil for an import or a deleted company
 	CompanyName string `json:"company_name,omitempty"`
 	ActorID     *int64 `json:"actor_id"` // nil for the system
 	Kind        string `json:"kind"`

@@ -357,6 +357,13 @@ func (s *Store) DeleteCompany(ctx context.Context, u *User, id int64) error {
 		if _, err := tx.Exec(`DELETE FROM companies WHERE id = ?`, c.ID); err != nil {
 			return err
 		}
+		// Written after the delete, with no company, or the cascade would
+		// take it too. Its assignments went with the company, so no one is
+		// notified (RecordPending finds no recipient); admins see it in the
+		// workspace's activity and webhooks deliver it.
+		if err := tx.record(u, c.WorkspaceID, 0, ActivityCompanyDeleted, c.ID, said(u, "deleted", c.Name)); err != nil {
+			return err
+		}
 		for _, cid := range contacts {
 			if err := tx.queue(c.WorkspaceID, OutboxContact, cid); err != nil {
 				return err

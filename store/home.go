@@ -16,12 +16,12 @@ import (
 // since a home was read: a kept home is used while the changes after its
 // mark concern neither the viewer's clients nor their assignments, while
 // the viewer has no new notification and read none, and while every
-// company it names still exists and is the viewer's. What no activity
-// records (a company deleted, with its activity) is caught by that last
-// check, and for the companies whose meetings were only counted ("N more
-// meetings"), by the count of the companies the viewer sees (homeSeen):
-// only a deletion lowers it without an activity. All of them are one
-// statement (homeCheck).
+// company it names still exists and is the viewer's. A deleted company
+// takes its activity with it but leaves a company.deleted activity with
+// no company: that one drops every kept home of the workspace, since a
+// staff user's may count the company's meetings without naming it ("N
+// more meetings"), and deletions are rare. All of them are one statement
+// (homeCheck).
 //
 // Live rooms change without an activity (someone joins or leaves), and
 // more often than the rest: the same statement reads the workspace's open
@@ -81,7 +81,6 @@ type homeStamp struct {
 	mark, notified int64
 	unread         int
 	rooms          string
-	seen           int64 // homeSeen
 }
 
 // homeWalk is how far past a kept home's mark (in activity ids) the
@@ -142,9 +141,8 @@ func (s *Store) Home(ctx context.Context, u *User, q HomeQuery) (*Home, error) {
 	// now is shown, not kept.
 	var stamp homeStamp
 	var pending bool
-	seen, sarg := homeSeen(u)
-	err := s.r.QueryRowContext(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM activities WHERE workspace_id = ?), `+homeNotified+`, `+homeRooms+`, `+seen+`,
-		EXISTS (SELECT 1 FROM outbox WHERE workspace_id = ?)`, u.WorkspaceID, u.ID, u.ID, u.WorkspaceID, sarg, u.WorkspaceID).Scan(&stamp.mark, &stamp.notified, &stamp.unread, &stamp.rooms, &stamp.seen, &pending)
+	err := s.r.QueryRowContext(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM activities WHERE workspace_id = ?), `+homeNotified+`, `+homeRooms+`,
+		EXISTS (SELECT 1 FROM outbox WHERE workspace_id = ?)`, u.WorkspaceID, u.ID, u.ID, u.WorkspaceID, u.WorkspaceID).Scan(&stamp.mark, &stamp.notified, &stamp.unread, &stamp.rooms, &pending)
 	if err != nil {
 		return nil, err
 	}
@@ -209,30 +207,20 @@ const homeRooms = `(SELECT coalesce(group_concat(r.meeting_id || ':' ||
 		coalesce((SELECT max(e.id) FROM room_events e WHERE e.meeting_id = r.meeting_id), 0), ',' ORDER BY r.meeting_id), '')
 	FROM rooms r WHERE r.workspace_id = ? AND r.state = 'open')`
 
-// homeSeen is the seen part of a homeStamp and its arg: how many
-// companies u sees (staff, their clients: a deleted company takes its
-// rows of user_clients with it).
-func homeSeen(u *User) (string, any) {
-	if u.IsAdmin() {
-		return `(SELECT count(*) FROM companies WHERE workspace_id = ?)`, u.WorkspaceID
-	}
-	return `(SELECT count(*) FROM user_clients WHERE user_id = ?)`, u.ID
-}
-
 // homeCheck returns the stamp of u's home now, and whether kept may be
 // shown (its live rooms only while the stamp's rooms are kept's): no
 // change after its mark (up to homeWalk ids on) concerns u (for an admin,
-// none at all; for staff, none on a current client and no client given
-// or taken away), u's notifications are as they were, and u may still
-// see every company it names.
+// none at all; for staff, none on a current client, no client given or
+// taken away and no company deleted), u's notifications are as they
+// were, and u may still see every company it names.
 func (s *Store) homeCheck(ctx context.Context, u *User, kept *keptHome) (stamp homeStamp, usable bool, err error) {
 	var changed, seen int
 	args := []any{u.WorkspaceID, u.ID, u.ID, u.WorkspaceID, kept.mark, kept.mark + homeWalk}
 	changes := `EXISTS (SELECT 1 FROM activities a WHERE a.workspace_id = ? AND a.id > ? AND a.id <= ?`
 	if !u.IsAdmin() {
 		changes += ` AND (EXISTS (SELECT 1 FROM user_clients uc WHERE uc.user_id = ? AND uc.company_id = a.company_id)
-			OR (a.kind IN (?, ?) AND a.ref_id = ?))`
-		args = append(args, u.ID, ActivityClientAssigned, ActivityClientUnassigned, u.ID)
+			OR (a.kind IN (?, ?) AND a.ref_id = ?) OR a.kind = ?)`
+		args = append(args, u.ID, ActivityClientAssigned, ActivityClientUnassigned, u.ID, ActivityCompanyDeleted)
 	}
 	// Staff see their clients; an admin, the workspace's companies (NOT
 	// INDEXED: rowid lookups for the list, as CompaniesByID).
@@ -244,10 +232,9 @@ func (s *Store) homeCheck(ctx context.Context, u *User, kept *keptHome) (stamp h
 		vargs = append(vargs, id)
 	}
 	args = append(args, vargs...)
-	seenAll, sarg := homeSeen(u)
 	err = s.r.QueryRowContext(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM activities WHERE workspace_id = ?), `+homeNotified+`, `+changes+`), (`+
-		visible+placeholders(len(kept.companies))+`)), `+homeRooms+`, `+seenAll, append(args, u.WorkspaceID, sarg)...).Scan(&stamp.mark, &stamp.notified, &stamp.unread, &changed, &seen, &stamp.rooms, &stamp.seen)
+		visible+placeholders(len(kept.companies))+`)), `+homeRooms, append(args, u.WorkspaceID)...).Scan(&stamp.mark, &stamp.notified, &stamp.unread, &changed, &seen, &stamp.rooms)
 	usable = err == nil && changed == 0 && stamp.mark-kept.mark <= homeWalk && stamp.notified == kept.notified && stamp.unread == kept.unread &&
-		seen == len(kept.companies) && stamp.seen == kept.seen
+		seen == len(kept.companies)
 	return stamp, usable, err
 }

@@ -51,7 +51,7 @@ const AllEvents = "*"
 
 // WebhookEvents are the event kinds a webhook may pick: the activity kinds.
 var WebhookEvents = []string{
-	ActivityCompanyCreated, ActivityCompanyUpdated, ActivityCompanyOwnerChanged,
+	ActivityCompanyCreated, ActivityCompanyUpdated, ActivityCompanyOwnerChanged, ActivityCompanyDeleted,
 	ActivityNoteCreated, ActivityNoteUpdated, ActivityNoteDeleted,
 	ActivityContactCreated, ActivityContactUpdated, ActivityContactDeleted,
 	ActivityLinkCreated, ActivityLinkUpdated, ActivityLinkDeleted,
