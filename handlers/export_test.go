@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -117,7 +118,10 @@ func TestExportRoundTrip(t *testing.T) {
 	if again := export(t, a, second, "companies.csv"); again != companiesCSV {
 		t.Errorf("companies.csv after the round trip:\n%s\nwant:\n%s", again, companiesCSV)
 	}
-	if again := export(t, a, second, "contacts.csv"); again != contactsCSV {
+	// Contacts without an address follow their ids, which the import
+	// hands out in its own order (by company and name): the same rows,
+	// each to the byte, perhaps in another order.
+	if again := export(t, a, second, "contacts.csv"); !sameRows(t, again, contactsCSV) {
 		t.Errorf("contacts.csv after the round trip:\n%s\nwant:\n%s", again, contactsCSV)
 	}
 	rows, err := csv.NewReader(strings.NewReader(contactsCSV)).ReadAll()
@@ -372,4 +376,23 @@ func TestExportFailure(t *testing.T) {
 	if resp2.StatusCode != http.StatusInternalServerError || resp2.Header.Get("Content-Disposition") != "" || !strings.Contains(body, `"error"`) {
 		t.Errorf("a failure before any row: %d %q %s", resp2.StatusCode, resp2.Header.Get("Content-Disposition"), body)
 	}
+}
+
+// sameRows reports whether two CSV files have the same header and the
+// same rows, in any order.
+func sameRows(t *testing.T, got, want string) bool {
+	t.Helper()
+	rows := func(file string) []string {
+		recs, err := csv.NewReader(strings.NewReader(file)).ReadAll()
+		if err != nil || len(recs) == 0 {
+			t.Fatalf("%v in %q", err, file)
+		}
+		out := []string{strings.Join(recs[0], "\x00")}
+		for _, r := range recs[1:] {
+			out = append(out, strings.Join(r, "\x00"))
+		}
+		slices.Sort(out[1:])
+		return out
+	}
+	return slices.Equal(rows(got), rows(want))
 }
