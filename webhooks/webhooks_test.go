@@ -334,12 +334,22 @@ func TestNoDeliveryLostAcrossRestart(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	e.start(t, st, time.Second)
 	e.clock.Add(2 * time.Minute) // past the stopped deliverer's lease
+	// Every event reaches the receiver, and then its attempt is recorded
+	// (a moment after the receiver answers).
 	waitFor(t, "every event", func() bool {
 		seen := map[string]bool{}
 		for _, r := range rc.delivered() {
 			seen[r.ID] = true
 		}
-		return len(seen) == n
+		if len(seen) != n {
+			return false
+		}
+		for _, d := range e.deliveries(t, w.ID) {
+			if d.Status == store.DeliveryPending {
+				return false
+			}
+		}
+		return true
 	})
 	acts := map[int64]bool{}
 	for _, d := range e.deliveries(t, w.ID) {
