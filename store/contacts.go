@@ -370,10 +370,11 @@ func (s *Store) FillAttendees(ctx context.Context, u *User, meetings []Meeting) 
 	return err
 }
 
-// fillAttendees is the one home of filling AttendeeIDs, for every path
-// that answers a page of meetings (the list, timelines, exports): it sets
-// them on meeting(i) for i < n (nil: not a meeting) in one query, and
-// returns the attendees by meeting id for callers that name them.
+// fillAttendees is the one home of filling AttendeeIDs (and the
+// organiser's name), for every path that answers a page of meetings (the
+// list, timelines, exports): it sets them on meeting(i) for i < n (nil:
+// not a meeting) in one query, and returns the attendees by meeting id
+// for callers that name them.
 func (s *Store) fillAttendees(ctx context.Context, u *User, n int, meeting func(i int) *Meeting) (map[int64][]Attendee, error) {
 	var ids []int64
 	for i := range n {
@@ -388,12 +389,14 @@ func (s *Store) fillAttendees(ctx context.Context, u *User, n int, meeting func(
 	if err != nil {
 		return nil, err
 	}
+	var named []*Meeting
 	for i := range n {
 		if m := meeting(i); m != nil {
 			m.AttendeeIDs = idsOf(byMeeting[m.ID])
+			named = append(named, m)
 		}
 	}
-	return byMeeting, nil
+	return byMeeting, s.nameOrganisers(ctx, u.WorkspaceID, named)
 }
 
 // setAttendees makes ids the attendees of meeting m, in tx. Each must be a

@@ -30,17 +30,47 @@ type Meeting struct {
 	// nil for none. A single meeting read or written carries them; the
 	// meetings list leaves them out (FillAttendees).
 	AttendeeIDs []int64 `json:"attendee_ids"`
+	// AuthorName names the organiser, who added the meeting (OwnerID), as
+	// other items name their author; filled with the attendees.
+	AuthorName *string `json:"-"`
 }
 
 // MarshalJSON writes no attendees as [], which clients can iterate, while
 // the store keeps nil for none: a meeting read alone then equals the same
-// meeting in the list.
+// meeting in the list. Like every item it says who added it (author_id,
+// author_name: the organiser).
 func (m Meeting) MarshalJSON() ([]byte, error) {
 	type plain Meeting
 	if m.AttendeeIDs == nil {
 		m.AttendeeIDs = []int64{}
 	}
-	return json.Marshal(plain(m))
+	return json.Marshal(struct {
+		plain
+		AuthorID   *int64  `json:"author_id"`
+		AuthorName *string `json:"author_name"`
+	}{plain(m), m.OwnerID, m.AuthorName})
+}
+
+// nameOrganisers sets AuthorName on the meetings from their workspace's
+// user names in memory (authors.go).
+func (s *Store) nameOrganisers(ctx context.Context, ws int64, meetings []*Meeting) error {
+	names, err := s.userNameMap(ctx, ws, func(names map[int64]*string) bool {
+		for _, m := range meetings {
+			if m.OwnerID != nil && names[*m.OwnerID] == nil {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range meetings {
+		if m.OwnerID != nil {
+			m.AuthorName = names[*m.OwnerID]
+		}
+	}
+	return nil
 }
 
 // Meeting statuses.
@@ -221,6 +251,7 @@ func (s *Store) CreateMeeting(ctx context.Context, u *User, companyID int64, in 
 			StartsAt: in.StartsAt, EndsAt: in.EndsAt, CreatedAt: t, UpdatedAt: t}
 		if u.ID > 0 { // system writers (the demo loader) are nobody
 			m.OwnerID = &u.ID
+			m.AuthorName = authorOf(u).AuthorName
 		}
 		res, err := tx.Exec(`INSERT INTO meetings (workspace_id, company_id, owner_id, type, status, subject, details, starts_at, ends_at, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -259,6 +290,9 @@ func (s *Store) Meeting(ctx context.Context, u *User, id int64) (*Meeting, error
 	}
 	attendees, err := attendeesOf(ctx, s.r, u, []int64{m.ID})
 	if err != nil {
+		return nil, err
+	}
+	if err := s.nameOrganisers(ctx, u.WorkspaceID, []*Meeting{m}); err != nil {
 		return nil, err
 	}
 	m.AttendeeIDs = idsOf(attendees[m.ID])
@@ -425,6 +459,9 @@ func (s *Store) editMeeting(ctx context.Context, u *User, id int64, fn func(tx *
 		}
 		return tx.queue(u.WorkspaceID, OutboxMeeting, m.ID)
 	})
+	if err == nil {
+		err = s.nameOrganisers(ctx, u.WorkspaceID, []*Meeting{m})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -618,6 +655,18 @@ func (s *Store) UseMeetingIndex(x MeetingIndex) {
 // from SQLite: the same rows in the same order either way, and never a
 // meeting of a client u does not have.
 func (s *Store) ListMeetings(ctx context.Context, u *User, q MeetingQuery) (*MeetingPage, error) {
+	page, err := s.listMeetings(ctx, u, q)
+	if err != nil {
+		return nil, err
+	}
+	named := make([]*Meeting, len(page.Items))
+	for i := range page.Items {
+		named[i] = &page.Items[i]
+	}
+	return page, s.nameOrganisers(ctx, u.WorkspaceID, named)
+}
+
+func (s *Store) listMeetings(ctx context.Context, u *User, q MeetingQuery) (*MeetingPage, error) {
 	mq, err := s.PrepareMeetingQuery(ctx, u, q)
 	if err != nil {
 		return nil, err

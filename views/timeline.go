@@ -136,7 +136,7 @@ func keyOf(it store.TimelineItem) itemKey {
 		m := it.Meeting
 		num(m.ID, m.CompanyID, m.StartsAt, m.CreatedAt, m.UpdatedAt)
 		opt(m.EndsAt)
-		opt(m.OwnerID)
+		author(store.Author{AuthorID: m.OwnerID, AuthorName: m.AuthorName})
 		str(m.Type, m.Status, m.Subject, m.Details)
 		num(m.AttendeeIDs...)
 		// Attendees are named as they are now: a renamed contact shows.

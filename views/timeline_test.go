@@ -24,7 +24,7 @@ func TestItemKeyCoversEveryField(t *testing.T) {
 		{Type: store.TypeNote, ID: 1, CompanyID: 2, CreatedAt: 3, Author: by, Note: &store.Note{ID: 1, CompanyID: 2, Author: by, Title: "t", Body: "b", CreatedAt: 3, UpdatedAt: 4}},
 		{Type: store.TypeContact, ID: 1, CompanyID: 2, CreatedAt: 3, Author: by, Contact: &store.Contact{ID: 1, CompanyID: 2, Author: by, Name: "n", Email: "e", Phone: "p", Title: "t", CreatedAt: 3, UpdatedAt: 4}},
 		{Type: store.TypeLink, ID: 1, CompanyID: 2, CreatedAt: 3, Author: by, Link: &store.Link{ID: 1, CompanyID: 2, Author: by, Title: "t", URL: "u", CreatedAt: 3, UpdatedAt: 4}},
-		{Type: store.TypeMeeting, ID: 1, CompanyID: 2, CreatedAt: 3, Author: by, Meeting: &store.Meeting{ID: 1, CompanyID: 2, Type: "call", Status: "open", Subject: "s", Details: "d", StartsAt: 9, EndsAt: &end, OwnerID: &owner, CreatedAt: 3, UpdatedAt: 4}},
+		{Type: store.TypeMeeting, ID: 1, CompanyID: 2, CreatedAt: 3, Author: by, Meeting: &store.Meeting{ID: 1, CompanyID: 2, Type: "call", Status: "open", Subject: "s", Details: "d", StartsAt: 9, EndsAt: &end, OwnerID: &owner, AuthorName: by.AuthorName, CreatedAt: 3, UpdatedAt: 4}},
 	}
 	for _, it := range items {
 		base := keyOf(it)
