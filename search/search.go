@@ -671,9 +671,9 @@ func (q *fuzzyQuery) Searcher(ctx context.Context, r index.IndexReader, m mappin
 // runs the fuzzy query for each kind, each time once unscored and once
 // ranked (filtered.narrow); walking every segment's dictionary with a
 // freshly built Levenshtein automaton each time was most of a staff user's
-// time on a whole word with few exact matches.
+// time on a whole word with few exact matches. One search uses it, one
+// searcher at a time.
 type fuzzyTerms struct {
-	mu    sync.Mutex
 	r     index.IndexReader // the snapshot terms were found in
 	terms map[string]*nearTerms
 }
@@ -690,8 +690,6 @@ func (f *fuzzyTerms) get(r index.IndexReader, q *fuzzyQuery) (*nearTerms, error)
 	if !ok {
 		return nil, nil
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	if f.r != r {
 		f.r, f.terms = r, make(map[string]*nearTerms)
 	}
