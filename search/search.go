@@ -366,6 +366,7 @@ type prepared struct {
 	clients *clientList // nil for all
 	limit   int
 	ranked  bool
+	typos   *fuzzyTerms // shared by every fuzzy pass of the search
 }
 
 // prepare checks q and reads its text; nil means nothing can match.
@@ -382,7 +383,7 @@ func (ix *Index) prepare(q Query) (*prepared, error) {
 	if len(words) == 0 {
 		return nil, nil
 	}
-	pq := &prepared{words: words, ws: strconv.FormatInt(q.WorkspaceID, 10) + ":", limit: q.Limit}
+	pq := &prepared{words: words, ws: strconv.FormatInt(q.WorkspaceID, 10) + ":", limit: q.Limit, typos: &fuzzyTerms{}}
 	if pq.limit <= 0 {
 		pq.limit = defaultLimit
 	}
@@ -405,7 +406,7 @@ func (ix *Index) prepare(q Query) (*prepared, error) {
 // page runs a prepared search under f from offset on.
 func (ix *Index) page(ctx context.Context, pq *prepared, f *filter, offset int) (Page, error) {
 	words, ws, limit, ranked := pq.words, pq.ws, pq.limit, pq.ranked
-	exactQ := f.apply(textQuery(ws, words, false), ws, words)
+	exactQ := f.apply(textQuery(ws, words, nil), ws, words)
 	size := limit
 	if !ranked {
 		size++ // unranked, Bleve stops early: one more says whether a page follows
@@ -443,7 +444,7 @@ func (ix *Index) page(ctx context.Context, pq *prepared, f *filter, offset int) 
 			return Page{}, err
 		}
 	}
-	fuzzyQ := f.apply(textQuery(ws, words, true), "", nil)
+	fuzzyQ := f.apply(textQuery(ws, words, pq.typos), "", nil)
 	fuzzySize := 0 // only the count
 	if need > 0 {
 		fuzzySize = total + need
@@ -616,8 +617,8 @@ func wordTerms(ws, w string) []term {
 }
 
 // textQuery requires every word to match a word of the name or e-mail by
-// prefix, or of the name exactly or (with fuzzy) within an edit distance.
-func textQuery(ws string, words []string, fuzzy bool) query.Query {
+// prefix, or of the name exactly or (with typos) within an edit distance.
+func textQuery(ws string, words []string, typos *fuzzyTerms) query.Query {
 	all := make([]query.Query, 0, len(words))
 	for _, w := range words {
 		var either []query.Query
@@ -627,13 +628,8 @@ func textQuery(ws string, words []string, fuzzy bool) query.Query {
 			q.SetBoost(t.boost)
 			either = append(either, q)
 		}
-		if f := fuzziness(w); fuzzy && f > 0 {
-			fq := query.NewFuzzyQuery(ws + w)
-			fq.SetField(fieldWords)
-			fq.SetFuzziness(f)
-			fq.SetPrefix(len(ws)) // stay inside the workspace's terms
-			fq.SetBoost(boostFuzzy)
-			either = append(either, fq)
+		if f := fuzziness(w); typos != nil && f > 0 {
+			either = append(either, &fuzzyQuery{word: ws + w, ws: ws, fuzziness: f, found: typos})
 		}
 		if len(either) == 1 {
 			all = append(all, either[0])
@@ -645,6 +641,80 @@ func textQuery(ws string, words []string, fuzzy bool) query.Query {
 		return all[0]
 	}
 	return query.NewConjunctionQuery(all)
+}
+
+// fuzzyQuery is Bleve's FuzzyQuery on the words field, staying inside the
+// workspace's terms, with the terms it matches found once per snapshot
+// (see fuzzyTerms). Its searcher is the one Bleve's would be: the same
+// terms, boosted by their edit distance.
+type fuzzyQuery struct {
+	word, ws  string // ws+word as indexed; ws, the prefix every match shares
+	fuzziness int
+	found     *fuzzyTerms
+}
+
+func (q *fuzzyQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, options bsearch.SearcherOptions) (bsearch.Searcher, error) {
+	c, err := q.found.get(r, q)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return searcher.NewFuzzySearcher(ctx, r, q.word, len(q.ws), q.fuzziness, fieldWords, boostFuzzy, options)
+	}
+	if len(c.terms) == 0 || len(c.terms) == 1 && c.terms[0] == q.word {
+		return searcher.NewTermSearcher(ctx, r, q.word, fieldWords, boostFuzzy, options)
+	}
+	return searcher.NewMultiTermSearcherBoosted(ctx, r, c.terms, fieldWords, boostFuzzy, c.distances, options, true)
+}
+
+// fuzzyTerms holds the terms near each word of one search. The search box
+// runs the fuzzy query for each kind, each time once unscored and once
+// ranked (filtered.narrow); walking every segment's dictionary with a
+// freshly built Levenshtein automaton each time was most of a staff user's
+// time on a whole word with few exact matches. One search uses it, one
+// searcher at a time.
+type fuzzyTerms struct {
+	r     index.IndexReader // the snapshot terms were found in
+	terms map[string]*nearTerms
+}
+
+type nearTerms struct {
+	terms     []string
+	distances []uint8
+}
+
+// get returns the terms near q.word in r, or nil when r cannot list them
+// (not a scorch snapshot).
+func (f *fuzzyTerms) get(r index.IndexReader, q *fuzzyQuery) (*nearTerms, error) {
+	fr, ok := r.(index.IndexReaderFuzzy)
+	if !ok {
+		return nil, nil
+	}
+	if f.r != r {
+		f.r, f.terms = r, make(map[string]*nearTerms)
+	}
+	if c, ok := f.terms[q.word]; ok {
+		return c, nil
+	}
+	dict, _, err := fr.FieldDictFuzzyAutomaton(fieldWords, q.word, q.fuzziness, q.ws)
+	if err != nil {
+		return nil, err
+	}
+	defer dict.Close()
+	c := &nearTerms{}
+	for {
+		e, err := dict.Next()
+		if err != nil {
+			return nil, err
+		}
+		if e == nil {
+			break
+		}
+		c.terms = append(c.terms, e.Term)
+		c.distances = append(c.distances, e.EditDistance)
+	}
+	f.terms[q.word] = c
+	return c, nil
 }
 
 // run executes q and returns size hits from the from'th on, in Bleve's
@@ -750,7 +820,7 @@ func (f *filter) checkPage(p Page) (Page, error) {
 }
 
 // apply restricts text to the filter. words, when not nil, says that text
-// is textQuery(ws, words, false): every word matches one of its terms
+// is textQuery(ws, words, nil): every word matches one of its terms
 // (wordTerms), which lets a staff user's docs be narrowed term by term.
 func (f *filter) apply(text query.Query, ws string, words []string) query.Query {
 	if f.kind == "" && f.clients == nil {

@@ -173,7 +173,7 @@ func BenchmarkSearch(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					if _, _, _, err := ix.run(context.Background(), s.apply(q, textQuery(ws, words, false)), 0, defaultLimit, ranked, true); err != nil {
+					if _, _, _, err := ix.run(context.Background(), s.apply(q, textQuery(ws, words, nil)), 0, defaultLimit, ranked, true); err != nil {
 						b.Fatal(err)
 					}
 					lat = append(lat, time.Since(t0))

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
 )
 
@@ -667,7 +668,7 @@ func TestNarrowTerms(t *testing.T) {
 		for _, text := range []string{"a", "ac", "acm", "acorn", "e", "ex", "b", "cobalt e", "bravo ac", "zulu"} {
 			f := ix.newFilter(Query{WorkspaceID: 1, Clients: clients, Kinds: kinds})
 			parsed := ix.parse(text)
-			q := &filtered{text: textQuery("1:", parsed, false), ws: "1:", words: parsed, f: f}
+			q := &filtered{text: textQuery("1:", parsed, nil), ws: "1:", words: parsed, f: f}
 			clientDocs := func() *docsSearcher {
 				cs, err := f.clientSearcher(ctx, r)
 				if err != nil {
@@ -899,4 +900,57 @@ func TestCountCap(t *testing.T) {
 	if len(seen) != 40 {
 		t.Errorf("pages hold %d matches, want 40", len(seen))
 	}
+}
+
+// TestFuzzyQuery: the fuzzy query that shares its terms across a search
+// finds and scores what Bleve's FuzzyQuery does, also when asked again,
+// and sees a term written after it last looked.
+func TestFuzzyQuery(t *testing.T) {
+	ix := openTest(t)
+	for i, batch := range [][]string{{"Anderton", "Andertons Music"}, {"Andretton", "Anderson"}, {"Andertn & Sons", "Bandertons"}} {
+		var docs []Doc
+		for j, name := range batch {
+			id := int64(10*i + j + 1)
+			docs = append(docs, company(1, id, name), contact(1, id, id, name, ""))
+		}
+		if err := ix.Put(docs...); err != nil { // a segment each
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	hits := func(q query.Query) []Hit {
+		t.Helper()
+		got, _, _, err := ix.run(ctx, q, 0, maxLimit, true, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Equal scores in one order: a background merge between two
+		// queries may renumber the docs.
+		return sortPage(got)
+	}
+	typos := &fuzzyTerms{}
+	check := func(word string, want int) {
+		t.Helper()
+		bleveQ := query.NewFuzzyQuery("1:" + word)
+		bleveQ.SetField(fieldWords)
+		bleveQ.SetFuzziness(fuzziness(word))
+		bleveQ.SetPrefix(len("1:"))
+		bleveQ.SetBoost(boostFuzzy)
+		wantHits := hits(bleveQ)
+		for range 2 { // the second time from typos' terms
+			got := hits(&fuzzyQuery{word: "1:" + word, ws: "1:", fuzziness: fuzziness(word), found: typos})
+			if !slices.Equal(got, wantHits) {
+				t.Errorf("%q: got %+v, Bleve's FuzzyQuery %+v", word, got, wantHits)
+			}
+		}
+		if len(wantHits) != want {
+			t.Errorf("%q: %d hits, want %d", word, len(wantHits), want)
+		}
+	}
+	check("anderton", 12) // every name: the farthest, bandertons and andretton, are two edits away
+	check("andersno", 6)
+	if err := ix.Put(company(1, 99, "Andersen")); err != nil {
+		t.Fatal(err)
+	}
+	check("andersno", 7) // andersen is two edits away too
 }
