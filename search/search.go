@@ -445,6 +445,9 @@ func (ix *Index) page(ctx context.Context, pq *prepared, f *filter, offset int) 
 		}
 	}
 	fuzzyQ := f.apply(textQuery(ws, words, pq.typos), "", nil)
+	if fq, ok := fuzzyQ.(*filtered); ok {
+		fq.typos = pq.typos // each kind's narrowing starts from the same client docs
+	}
 	fuzzySize := 0 // only the count
 	if need > 0 {
 		fuzzySize = total + need
@@ -676,6 +679,10 @@ func (q *fuzzyQuery) Searcher(ctx context.Context, r index.IndexReader, m mappin
 type fuzzyTerms struct {
 	r     index.IndexReader // the snapshot terms were found in
 	terms map[string]*nearTerms
+
+	// The client docs matching the fuzzy text, either kind (narrow).
+	narrowed   []uint64
+	narrowedIn index.IndexReader
 }
 
 type nearTerms struct {
@@ -832,7 +839,8 @@ func (f *filter) apply(text query.Query, ws string, words []string) query.Query 
 type filtered struct {
 	text  query.Query
 	ws    string
-	words []string // what text is made of, when it is only terms (see apply)
+	words []string    // what text is made of, when it is only terms (see apply)
+	typos *fuzzyTerms // the fuzzy text's search, when it has one: shares narrow's docs
 	f     *filter
 }
 
@@ -899,9 +907,32 @@ func (q *filtered) Searcher(ctx context.Context, r index.IndexReader, m mapping.
 }
 
 // narrow returns the docs of clients that match the text and kind,
-// found with unscored searchers.
+// found with unscored searchers. Within one search (q.typos) the docs that
+// match the text are found once, for both kinds: the unscored fuzzy
+// searchers are half a staff user's time on a whole word.
 func (q *filtered) narrow(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, clients *docsSearcher) (*docsSearcher, error) {
-	unscoredQ := &filtered{text: q.text, f: &filter{kind: q.f.kind}}
+	if q.typos == nil || q.f.kind == "" {
+		return q.narrowKind(ctx, r, m, clients, q.f.kind)
+	}
+	if q.typos.narrowed == nil || q.typos.narrowedIn != r {
+		all, err := q.narrowKind(ctx, r, m, clients, "")
+		if err != nil {
+			return nil, err
+		}
+		q.typos.narrowed, q.typos.narrowedIn = all.docs, r
+	}
+	// The kind alone, looked up doc by doc as narrowTerms does.
+	kindOnly := &filtered{f: &filter{kind: q.f.kind}}
+	ds, err := kindOnly.narrowTerms(r.(*scorch.IndexSnapshot), &docsSearcher{docs: q.typos.narrowed})
+	if err != nil {
+		return nil, err
+	}
+	return &docsSearcher{docs: ds.docs}, nil
+}
+
+// narrowKind is narrow without sharing: kind "" for both kinds.
+func (q *filtered) narrowKind(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, clients *docsSearcher, kind string) (*docsSearcher, error) {
+	unscoredQ := &filtered{text: q.text, f: &filter{kind: kind}}
 	text, err := unscoredQ.Searcher(ctx, r, m, unscored)
 	if err != nil {
 		return nil, err
@@ -924,6 +955,9 @@ func (q *filtered) narrow(ctx context.Context, r index.IndexReader, m mapping.In
 		}
 		docs = append(docs, dm.IndexInternalID.Value())
 		sctx.DocumentMatchPool.Put(dm)
+	}
+	if docs == nil {
+		docs = []uint64{} // found none, as opposed to not looked for
 	}
 	return &docsSearcher{docs: docs}, nil
 }

@@ -954,3 +954,64 @@ func TestFuzzyQuery(t *testing.T) {
 	}
 	check("andersno", 7) // andersen is two edits away too
 }
+
+// TestNarrowShared: within one search the fuzzy text's client docs are
+// found once for both kinds, and each kind keeps exactly the docs its own
+// unshared narrowing finds.
+func TestNarrowShared(t *testing.T) {
+	var docs []Doc
+	names := []string{"Cobalt Systems", "Cobolt Supply", "Kobalt Ltd", "Boreal Union", "Borel Unions", "Zenith Pinnacle"}
+	for id := int64(1); id <= 60; id++ {
+		name := names[id%int64(len(names))]
+		docs = append(docs, company(1, id, name), contact(1, 1000+id, id, name+" Smith", "x@example.com"))
+	}
+	ix := openTest(t, docs...)
+	adv, err := ix.idx.Advanced()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var clients []int64
+	for id := int64(1); id <= 60; id += 2 {
+		clients = append(clients, id)
+	}
+	ctx := context.Background()
+	for _, text := range []string{"cobalt", "boreal union", "pinacle", "zulu"} {
+		words := ix.parse(text)
+		typos := &fuzzyTerms{}
+		found := 0
+		for _, kind := range []string{KindCompany, KindContact} {
+			f := ix.newFilter(Query{WorkspaceID: 1, Clients: clients, Kinds: []string{kind}})
+			clientDocs := func() *docsSearcher {
+				cs, err := f.clientSearcher(ctx, r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return cs.(*docsSearcher)
+			}
+			q := &filtered{text: textQuery("1:", words, typos), typos: typos, f: f}
+			shared, err := q.narrow(ctx, r, ix.idx.Mapping(), clientDocs())
+			if err != nil {
+				t.Fatal(err)
+			}
+			alone, err := q.narrowKind(ctx, r, ix.idx.Mapping(), clientDocs(), kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(shared.docs, alone.docs) {
+				t.Errorf("%q, %s: shared %v, alone %v", text, kind, shared.docs, alone.docs)
+			}
+			found += len(shared.docs)
+		}
+		if typos.narrowedIn != r {
+			t.Errorf("%q: the text's client docs were not shared", text)
+		}
+		if text != "zulu" && found == 0 {
+			t.Errorf("%q: found nothing: the test compares nothing", text)
+		}
+	}
+}
