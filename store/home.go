@@ -21,7 +21,8 @@ import (
 // no company: that one drops every kept home of the workspace, since a
 // staff user's may count the company's meetings without naming it ("N
 // more meetings"), and deletions are rare. All of them are one statement
-// (homeCheck).
+// (homeCheck), run only when the mark moved: before it, one cheap read of
+// the stamp.
 //
 // Live rooms change without an activity (someone joins or leaves), and
 // more often than the rest: the same statement reads the workspace's open
@@ -214,6 +215,16 @@ const homeRooms = `(SELECT coalesce(group_concat(r.meeting_id || ':' ||
 // taken away and no company deleted), u's notifications are as they
 // were, and u may still see every company it names.
 func (s *Store) homeCheck(ctx context.Context, u *User, kept *keptHome) (stamp homeStamp, usable bool, err error) {
+	// Most loads come while nothing at all changed in the workspace: the
+	// mark is kept's, so no client was changed, given, taken or deleted
+	// since kept was read (each writes an activity in its transaction),
+	// and the stamp alone decides. Only otherwise are the changes and
+	// the companies looked through, which costs about as much again.
+	err = s.r.QueryRowContext(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM activities WHERE workspace_id = ?), `+homeNotified+`, `+homeRooms,
+		u.WorkspaceID, u.ID, u.ID, u.WorkspaceID).Scan(&stamp.mark, &stamp.notified, &stamp.unread, &stamp.rooms)
+	if err != nil || stamp.mark == kept.mark {
+		return stamp, err == nil && stamp.notified == kept.notified && stamp.unread == kept.unread, err
+	}
 	var changed, seen int
 	args := []any{u.WorkspaceID, u.ID, u.ID, u.WorkspaceID, kept.mark, kept.mark + homeWalk}
 	changes := `EXISTS (SELECT 1 FROM activities a WHERE a.workspace_id = ? AND a.id > ? AND a.id <= ?`
